@@ -1,0 +1,259 @@
+"""Event -> request mapping (controller-runtime's ``pkg/handler``).
+
+A handler turns one watch event into zero or more ``Request``s on the controller's queue. The
+queue dedups: many events for the same key before a worker picks it up become one reconcile.
+Handlers are synchronous and must not do I/O (they run on the informer's delivery path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from runtime.event import (
+    CreateEvent,
+    DeleteEvent,
+    GenericEvent,
+    UpdateEvent,
+    meta_name,
+    meta_namespace,
+    meta_owner_references,
+)
+from runtime.reconcile import Request
+
+__all__ = [
+    "GVK",
+    "EnqueueRequestForObject",
+    "EnqueueRequestForOwner",
+    "EnqueueRequestsFromMapFunc",
+    "EventHandler",
+    "Funcs",
+    "MapFunc",
+    "Queue",
+    "gvk_of",
+    "is_namespaced",
+    "request_for",
+]
+
+
+class Queue(Protocol):
+    """The part of the work queue a handler may use."""
+
+    def add(self, item: Request) -> None: ...
+
+
+@runtime_checkable
+class EventHandler(Protocol):
+    def create(self, e: CreateEvent, q: Queue) -> None: ...
+    def update(self, e: UpdateEvent, q: Queue) -> None: ...
+    def delete(self, e: DeleteEvent, q: Queue) -> None: ...
+    def generic(self, e: GenericEvent, q: Queue) -> None: ...
+
+
+MapFunc = Callable[[Any], Iterable[Request]]
+
+
+def request_for(obj: Any) -> Request:
+    """The ``Request`` naming ``obj`` itself."""
+    return Request(meta_namespace(obj), meta_name(obj))
+
+
+# --------------------------------------------------------------------------- type identity
+
+
+@dataclass(frozen=True, slots=True)
+class GVK:
+    group: str
+    version: str
+    kind: str
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @classmethod
+    def from_api_version(cls, api_version: str, kind: str) -> GVK:
+        group, _, version = api_version.rpartition("/")
+        return cls(group, version, kind)
+
+
+def gvk_of(resource: Any) -> GVK:
+    """Group/version/kind of a resource type (or instance).
+
+    Understands lightkube resources (``_api_info``), typed custom resources exposing
+    ``__group__``/``__version__``/``__kind__`` or class-level ``apiVersion``/``kind`` defaults,
+    and a ``GVK`` itself.
+    """
+    if isinstance(resource, GVK):
+        return resource
+    info = getattr(resource, "_api_info", None)
+    if info is not None:
+        r = info.resource
+        return GVK(r.group, r.version, r.kind)
+    group = getattr(resource, "__group__", None)
+    version = getattr(resource, "__version__", None)
+    kind = getattr(resource, "__kind__", None)
+    if isinstance(group, str) and isinstance(version, str) and isinstance(kind, str):
+        return GVK(group, version, kind)
+    api_version = getattr(resource, "apiVersion", None) or getattr(resource, "api_version", None)
+    kind = getattr(resource, "kind", None)
+    if isinstance(api_version, str) and isinstance(kind, str):
+        return GVK.from_api_version(api_version, kind)
+    raise TypeError(f"cannot tell the group/version/kind of {resource!r}")
+
+
+def is_namespaced(resource: Any) -> bool:
+    """Whether objects of this type live in a namespace (default: yes)."""
+    ns = getattr(resource, "__namespaced__", None)
+    if isinstance(ns, bool):
+        return ns
+    try:
+        from lightkube.core.resource import GlobalResource
+    except ImportError:  # pragma: no cover - lightkube is a dependency
+        return True
+    return not (isinstance(resource, type) and issubclass(resource, GlobalResource))
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+class Funcs:
+    """A handler from optional per-event functions (``handler.Funcs``)."""
+
+    def __init__(
+        self,
+        create: Callable[[CreateEvent, Queue], None] | None = None,
+        update: Callable[[UpdateEvent, Queue], None] | None = None,
+        delete: Callable[[DeleteEvent, Queue], None] | None = None,
+        generic: Callable[[GenericEvent, Queue], None] | None = None,
+    ) -> None:
+        self._create, self._update, self._delete, self._generic = create, update, delete, generic
+
+    def create(self, e: CreateEvent, q: Queue) -> None:
+        if self._create is not None:
+            self._create(e, q)
+
+    def update(self, e: UpdateEvent, q: Queue) -> None:
+        if self._update is not None:
+            self._update(e, q)
+
+    def delete(self, e: DeleteEvent, q: Queue) -> None:
+        if self._delete is not None:
+            self._delete(e, q)
+
+    def generic(self, e: GenericEvent, q: Queue) -> None:
+        if self._generic is not None:
+            self._generic(e, q)
+
+
+class EnqueueRequestForObject:
+    """Enqueues the object's own namespace/name (what ``for_()`` uses)."""
+
+    def create(self, e: CreateEvent, q: Queue) -> None:
+        if e.object is not None:
+            q.add(request_for(e.object))
+
+    def update(self, e: UpdateEvent, q: Queue) -> None:
+        obj = e.object_new if e.object_new is not None else e.object_old
+        if obj is not None:
+            q.add(request_for(obj))
+
+    def delete(self, e: DeleteEvent, q: Queue) -> None:
+        if e.object is not None:
+            q.add(request_for(e.object))
+
+    def generic(self, e: GenericEvent, q: Queue) -> None:
+        if e.object is not None:
+            q.add(request_for(e.object))
+
+
+class EnqueueRequestForOwner:
+    """Enqueues the owner(s) of the object named in ``metadata.ownerReferences`` whose group
+    and kind match ``owner_type`` (what ``owns()`` uses).
+
+    As in Go, owners are matched on group + kind (not version), so an owner reference written
+    with another served version still maps. ``only_controller=True`` (``OnlyControllerOwner``)
+    follows only the reference with ``controller: true``; ``False`` (``MatchEveryOwner``)
+    follows every matching reference. Updates enqueue owners of both the old and new object,
+    so moving ownership wakes up both owners.
+    """
+
+    def __init__(
+        self,
+        owner_type: Any,
+        *,
+        only_controller: bool = True,
+        owner_namespaced: bool | None = None,
+    ) -> None:
+        gvk = gvk_of(owner_type)
+        self.group = gvk.group
+        self.kind = gvk.kind
+        self.only_controller = only_controller
+        self.owner_namespaced = (
+            is_namespaced(owner_type) if owner_namespaced is None else owner_namespaced
+        )
+
+    def _requests(self, obj: Any) -> set[Request]:
+        out: set[Request] = set()
+        if obj is None:
+            return out
+        ns = meta_namespace(obj) if self.owner_namespaced else ""
+        for ref in meta_owner_references(obj):
+            if self.only_controller and not ref.controller:
+                continue
+            group = ref.api_version.rpartition("/")[0]
+            if ref.kind == self.kind and group == self.group:
+                out.add(Request(ns, ref.name))
+        return out
+
+    def create(self, e: CreateEvent, q: Queue) -> None:
+        for r in sorted(self._requests(e.object)):
+            q.add(r)
+
+    def update(self, e: UpdateEvent, q: Queue) -> None:
+        for r in sorted(self._requests(e.object_old) | self._requests(e.object_new)):
+            q.add(r)
+
+    def delete(self, e: DeleteEvent, q: Queue) -> None:
+        for r in sorted(self._requests(e.object)):
+            q.add(r)
+
+    def generic(self, e: GenericEvent, q: Queue) -> None:
+        for r in sorted(self._requests(e.object)):
+            q.add(r)
+
+
+class EnqueueRequestsFromMapFunc:
+    """Enqueues whatever ``map_fn(obj)`` returns (what ``watches(V, map_fn)`` uses).
+
+    ``map_fn`` must be pure and fast (no I/O): it runs on the informer's delivery path. For
+    updates it is called for the old and the new object and the union is enqueued once.
+    """
+
+    def __init__(self, map_fn: MapFunc) -> None:
+        self.map_fn = map_fn
+
+    def _map(self, *objs: Any) -> list[Request]:
+        seen: dict[Request, None] = {}
+        for obj in objs:
+            if obj is not None:
+                for r in self.map_fn(obj):
+                    seen.setdefault(r, None)
+        return list(seen)
+
+    def create(self, e: CreateEvent, q: Queue) -> None:
+        for r in self._map(e.object):
+            q.add(r)
+
+    def update(self, e: UpdateEvent, q: Queue) -> None:
+        for r in self._map(e.object_old, e.object_new):
+            q.add(r)
+
+    def delete(self, e: DeleteEvent, q: Queue) -> None:
+        for r in self._map(e.object):
+            q.add(r)
+
+    def generic(self, e: GenericEvent, q: Queue) -> None:
+        for r in self._map(e.object):
+            q.add(r)
