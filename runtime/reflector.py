@@ -1,0 +1,569 @@
+"""client-go's Reflector: list, then watch from the list's resourceVersion, forever.
+
+One :class:`Reflector` keeps a :class:`ReflectorStore` (the informer's store) in step with one
+collection on the API server: one resource type, one namespace (or all), one label/field
+selector, one projection (full objects or metadata only). The loop is client-go's
+``Reflector.ListAndWatch`` (``tools/cache/reflector.go``):
+
+1. **List** in pages of 500 (``limit``/``continue``), a consistent read (``resourceVersion``
+   unset). The items replace the store (``ReflectorStore.replace``), which emits deletes for
+   objects that vanished since the last list (client-go's ``Replace`` with
+   ``DeletedFinalStateUnknown`` tombstones). An expired ``continue`` token (410 mid-list)
+   restarts the list.
+2. **Watch** from the list's resourceVersion with ``allowWatchBookmarks=true`` and a server
+   timeout drawn uniformly from [5 min, 10 min] so that many reflectors do not reconnect in
+   lock step. Every ADDED/MODIFIED/DELETED/BOOKMARK advances the resourceVersion (a BOOKMARK
+   carries only that). A cleanly closed watch is re-opened from the last resourceVersion.
+3. **410 Gone** (a watch ``ERROR`` event with code 410, or an HTTP 410 on the watch request):
+   the resourceVersion is no longer in etcd's history, so events were possibly lost; relist
+   (step 1), which replaces the store and emits the missed deletes.
+4. **Errors** (connection refused/reset, 5xx, 429, a "very short" watch that closed within
+   1 s without events): retry with exponential backoff 0.8 s -> 30 s, factor 2, full jitter
+   (client-go's ``NewExponentialBackoffManager(800ms, 30s, 2m, 2.0, 1.0)``); the backoff resets
+   after 2 minutes without errors. A watch error resumes the *watch* from the last
+   resourceVersion (no relist) when the server still has it, as client-go does.
+
+Deviation from client-go: the initial list is a consistent paginated read (``RV=""``) instead
+of ``RV="0"`` from the apiserver's watch cache, because the watch cache ignores ``limit`` for
+``RV="0"`` (one huge response) and a consistent read cannot return data older than what a
+previous incarnation of this process already saw. The streaming ``WatchList`` (
+``sendInitialEvents=true``) is not used.
+
+The reflector speaks raw JSON over lightkube's underlying httpx client, because lightkube's
+watch cannot send ``allowWatchBookmarks`` or the ``Accept`` header for metadata-only
+(``PartialObjectMetadata``) lists and watches, and it resumes a 410 from the same expired
+resourceVersion. Objects reach the store as plain dicts after the ``transform`` hook (default:
+:func:`strip_managed_fields`); decoding into typed objects is the cache's business.
+
+This module also holds the small resource-type plumbing shared by ``runtime.cache`` and
+``runtime.client``: :class:`ResourceInfo` (group/version/kind/plural/scope of a type), its
+derivation from lightkube resources and typed custom resources, and the codecs between typed
+objects and JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio
+import anyio.lowlevel
+import httpx2
+import msgspec
+from lightkube import operators
+from lightkube.core.exceptions import ApiError
+from lightkube.models import meta_v1
+from lightkube.core.selector import build_selector
+
+from runtime import metrics
+
+__all__ = [
+    "METADATA_ACCEPT_LIST",
+    "METADATA_ACCEPT_WATCH",
+    "Backoff",
+    "LabelSelector",
+    "PartialObjectMetadata",
+    "Reflector",
+    "ReflectorStore",
+    "ResourceInfo",
+    "Transform",
+    "api_error",
+    "decode_object",
+    "encode_object",
+    "http_client",
+    "object_to_dict",
+    "resource_info",
+    "selector_string",
+    "strip_managed_fields",
+]
+
+log = logging.getLogger(__name__)
+
+METADATA_ACCEPT_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+METADATA_ACCEPT_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+
+Transform = Callable[[dict[str, Any]], dict[str, Any]]
+"""Applied to every object (a JSON dict) before it is stored. May mutate and return its input."""
+
+LabelSelector = str | Mapping[str, "str | Iterable[str] | operators.Operator[Any] | None"]
+"""A selector string (``"app=x,tier!=db"``) or lightkube's mapping form: value ``str`` ->
+``=``, ``None`` -> exists, an iterable -> ``in``, or a ``lightkube.operators`` operator."""
+
+
+# --------------------------------------------------------------------------- resource types
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceInfo:
+    """What the REST layer needs to know about a resource type."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def collection_path(self, namespace: str | None = None) -> str:
+        """``/api/v1/namespaces/ns/configmaps`` (or the all-namespaces / cluster path)."""
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            return f"{base}/namespaces/{namespace}/{self.plural}"
+        return f"{base}/{self.plural}"
+
+    def object_path(self, name: str, namespace: str | None = None, subresource: str = "") -> str:
+        if self.namespaced and not namespace:
+            raise ValueError(f"{self.kind} {name!r} is namespaced: a namespace is required")
+        path = f"{self.collection_path(namespace if self.namespaced else None)}/{name}"
+        return f"{path}/{subresource}" if subresource else path
+
+    def metric_label(self, metadata_only: bool = False) -> str:
+        """``resource`` label of the cache metrics: ``<plural>.<group>/<version>`` (core:
+        ``<plural>/<version>``), suffixed ``:metadata`` for a metadata-only projection."""
+        label = f"{self.plural}.{self.group}/{self.version}" if self.group else (
+            f"{self.plural}/{self.version}"
+        )
+        return label + (":metadata" if metadata_only else "")
+
+
+def _default_plural(kind: str) -> str:
+    k = kind.lower()
+    if k.endswith(("s", "x", "z", "ch", "sh")):
+        return k + "es"
+    if k.endswith("y") and len(k) > 1 and k[-2] not in "aeiou":
+        return k[:-1] + "ies"
+    return k + "s"
+
+
+_INFO_CACHE: dict[Any, ResourceInfo] = {}
+
+
+def resource_info(resource: Any) -> ResourceInfo:
+    """The :class:`ResourceInfo` of a resource type.
+
+    Understands, in order: a :class:`ResourceInfo` itself; lightkube resources (``_api_info``,
+    including generic resources made by ``create_namespaced_resource``); and typed custom
+    resources declaring ``__group__``, ``__version__``, ``__kind__`` and optionally
+    ``__plural__`` (default: lowercased kind, English plural) and ``__namespaced__``
+    (default True).
+    """
+    if isinstance(resource, ResourceInfo):
+        return resource
+    cached = _INFO_CACHE.get(resource)
+    if cached is not None:
+        return cached
+    info: ResourceInfo
+    api = getattr(resource, "_api_info", None)
+    if api is not None:
+        from lightkube.core.resource import GlobalResource, GlobalSubResource
+
+        rd = api.parent or api.resource
+        info = ResourceInfo(
+            group=rd.group,
+            version=rd.version,
+            kind=rd.kind,
+            plural=api.plural,
+            namespaced=not (
+                isinstance(resource, type)
+                and issubclass(resource, GlobalResource | GlobalSubResource)
+            ),
+        )
+    else:
+        group = getattr(resource, "__group__", None)
+        version = getattr(resource, "__version__", None)
+        kind = getattr(resource, "__kind__", None)
+        if not (isinstance(group, str) and isinstance(version, str) and isinstance(kind, str)):
+            raise TypeError(f"cannot tell the group/version/kind/plural of {resource!r}")
+        plural = getattr(resource, "__plural__", None)
+        namespaced = getattr(resource, "__namespaced__", True)
+        info = ResourceInfo(
+            group=group,
+            version=version,
+            kind=kind,
+            plural=plural if isinstance(plural, str) else _default_plural(kind),
+            namespaced=bool(namespaced),
+        )
+    with contextlib.suppress(TypeError):  # unhashable
+        _INFO_CACHE[resource] = info
+    return info
+
+
+# --------------------------------------------------------------------------- codecs
+
+
+class PartialObjectMetadata(msgspec.Struct, omit_defaults=True):
+    """meta.k8s.io/v1 PartialObjectMetadata: what a metadata-only informer holds.
+
+    lightkube has no such model. The cache sets ``apiVersion``/``kind`` to the *watched*
+    type's (as controller-runtime does for metadata reads), so owner mapping works."""
+
+    metadata: meta_v1.ObjectMeta
+    apiVersion: str | None = None
+    kind: str | None = None
+
+
+def _is_pydantic(tp: Any) -> bool:
+    return isinstance(tp, type) and hasattr(tp, "model_validate_json")
+
+
+def decode_object(tp: Any, raw: bytes) -> Any:
+    """JSON bytes -> a fresh instance of ``tp`` (msgspec Struct such as a lightkube model, a
+    Pydantic model, a ``dict`` subclass such as lightkube's generic resources, or
+    ``dict``/``None`` for a plain dict)."""
+    if tp is None or tp is dict:
+        return msgspec.json.decode(raw)
+    if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+        return msgspec.json.decode(raw, type=tp)
+    if _is_pydantic(tp):
+        return tp.model_validate_json(raw)
+    if isinstance(tp, type) and issubclass(tp, dict):
+        return tp(msgspec.json.decode(raw))
+    raise TypeError(f"do not know how to decode into {tp!r}")
+
+
+def object_to_dict(obj: Any) -> dict[str, Any]:
+    """A typed object -> its JSON dict (unset/None fields omitted, camelCase keys)."""
+    if isinstance(obj, dict):
+        return obj
+    if isinstance(obj, msgspec.Struct):
+        out = msgspec.to_builtins(obj)
+        assert isinstance(out, dict)
+        return out
+    dump = getattr(obj, "model_dump", None)
+    if dump is not None:
+        out = dump(mode="json", by_alias=True, exclude_none=True)
+        assert isinstance(out, dict)
+        return out
+    raise TypeError(f"do not know how to encode {type(obj)!r}")
+
+
+def encode_object(obj: Any) -> bytes:
+    """A typed object or dict -> JSON bytes."""
+    if isinstance(obj, dict | msgspec.Struct):
+        return msgspec.json.encode(obj)
+    return msgspec.json.encode(object_to_dict(obj))
+
+
+def strip_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """The default transform: drop ``metadata.managedFields`` (4-30 % of a cached object and
+    never needed by a controller; controller-runtime's ``TransformStripManagedFields``)."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+    return obj
+
+
+def selector_string(selector: LabelSelector | None, *, for_fields: bool = False) -> str | None:
+    if selector is None:
+        return None
+    if isinstance(selector, str):
+        return selector or None
+    return build_selector(dict(selector), for_fields=for_fields) or None
+
+
+def api_error(code: int, reason: str, message: str) -> ApiError:
+    """A lightkube ``ApiError`` carrying a synthetic ``Status`` (for errors decided locally,
+    e.g. a cache miss answering NotFound)."""
+    status = meta_v1.Status(code=code, reason=reason, message=message, status="Failure")
+    return ApiError(status=status)
+
+
+def _status_error(resp_body: bytes, code: int) -> ApiError:
+    try:
+        status = msgspec.json.decode(resp_body, type=meta_v1.Status)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        status = meta_v1.Status(code=code, message=resp_body[:200].decode(errors="replace"))
+    if status.code is None:
+        status.code = code
+    return ApiError(status=status)
+
+
+def http_client(kube: Any) -> httpx2.AsyncClient:
+    """The httpx client under a ``lightkube.AsyncClient`` (base URL, TLS and auth set up from
+    the kubeconfig). The reflector and the client use it for what lightkube cannot express."""
+    inner = getattr(kube, "_client", None)
+    http = getattr(inner, "_client", None)
+    if not isinstance(http, httpx2.AsyncClient):
+        raise TypeError("expected a lightkube.AsyncClient")
+    return http
+
+
+# --------------------------------------------------------------------------- backoff
+
+
+class Backoff:
+    """client-go's exponential backoff manager for the reflector.
+
+    ``next()`` returns the delay before the next attempt: ``initial * factor**n`` capped at
+    ``cap``, with jitter in ``[d, d * (1 + jitter)]`` (also capped); the step resets when the
+    previous failure is older than ``reset_after`` seconds."""
+
+    def __init__(
+        self,
+        initial: float = 0.8,
+        cap: float = 30.0,
+        factor: float = 2.0,
+        jitter: float = 1.0,
+        reset_after: float = 120.0,
+        rand: Callable[[], float] = random.random,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.initial, self.cap, self.factor, self.jitter = initial, cap, factor, jitter
+        self.reset_after = reset_after
+        self._rand, self._now = rand, now
+        self._current = 0.0
+        self._last_failure: float | None = None
+
+    def next(self) -> float:
+        now = self._now()
+        if self._last_failure is None or now - self._last_failure > self.reset_after:
+            self._current = self.initial
+        else:
+            self._current = min(self.cap, self._current * self.factor)
+        self._last_failure = now
+        return min(self.cap, self._current * (1.0 + self.jitter * self._rand()))
+
+    def reset(self) -> None:
+        self._last_failure = None
+
+
+# --------------------------------------------------------------------------- reflector
+
+
+class ReflectorStore(Protocol):
+    """Where a reflector puts what it sees (client-go's ``Store`` as the reflector uses it).
+
+    All methods are synchronous and are called from the reflector's task, one at a time."""
+
+    def replace(self, items: list[dict[str, Any]], resource_version: str) -> None:
+        """The full current state of this reflector's scope; anything else it holds in that
+        scope was deleted meanwhile."""
+        ...
+
+    def add(self, obj: dict[str, Any]) -> None: ...
+
+    def update(self, obj: dict[str, Any]) -> None: ...
+
+    def delete(self, obj: dict[str, Any]) -> None: ...
+
+
+class _Gone(Exception):
+    """The watch's resourceVersion is too old (410): relist."""
+
+
+class _VeryShortWatch(Exception):
+    pass
+
+
+def _rv_of(obj: Mapping[str, Any]) -> str | None:
+    meta = obj.get("metadata")
+    if isinstance(meta, Mapping):
+        rv = meta.get("resourceVersion")
+        return rv if isinstance(rv, str) else None
+    return None
+
+
+class Reflector:
+    """List and watch one collection into a :class:`ReflectorStore`, until cancelled.
+
+    ``await reflector.run()`` never returns on its own; run it in a task group and cancel the
+    group to stop. ``synced`` is set after the first successful list was stored.
+    """
+
+    def __init__(
+        self,
+        http: httpx2.AsyncClient,
+        resource: Any,
+        store: ReflectorStore,
+        *,
+        namespace: str | None = None,
+        label_selector: LabelSelector | None = None,
+        field_selector: LabelSelector | None = None,
+        metadata_only: bool = False,
+        transform: Transform | None = strip_managed_fields,
+        page_size: int = 500,
+        min_watch_timeout: float = 300.0,
+        max_watch_timeout: float = 600.0,
+        backoff: Backoff | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.info = resource_info(resource)
+        self.http = http
+        self.store = store
+        self.namespace = namespace if self.info.namespaced else None
+        self.label_selector = selector_string(label_selector)
+        self.field_selector = selector_string(field_selector, for_fields=True)
+        self.metadata_only = metadata_only
+        self.transform = transform
+        self.page_size = page_size
+        self.min_watch_timeout = min_watch_timeout
+        self.max_watch_timeout = max_watch_timeout
+        self.backoff = backoff or Backoff()
+        self.metric_resource = self.info.metric_label(metadata_only)
+        self.name = name or f"{self.metric_resource}@{self.namespace or '*'}"
+        self.last_sync_resource_version = ""
+        self.synced = anyio.Event()
+        #: number of completed lists (the initial one included); tests and metrics read it
+        self.list_count = 0
+
+    # ------------------------------------------------------------------ helpers
+
+    def _params(self) -> dict[str, str]:
+        p: dict[str, str] = {}
+        if self.label_selector:
+            p["labelSelector"] = self.label_selector
+        if self.field_selector:
+            p["fieldSelector"] = self.field_selector
+        return p
+
+    def _prepare(self, obj: dict[str, Any]) -> dict[str, Any]:
+        if self.metadata_only:
+            # PartialObjectMetadata -> present it as the watched kind (c-r does the same)
+            obj["apiVersion"] = self.info.api_version
+            obj["kind"] = self.info.kind
+        elif "kind" not in obj:
+            obj["apiVersion"] = self.info.api_version
+            obj["kind"] = self.info.kind
+        return self.transform(obj) if self.transform is not None else obj
+
+    def _restart(self, reason: str) -> None:
+        metrics.CACHE_WATCH_RESTARTS_TOTAL.labels(
+            resource=self.metric_resource, reason=reason
+        ).inc()
+
+    # ------------------------------------------------------------------ loop
+
+    async def run(self) -> None:
+        """client-go's ``Reflector.Run``: ``ListAndWatch`` under the backoff manager."""
+        need_list = True
+        while True:
+            try:
+                if need_list:
+                    await self.list()
+                    need_list = False
+                await self.watch()
+            except _Gone:
+                log.info("reflector %s: resourceVersion %s expired (410), relisting",
+                         self.name, self.last_sync_resource_version)
+                self._restart("expired")
+                need_list = True
+                # relist at once the first time; repeated 410s go through the backoff
+                if self.backoff._last_failure is not None:
+                    await anyio.sleep(self.backoff.next())
+                else:
+                    self.backoff.next()
+            except (httpx2.HTTPError, OSError, _VeryShortWatch, ApiError,
+                    msgspec.DecodeError) as e:
+                delay = self.backoff.next()
+                log.warning("reflector %s: %s: %s; retrying in %.1fs",
+                            self.name, type(e).__name__, e, delay)
+                self._restart("error")
+                await anyio.sleep(delay)
+
+    async def list(self) -> None:
+        """Paginated consistent list; replaces the store. Retries from scratch if the
+        ``continue`` token expires (410) mid-way."""
+        url = self.info.collection_path(self.namespace)
+        headers = {"Accept": METADATA_ACCEPT_LIST} if self.metadata_only else {}
+        while True:
+            items: list[dict[str, Any]] = []
+            params = self._params()
+            params["limit"] = str(self.page_size)
+            rv = ""
+            restart = False
+            while True:
+                resp = await self.http.get(url, params=params, headers=headers)
+                if resp.status_code == 410 and "continue" in params:
+                    restart = True  # continue token expired: start over
+                    break
+                if resp.status_code != 200:
+                    raise _status_error(resp.content, resp.status_code)
+                body = msgspec.json.decode(resp.content)
+                for item in body.get("items") or ():
+                    items.append(self._prepare(item))
+                meta = body.get("metadata") or {}
+                rv = meta.get("resourceVersion") or rv
+                cont = meta.get("continue")
+                if not cont:
+                    break
+                params["continue"] = cont
+                await anyio.lowlevel.checkpoint()
+            if not restart:
+                break
+            log.info("reflector %s: continue token expired, restarting the list", self.name)
+        self.store.replace(items, rv)
+        self.last_sync_resource_version = rv
+        self.list_count += 1
+        self.synced.set()
+
+    async def watch(self) -> None:
+        """Watch until the server closes the stream (returns), the RV expires (``_Gone``) or
+        an error (raises). Returns after a normal server-side timeout so ``run`` loops."""
+        while True:
+            timeout = random.uniform(self.min_watch_timeout, self.max_watch_timeout)
+            params = self._params()
+            params.update(
+                watch="true",
+                resourceVersion=self.last_sync_resource_version,
+                allowWatchBookmarks="true",
+                timeoutSeconds=str(int(timeout)),
+            )
+            headers = {"Accept": METADATA_ACCEPT_WATCH} if self.metadata_only else {}
+            started = time.monotonic()
+            events = 0
+            # read timeout: a client-side guard in case the server vanished silently
+            http_timeout = httpx2.Timeout(10.0, read=timeout + 30.0)
+            async with self.http.stream(
+                "GET", self.info.collection_path(self.namespace), params=params,
+                headers=headers, timeout=http_timeout,
+            ) as resp:
+                if resp.status_code == 410:
+                    raise _Gone()
+                if resp.status_code != 200:
+                    body = await resp.aread()
+                    raise _status_error(body, resp.status_code)
+                async for line in resp.aiter_lines():
+                    if not line:
+                        continue
+                    events += 1
+                    self._handle_line(line)
+            # clean end of stream: the server-side timeout (or the server going away)
+            if events == 0 and time.monotonic() - started < 1.0:
+                raise _VeryShortWatch("watch closed within 1s without events")
+            self._restart("timeout")
+            if time.monotonic() - started > 10.0:
+                self.backoff.reset()
+
+    def _handle_line(self, line: str) -> None:
+        ev = msgspec.json.decode(line)
+        typ = ev.get("type")
+        obj = ev.get("object") or {}
+        if typ == "ERROR":
+            code = obj.get("code")
+            if code == 410:
+                raise _Gone()
+            raise ApiError(status=msgspec.convert(obj, meta_v1.Status))
+        rv = _rv_of(obj)
+        if typ == "BOOKMARK":
+            if rv:
+                self.last_sync_resource_version = rv
+            return
+        obj = self._prepare(obj)
+        if typ == "ADDED":
+            self.store.add(obj)
+        elif typ == "MODIFIED":
+            self.store.update(obj)
+        elif typ == "DELETED":
+            self.store.delete(obj)
+        else:
+            log.warning("reflector %s: unknown watch event type %r", self.name, typ)
+        if rv:
+            self.last_sync_resource_version = rv
