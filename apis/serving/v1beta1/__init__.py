@@ -1,0 +1,1 @@
+"""serving.kserve.io/v1beta1: InferenceService and its component specs."""

@@ -1,0 +1,959 @@
+"""Typed custom resources: a Pydantic base bound to group/version/kind, schema markers, and
+adapters that embed lightkube core models.
+
+Usage (any project's API types)::
+
+    from typing import Annotated
+    from pydantic import Field
+    from runtime.resource import (
+        CRD, CustomResource, KubeModel, PrinterColumn, Container, Default, Int32, ListType,
+    )
+
+    class WidgetSpec(KubeModel):
+        replicas: Annotated[Int32 | None, Default(1)] = Field(None, alias="replicas")
+        '''How many widgets (this docstring becomes the CRD description).'''
+        containers: Annotated[list[Container], ListType("map", "name")] = Field(alias="containers")
+
+    class Widget(CustomResource):
+        __crd__ = CRD(group="example.com", version="v1", kind="Widget", plural="widgets",
+                      short_names=("wd",), status_subresource=True,
+                      printer_columns=(PrinterColumn("Age", "date",
+                                                     ".metadata.creationTimestamp"),))
+        spec: WidgetSpec | None = Field(None, alias="spec")
+
+Conventions
+    * ``KubeModel`` is the base for every nested type: camelCase aliases (write them explicitly),
+      attribute docstrings become descriptions, unknown fields ignored (the apiserver prunes them),
+      ``model_dump()`` defaults to ``by_alias=True, exclude_none=True`` semantics via ``to_kube()``.
+    * ``Optional[X] = None`` is Go's ``omitempty``: optional, no schema default. A CRD ``default``
+      is emitted only for an explicit ``Default(value)`` marker, never for a Python default.
+    * Markers are ``Annotated`` metadata (``Annotated[list[str], ListType("set"), MinItems(1)]``);
+      each one maps to exactly one schema keyword (controller-gen's ``+kubebuilder`` markers).
+      ``Items(marker, ...)`` applies markers to a list's ``items``.
+      ``Pattern``/``Minimum``/``Maximum``/``*Length``/``*Items``/``Enum`` also validate in Python.
+    * Core types: ``Container``, ``Volume``, ``PodSpec``... (below) are
+      ``Annotated[lightkube_model, K8sType()]``: the value *is* the lightkube msgspec struct
+      (validated with ``msgspec.convert``, strict), and the JSON schema is the structural schema
+      controller-gen would emit for it, built from kubernetes-validate's offline Kubernetes
+      definitions (``KUBE_SCHEMA_VERSION``). Any other lightkube model: ``Annotated[M, K8sType()]``.
+
+Registration (how code generators find kinds)
+    Every subclass of ``CustomResource`` that defines ``__crd__`` in its own class body is
+    recorded in a process-wide registry when the class is created. ``discover("apis")`` imports
+    every module below the package ``apis`` (recursively, sorted) and returns the registered
+    kinds defined there, sorted by (group, kind, version). So a new kind only has to live in a
+    module somewhere under ``apis/``; nothing else needs to list it. Several versions of one kind
+    are several classes with the same group/kind/plural; exactly one has ``storage=True``.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import json
+import pkgutil
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+import msgspec
+from lightkube.models import core_v1, meta_v1
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+__all__ = [
+    "CRD",
+    "KUBE_SCHEMA_VERSION",
+    "Affinity",
+    "Container",
+    "ContainerPort",
+    "CustomResource",
+    "Default",
+    "Duration",
+    "EmbeddedResource",
+    "Enum",
+    "EnvFromSource",
+    "EnvVar",
+    "ExclusiveMaximum",
+    "ExclusiveMinimum",
+    "Format",
+    "HostAlias",
+    "Int32",
+    "Int64",
+    "IntOrString",
+    "Items",
+    "K8sType",
+    "KubeModel",
+    "ListType",
+    "LocalObjectReference",
+    "MapType",
+    "Marker",
+    "MaxItems",
+    "MaxLength",
+    "MaxProperties",
+    "Maximum",
+    "MinItems",
+    "MinLength",
+    "MinProperties",
+    "Minimum",
+    "MultipleOf",
+    "Nullable",
+    "ObjectMeta",
+    "Pattern",
+    "PodDNSConfig",
+    "PodReadinessGate",
+    "PodResourceClaim",
+    "PodSchedulingGate",
+    "PodSecurityContext",
+    "PodSpec",
+    "PreserveUnknownFields",
+    "PrinterColumn",
+    "Probe",
+    "Quantity",
+    "ResourceRequirements",
+    "ScaleSubresource",
+    "Schemaless",
+    "SecurityContext",
+    "Time",
+    "Toleration",
+    "TopologySpreadConstraint",
+    "Type",
+    "Volume",
+    "VolumeMount",
+    "XValidation",
+    "discover",
+    "kube_definition_name",
+    "kube_schema",
+    "registered",
+]
+
+KUBE_SCHEMA_VERSION = "1.34"
+"""Kubernetes version of the core-type definitions used in schemas (KServe pins k8s.io/api 0.34)."""
+
+
+# --------------------------------------------------------------------------------------------
+# CRD metadata
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrinterColumn:
+    """``+kubebuilder:printcolumn``: one ``additionalPrinterColumns`` entry."""
+
+    name: str
+    type: str
+    json_path: str
+    description: str | None = None
+    format: str | None = None
+    priority: int | None = None
+
+
+@dataclass(frozen=True)
+class ScaleSubresource:
+    """``+kubebuilder:subresource:scale``."""
+
+    spec_replicas_path: str
+    status_replicas_path: str
+    label_selector_path: str | None = None
+
+
+@dataclass(frozen=True)
+class CRD:
+    """CRD-level metadata of one served version of a kind (``__crd__`` on the root class)."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    singular: str | None = None  # default: kind.lower()
+    list_kind: str | None = None  # default: kind + "List"
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    scope: Literal["Namespaced", "Cluster"] = "Namespaced"
+    status_subresource: bool = False
+    scale: ScaleSubresource | None = None
+    printer_columns: tuple[PrinterColumn, ...] = ()
+    storage: bool = True
+    served: bool = True
+    deprecated: bool = False
+    deprecation_warning: str | None = None
+
+    @property
+    def name(self) -> str:
+        """``<plural>.<group>``, the CRD object's name."""
+        return f"{self.plural}.{self.group}"
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}"
+
+
+# --------------------------------------------------------------------------------------------
+# Schema markers
+# --------------------------------------------------------------------------------------------
+
+JsonDict = dict[str, Any]
+
+
+class Marker:
+    """Base of all schema markers: ``apply`` edits the field's JSON schema in place.
+
+    Subclasses that also validate in Python override ``check`` (value -> error text or None).
+    """
+
+    def apply(self, schema: JsonDict) -> None:
+        raise NotImplementedError
+
+    def check(self, value: Any) -> str | None:
+        return None
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        inner = handler(source)
+        if type(self).check is Marker.check:
+            return inner
+
+        def _validate(value: Any) -> Any:
+            if value is None:
+                return value
+            err = self.check(value)
+            if err is not None:
+                raise PydanticCustomError("kube_marker", err)
+            return value
+
+        return core_schema.no_info_after_validator_function(_validate, inner)
+
+    def __get_pydantic_json_schema__(
+        self, cs: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(cs)
+        self.apply(schema)
+        return schema
+
+
+def _target(schema: JsonDict) -> JsonDict:
+    """The schema a marker edits: for ``anyOf: [X, null]`` (plain pydantic output) it is ``X``."""
+    any_of = schema.get("anyOf")
+    if isinstance(any_of, list) and len(any_of) == 2 and {"type": "null"} in any_of:
+        inner = any_of[0] if any_of[1] == {"type": "null"} else any_of[1]
+        if isinstance(inner, dict):
+            return inner
+    return schema
+
+
+@dataclass(frozen=True)
+class ListType(Marker):
+    """``+listType`` (+ ``+listMapKey``): ``ListType("map", "name")``, ``ListType("set")``."""
+
+    type: Literal["atomic", "set", "map"]
+    map_keys: tuple[str, ...] = ()
+
+    def __init__(self, type: Literal["atomic", "set", "map"], *map_keys: str) -> None:
+        if map_keys and type != "map":
+            raise ValueError("list map keys need ListType('map', ...)")
+        if type == "map" and not map_keys:
+            raise ValueError("ListType('map') needs at least one map key")
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "map_keys", tuple(map_keys))
+
+    def apply(self, schema: JsonDict) -> None:
+        t = _target(schema)
+        t["x-kubernetes-list-type"] = self.type
+        if self.map_keys:
+            t["x-kubernetes-list-map-keys"] = list(self.map_keys)
+
+
+@dataclass(frozen=True)
+class MapType(Marker):
+    """``+mapType`` / ``+structType``: ``x-kubernetes-map-type`` (atomic or granular)."""
+
+    type: Literal["atomic", "granular"] = "atomic"
+
+    def apply(self, schema: JsonDict) -> None:
+        _target(schema)["x-kubernetes-map-type"] = self.type
+
+
+@dataclass(frozen=True)
+class Default(Marker):
+    """``+kubebuilder:default``: the value the apiserver writes when the field is absent."""
+
+    value: Any
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.value, sort_keys=True))
+
+    def apply(self, schema: JsonDict) -> None:
+        _target(schema)["default"] = copy.deepcopy(self.value)
+
+
+@dataclass(frozen=True)
+class Enum(Marker):
+    """``+kubebuilder:validation:Enum=a;b``."""
+
+    values: tuple[Any, ...]
+
+    def __init__(self, *values: Any) -> None:
+        object.__setattr__(self, "values", tuple(values))
+
+    def apply(self, schema: JsonDict) -> None:
+        _target(schema)["enum"] = list(self.values)
+
+    def check(self, value: Any) -> str | None:
+        if value not in self.values:
+            return f"must be one of {list(self.values)!r}, got {value!r}"
+        return None
+
+
+@dataclass(frozen=True)
+class Pattern(Marker):
+    """``+kubebuilder:validation:Pattern`` (ECMA/RE2 subset common to Go and Python)."""
+
+    pattern: str
+
+    def apply(self, schema: JsonDict) -> None:
+        _target(schema)["pattern"] = self.pattern
+
+    def check(self, value: Any) -> str | None:
+        if isinstance(value, str) and _regex(self.pattern).search(value) is None:
+            return f"must match {self.pattern!r}"
+        return None
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _size(value: Any) -> int | None:
+    return len(value) if isinstance(value, (str, list, tuple, dict)) else None
+
+
+@dataclass(frozen=True)
+class _Bound(Marker):
+    value: int | float
+    keyword: ClassVar[str] = ""
+    lower: ClassVar[bool] = True
+    exclusive: ClassVar[bool] = False
+    sized: ClassVar[bool] = False
+
+    def apply(self, schema: JsonDict) -> None:
+        _target(schema)[self.keyword] = self.value
+
+    def check(self, value: Any) -> str | None:
+        if self.sized:
+            n = _size(value)
+            if n is None:
+                return None
+            v: int | float = n
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            v = value
+        else:
+            return None
+        ok = (
+            (v > self.value if self.exclusive else v >= self.value)
+            if self.lower
+            else (v < self.value if self.exclusive else v <= self.value)
+        )
+        return None if ok else f"{self.keyword} is {self.value}, got {v}"
+
+
+class Minimum(_Bound):
+    """``+kubebuilder:validation:Minimum``."""
+
+    keyword = "minimum"
+
+
+class Maximum(_Bound):
+    """``+kubebuilder:validation:Maximum``."""
+
+    keyword = "maximum"
+    lower = False
+
+
+class ExclusiveMinimum(_Bound):
+    """``minimum`` + ``exclusiveMinimum: true`` (OpenAPI v3.0 style, as CRDs use)."""
+
+    keyword = "minimum"
+    exclusive = True
+
+    def apply(self, schema: JsonDict) -> None:
+        t = _target(schema)
+        t["minimum"] = self.value
+        t["exclusiveMinimum"] = True
+
+
+class ExclusiveMaximum(_Bound):
+    """``maximum`` + ``exclusiveMaximum: true``."""
+
+    keyword = "maximum"
+    lower = False
+    exclusive = True
+
+    def apply(self, schema: JsonDict) -> None:
+        t = _target(schema)
+        t["maximum"] = self.value
+        t["exclusiveMaximum"] = True
+
+
+class MinLength(_Bound):
+    """``+kubebuilder:validation:MinLength``."""
+
+    keyword = "minLength"
+    sized = True
+
+
+class MaxLength(_Bound):
+    """``+kubebuilder:validation:MaxLength``."""
+
+    keyword = "maxLength"
+    lower = False
+    sized = True
+
+
+class MinItems(_Bound):
+    """``+kubebuilder:validation:MinItems``."""
+
+    keyword = "minItems"
+    sized = True
+
+
+class MaxItems(_Bound):
+    """``+kubebuilder:validation:MaxItems``."""
+
+    keyword = "maxItems"
+    lower = False
+    sized = True
+
+
+class MinProperties(_Bound):
+    """``+kubebuilder:validation:MinProperties``."""
+
+    keyword = "minProperties"
+    sized = True
+
+
+class MaxProperties(_Bound):
+    """``+kubebuilder:validation:MaxProperties``."""
+
+    keyword = "maxProperties"
+    lower = False
+    sized = True
+
+
+@dataclass(frozen=True)
+class MultipleOf(Marker):
+    """``+kubebuilder:validation:MultipleOf``."""
+
+    value: int | float
+
+    def apply(self, schema: JsonDict) -> None:
+        _target(schema)["multipleOf"] = self.value
+
+
+@dataclass(frozen=True)
+class Format(Marker):
+    """``+kubebuilder:validation:Format``: ``format`` (int32, int64, date-time, byte, ...)."""
+
+    format: str
+
+    def apply(self, schema: JsonDict) -> None:
+        _target(schema)["format"] = self.format
+
+
+@dataclass(frozen=True)
+class Type(Marker):
+    """``+kubebuilder:validation:Type``: override ``type``."""
+
+    type: str
+
+    def apply(self, schema: JsonDict) -> None:
+        t = _target(schema)
+        for key in ("anyOf", "oneOf", "allOf", "$ref", "properties", "additionalProperties"):
+            t.pop(key, None)
+        t["type"] = self.type
+
+
+@dataclass(frozen=True)
+class PreserveUnknownFields(Marker):
+    """``+kubebuilder:pruning:PreserveUnknownFields``."""
+
+    def apply(self, schema: JsonDict) -> None:
+        _target(schema)["x-kubernetes-preserve-unknown-fields"] = True
+
+
+@dataclass(frozen=True)
+class EmbeddedResource(Marker):
+    """``+kubebuilder:validation:EmbeddedResource``."""
+
+    def apply(self, schema: JsonDict) -> None:
+        _target(schema)["x-kubernetes-embedded-resource"] = True
+
+
+@dataclass(frozen=True)
+class Nullable(Marker):
+    """``+nullable``: ``nullable: true`` (an explicit null is kept instead of pruned)."""
+
+    def apply(self, schema: JsonDict) -> None:
+        _target(schema)["nullable"] = True
+
+
+@dataclass(frozen=True)
+class Schemaless(Marker):
+    """``+kubebuilder:validation:Schemaless``: the field's schema is ``{}`` (plus later markers)."""
+
+    def __get_pydantic_json_schema__(
+        self, cs: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {}
+
+    def apply(self, schema: JsonDict) -> None:
+        schema.clear()
+
+
+@dataclass(frozen=True)
+class XValidation(Marker):
+    """``+kubebuilder:validation:XValidation``: one ``x-kubernetes-validations`` CEL rule."""
+
+    rule: str
+    message: str | None = None
+    message_expression: str | None = None
+    reason: str | None = None
+    field_path: str | None = None
+    optional_old_self: bool | None = None
+
+    def apply(self, schema: JsonDict) -> None:
+        entry: JsonDict = {"rule": self.rule}
+        for key, value in (
+            ("message", self.message),
+            ("messageExpression", self.message_expression),
+            ("reason", self.reason),
+            ("fieldPath", self.field_path),
+            ("optionalOldSelf", self.optional_old_self),
+        ):
+            if value is not None:
+                entry[key] = value
+        _target(schema).setdefault("x-kubernetes-validations", []).append(entry)
+
+
+@dataclass(frozen=True)
+class Items(Marker):
+    """``+kubebuilder:validation:items:<Marker>``: apply markers to a list's ``items``."""
+
+    markers: tuple[Marker, ...]
+
+    def __init__(self, *markers: Marker) -> None:
+        object.__setattr__(self, "markers", tuple(markers))
+
+    def apply(self, schema: JsonDict) -> None:
+        items = _target(schema).setdefault("items", {})
+        for m in self.markers:
+            m.apply(items)
+
+    def check(self, value: Any) -> str | None:
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                for m in self.markers:
+                    err = m.check(item)
+                    if err is not None:
+                        return f"[{i}]: {err}"
+        return None
+
+
+@dataclass(frozen=True)
+class _Replace(Marker):
+    """Replace the schema wholesale (known types such as IntOrString / Quantity)."""
+
+    schema_json: str
+
+    def __get_pydantic_json_schema__(
+        self, cs: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out: JsonDict = json.loads(self.schema_json)
+        return out
+
+    def apply(self, schema: JsonDict) -> None:
+        schema.clear()
+        schema.update(json.loads(self.schema_json))
+
+
+_INT_OR_STRING: JsonDict = {
+    "anyOf": [{"type": "integer"}, {"type": "string"}],
+    "x-kubernetes-int-or-string": True,
+}
+QUANTITY_PATTERN = (
+    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
+    r"([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+)
+_QUANTITY: JsonDict = {**_INT_OR_STRING, "pattern": QUANTITY_PATTERN}
+
+IntOrString = Annotated[int | str, _Replace(json.dumps(_INT_OR_STRING))]
+"""``intstr.IntOrString``: ``anyOf [integer, string]`` + ``x-kubernetes-int-or-string``."""
+Quantity = Annotated[str | int | float, _Replace(json.dumps(_QUANTITY))]
+"""``resource.Quantity``: int-or-string with the Quantity pattern."""
+Int32 = Annotated[int, Format("int32")]
+Int64 = Annotated[int, Format("int64")]
+Duration = str
+"""``metav1.Duration``: Go duration text ("5m0s"), a plain string in the schema."""
+Time = Annotated[str, Format("date-time")]
+"""``metav1.Time``: RFC 3339 text."""
+
+
+# --------------------------------------------------------------------------------------------
+# Core type schemas from the offline Kubernetes definitions
+# --------------------------------------------------------------------------------------------
+
+_KNOWN: dict[str, JsonDict] = {
+    "io.k8s.apimachinery.pkg.api.resource.Quantity": _QUANTITY,
+    "io.k8s.apimachinery.pkg.util.intstr.IntOrString": _INT_OR_STRING,
+    "io.k8s.apimachinery.pkg.apis.meta.v1.Time": {"type": "string", "format": "date-time"},
+    "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime": {"type": "string", "format": "date-time"},
+    "io.k8s.apimachinery.pkg.apis.meta.v1.Duration": {"type": "string"},
+    "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta": {"type": "object"},
+    "io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1": {
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": True,
+    },
+    "io.k8s.apimachinery.pkg.runtime.RawExtension": {
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": True,
+    },
+    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON": {
+        "x-kubernetes-preserve-unknown-fields": True,
+    },
+}
+"""controller-gen's ``known_types.go``: types whose schema is fixed rather than derived."""
+
+# ``+default`` markers and inherited ``+structType=atomic`` of k8s.io/api that the swagger-derived
+# definitions lose (controller-gen parses Go source, so upstream CRDs carry them). Keyed by
+# definition -> property -> keywords to add. Asserted against upstream KServe CRDs in tests.
+_PATCHES: dict[str, dict[str, JsonDict]] = {
+    "io.k8s.api.core.v1.ContainerPort": {"protocol": {"default": "TCP"}},
+    "io.k8s.api.core.v1.ServicePort": {"protocol": {"default": "TCP"}},
+    "io.k8s.api.core.v1.EndpointPort": {"protocol": {"default": "TCP"}},
+    "io.k8s.api.core.v1.GRPCAction": {"service": {"default": ""}},
+    "io.k8s.api.core.v1.LocalObjectReference": {"name": {"default": ""}},
+    "io.k8s.api.core.v1.ConfigMapKeySelector": {"name": {"default": ""}},
+    "io.k8s.api.core.v1.SecretKeySelector": {"name": {"default": ""}},
+    "io.k8s.api.core.v1.ConfigMapEnvSource": {"name": {"default": ""}},
+    "io.k8s.api.core.v1.SecretEnvSource": {"name": {"default": ""}},
+    "io.k8s.api.core.v1.ConfigMapVolumeSource": {"name": {"default": ""}},
+    "io.k8s.api.core.v1.ConfigMapProjection": {"name": {"default": ""}},
+    "io.k8s.api.core.v1.SecretProjection": {"name": {"default": ""}},
+    "io.k8s.api.core.v1.FileKeySelector": {"optional": {"default": False}},
+    "io.k8s.api.core.v1.AzureDiskVolumeSource": {
+        "cachingMode": {"default": "ReadWrite"},
+        "fsType": {"default": "ext4"},
+        "kind": {"default": "Shared"},
+        "readOnly": {"default": False},
+    },
+    "io.k8s.api.core.v1.RBDVolumeSource": {
+        "keyring": {"default": "/etc/ceph/keyring"},
+        "pool": {"default": "rbd"},
+        "user": {"default": "admin"},
+    },
+    "io.k8s.api.core.v1.RBDPersistentVolumeSource": {
+        "keyring": {"default": "/etc/ceph/keyring"},
+        "pool": {"default": "rbd"},
+        "user": {"default": "admin"},
+    },
+    "io.k8s.api.core.v1.ScaleIOVolumeSource": {
+        "fsType": {"default": "xfs"},
+        "storageMode": {"default": "ThinProvisioned"},
+    },
+    "io.k8s.api.core.v1.ScaleIOPersistentVolumeSource": {
+        "fsType": {"default": "xfs"},
+        "storageMode": {"default": "ThinProvisioned"},
+    },
+    "io.k8s.api.core.v1.ISCSIVolumeSource": {"iscsiInterface": {"default": "default"}},
+    "io.k8s.api.core.v1.ISCSIPersistentVolumeSource": {"iscsiInterface": {"default": "default"}},
+}
+# Definitions that inline a ``+structType=atomic`` struct (LocalObjectReference) and so inherit
+# ``x-kubernetes-map-type: atomic`` in controller-gen's output.
+_ATOMIC: frozenset[str] = frozenset(
+    {
+        "io.k8s.api.core.v1.ConfigMapEnvSource",
+        "io.k8s.api.core.v1.SecretEnvSource",
+        "io.k8s.api.core.v1.ConfigMapVolumeSource",
+        "io.k8s.api.core.v1.ConfigMapProjection",
+        "io.k8s.api.core.v1.SecretProjection",
+    }
+)
+# Swagger-only keywords that are no part of a CRD's JSONSchemaProps (or that controller-gen drops).
+_DROP_KEYS = frozenset(
+    {
+        "x-kubernetes-patch-merge-key",
+        "x-kubernetes-patch-strategy",
+        "x-kubernetes-group-version-kind",
+        "x-kubernetes-unions",
+        "x-kubernetes-list-map-keys-ordered",
+        "enum",
+        "$schema",
+        "$id",
+    }
+)
+
+
+def _definitions_file(version: str) -> Path:
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("kubernetes-validate is needed to build core-type schemas")
+    base = Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
+    return base / f"v{version}.0-local" / "_definitions.json"
+
+
+@lru_cache(maxsize=4)
+def _definitions(version: str) -> Mapping[str, JsonDict]:
+    with _definitions_file(version).open(encoding="utf-8") as f:
+        data = json.load(f)
+    defs: dict[str, JsonDict] = data["$defs"]
+    return defs
+
+
+def _structural(
+    node: Any, defs: Mapping[str, JsonDict], stack: tuple[str, ...], keep_descriptions: bool
+) -> Any:
+    if isinstance(node, list):
+        return [_structural(n, defs, stack, keep_descriptions) for n in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        name = ref.rsplit("/", 1)[-1]
+        resolved = _build(name, defs, stack, keep_descriptions)
+        extra = {k: v for k, v in node.items() if k != "$ref"}
+        if extra:
+            resolved.update(_structural(extra, defs, stack, keep_descriptions))
+        return resolved
+    out: JsonDict = {}
+    for key, value in node.items():
+        if key in _DROP_KEYS or (key == "description" and not keep_descriptions):
+            continue
+        if key == "type" and isinstance(value, list):
+            types = [t for t in value if t != "null"]
+            value = types[0] if len(types) == 1 else types
+        elif key == "properties":
+            value = {
+                k: _structural(v, defs, stack, keep_descriptions) for k, v in sorted(value.items())
+            }
+        elif key in ("items", "additionalProperties", "allOf", "anyOf", "oneOf", "not"):
+            value = _structural(value, defs, stack, keep_descriptions)
+        elif key == "required":
+            value = sorted(value)
+        out[key] = value
+    return out
+
+
+def _build(
+    name: str, defs: Mapping[str, JsonDict], stack: tuple[str, ...], keep_descriptions: bool
+) -> JsonDict:
+    if name in _KNOWN:
+        return copy.deepcopy(_KNOWN[name])
+    if name in stack:
+        # Recursive types (JSONSchemaProps) cannot be inlined; cut like controller-gen's users do.
+        return {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    if name not in defs:
+        raise KeyError(f"no Kubernetes definition {name!r}")
+    out: JsonDict = _structural(defs[name], defs, (*stack, name), keep_descriptions)
+    for prop, extra in _PATCHES.get(name, {}).items():
+        props = out.get("properties", {})
+        if prop in props:
+            props[prop].update(copy.deepcopy(extra))
+    if name in _ATOMIC:
+        out["x-kubernetes-map-type"] = "atomic"
+    return out
+
+
+@lru_cache(maxsize=512)
+def _kube_schema_json(name: str, version: str, keep_descriptions: bool) -> str:
+    return json.dumps(_build(name, _definitions(version), (), keep_descriptions), sort_keys=True)
+
+
+def kube_schema(
+    name: str, version: str = KUBE_SCHEMA_VERSION, *, keep_descriptions: bool = True
+) -> JsonDict:
+    """The structural CRD schema controller-gen emits for Kubernetes definition ``name``.
+
+    ``name`` is the OpenAPI definition name (``io.k8s.api.core.v1.Container``). Everything is
+    inlined; nullable swagger types collapse to their type; controller-gen's known types,
+    ``+default`` markers and inherited atomic struct types are applied. A fresh copy each call.
+    """
+    out: JsonDict = json.loads(_kube_schema_json(name, version, keep_descriptions))
+    return out
+
+
+_API_PREFIX = {
+    "meta": "io.k8s.apimachinery.pkg.apis.meta",
+    "apiextensions": "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions",
+    "apiregistration": "io.k8s.kube-aggregator.pkg.apis.apiregistration",
+}
+
+
+def kube_definition_name(model: type) -> str:
+    """OpenAPI definition name of a lightkube model class (``core_v1.Container`` ->
+    ``io.k8s.api.core.v1.Container``)."""
+    module = model.__module__.rsplit(".", 1)[-1]
+    if "_" not in module:
+        raise ValueError(f"cannot derive a definition name for {model!r}; pass K8sType(name)")
+    group, version = module.rsplit("_", 1)
+    prefix = _API_PREFIX.get(group, f"io.k8s.api.{group}")
+    return f"{prefix}.{version}.{model.__name__}"
+
+
+@dataclass(frozen=True)
+class K8sType:
+    """Adapter for a lightkube (msgspec) model: ``Annotated[core_v1.Toleration, K8sType()]``.
+
+    Validation: the model instance passes through unchanged; a mapping is converted with
+    ``msgspec.convert`` (strict: ``"80"`` for an int is refused). Serialisation: plain builtins
+    with camelCase keys and ``None`` omitted. JSON schema: ``kube_schema(definition)``.
+    """
+
+    definition: str | None = None
+    schema: JsonDict | None = field(default=None, compare=False, hash=False)
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        model: type[Any] = source
+        name = self.definition or kube_definition_name(model)
+        fixed = self.schema
+
+        def validate(value: Any) -> Any:
+            if isinstance(value, model):
+                return value
+            try:
+                return msgspec.convert(value, model)
+            except msgspec.ValidationError as exc:
+                raise PydanticCustomError(
+                    "kube_type",
+                    "invalid {name}: {error}",
+                    {"name": model.__name__, "error": str(exc)},
+                ) from None
+
+        def js(_cs: core_schema.CoreSchema, _h: GetJsonSchemaHandler) -> JsonSchemaValue:
+            return copy.deepcopy(fixed) if fixed is not None else kube_schema(name)
+
+        return core_schema.no_info_plain_validator_function(
+            validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(msgspec.to_builtins),
+            metadata={"pydantic_js_functions": [js]},
+        )
+
+
+Container = Annotated[core_v1.Container, K8sType()]
+ContainerPort = Annotated[core_v1.ContainerPort, K8sType()]
+EnvVar = Annotated[core_v1.EnvVar, K8sType()]
+EnvFromSource = Annotated[core_v1.EnvFromSource, K8sType()]
+Volume = Annotated[core_v1.Volume, K8sType()]
+VolumeMount = Annotated[core_v1.VolumeMount, K8sType()]
+PodSpec = Annotated[core_v1.PodSpec, K8sType()]
+ResourceRequirements = Annotated[core_v1.ResourceRequirements, K8sType()]
+Affinity = Annotated[core_v1.Affinity, K8sType()]
+Toleration = Annotated[core_v1.Toleration, K8sType()]
+Probe = Annotated[core_v1.Probe, K8sType()]
+SecurityContext = Annotated[core_v1.SecurityContext, K8sType()]
+PodSecurityContext = Annotated[core_v1.PodSecurityContext, K8sType()]
+LocalObjectReference = Annotated[core_v1.LocalObjectReference, K8sType()]
+HostAlias = Annotated[core_v1.HostAlias, K8sType()]
+PodDNSConfig = Annotated[core_v1.PodDNSConfig, K8sType()]
+PodReadinessGate = Annotated[core_v1.PodReadinessGate, K8sType()]
+TopologySpreadConstraint = Annotated[core_v1.TopologySpreadConstraint, K8sType()]
+PodResourceClaim = Annotated[core_v1.PodResourceClaim, K8sType()]
+PodSchedulingGate = Annotated[core_v1.PodSchedulingGate, K8sType()]
+ObjectMeta = Annotated[meta_v1.ObjectMeta, K8sType()]
+"""``metadata`` of an object; its schema is controller-gen's ``{type: object}`` (known type)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------
+
+
+class KubeModel(BaseModel):
+    """Base of every nested API type: camelCase aliases, docstrings as descriptions."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        use_attribute_docstrings=True,
+        extra="ignore",
+        arbitrary_types_allowed=True,
+    )
+
+    def to_kube(self) -> dict[str, Any]:
+        """Plain JSON-ready dict as the apiserver wants it (camelCase, unset/None omitted)."""
+        out: dict[str, Any] = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return out
+
+
+_REGISTRY: list[type[CustomResource]] = []
+
+
+class CustomResource(KubeModel):
+    """A custom resource kind; subclasses declare ``__crd__`` and their ``spec``/``status``."""
+
+    __crd__: ClassVar[CRD]
+
+    api_version: str | None = Field(None, alias="apiVersion")
+    """APIVersion defines the versioned schema of this representation of an object."""
+    kind: str | None = Field(None, alias="kind")
+    """Kind is a string value representing the REST resource this object represents."""
+    metadata: ObjectMeta | None = Field(None, alias="metadata")
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "__crd__" in cls.__dict__:
+            _REGISTRY.append(cls)
+
+    @model_validator(mode="after")
+    def _fill_type_meta(self) -> CustomResource:
+        crd = getattr(type(self), "__crd__", None)
+        if crd is not None:
+            if self.api_version is None:
+                self.api_version = crd.api_version
+            if self.kind is None:
+                self.kind = crd.kind
+        return self
+
+
+def registered(package: str | None = None) -> list[type[CustomResource]]:
+    """Registered kinds (optionally only those defined below ``package``), sorted."""
+    kinds = [
+        c
+        for c in _REGISTRY
+        if package is None or c.__module__ == package or c.__module__.startswith(package + ".")
+    ]
+    return sorted(kinds, key=lambda c: (c.__crd__.group, c.__crd__.kind, c.__crd__.version))
+
+
+def _import_tree(package: str) -> None:
+    pkg = importlib.import_module(package)
+    paths: Iterable[str] = getattr(pkg, "__path__", [])
+    names = sorted(m.name for m in pkgutil.walk_packages(list(paths), prefix=package + "."))
+    for name in names:
+        if name not in sys.modules:
+            importlib.import_module(name)
+
+
+def discover(package: str) -> list[type[CustomResource]]:
+    """Import every module below ``package`` and return the kinds registered there."""
+    _import_tree(package)
+    return registered(package)
