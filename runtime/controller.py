@@ -1,0 +1,676 @@
+"""Controllers: a work queue, workers and event sources (controller-runtime's ``pkg/controller``
+and ``pkg/builder``).
+
+A :class:`Controller` owns one rate-limiting work queue. Sources (informers of the shared
+cache, channels) turn watch events into ``Request``s on that queue through handlers and
+predicates; ``max_concurrent_reconciles`` workers take requests off the queue and call the
+reconciler. The queue guarantees a key is never handed to two workers at once, so a reconciler
+never runs concurrently for the same object.
+
+What happens after a reconcile is the outcome table of controller-runtime
+(``pkg/internal/controller/controller.go``), reproduced exactly:
+
+============================  ===============================  ===========================
+reconcile                      queue                            reconcile_total{result}
+============================  ===============================  ===========================
+raises ``TerminalError``       nothing                          error (+ terminal, errors)
+raises anything else           ``add_rate_limited``             error (+ errors)
+``Result(requeue_after=d>0)``  ``forget`` then ``add_after(d)``  requeue_after
+``Result(requeue=True)``       ``add_rate_limited``             requeue
+``Result()``                   ``forget``                       success
+============================  ===============================  ===========================
+
+An exception never kills a worker: it is logged with the reconcile id, counted, and the key
+is retried with per-item exponential backoff. "Panics" (Go's recovered panics) are the
+exceptions that denote a programming error rather than a failed operation
+(:data:`PANIC_TYPES`, or a reconciler returning something that is not a ``Result``): they are
+counted in ``controller_runtime_reconcile_panics_total`` and otherwise handled as errors.
+
+:class:`Builder` is the fluent wiring: ``Builder(mgr).for_(T).owns(U).watches(V, map_fn)
+.with_event_filter(p).max_concurrent(n).complete(reconciler)``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import anyio
+import anyio.abc
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from runtime import metrics
+from runtime.event import CreateEvent, DeleteEvent, GenericEvent, UpdateEvent
+from runtime.handler import (
+    EnqueueRequestForObject,
+    EnqueueRequestForOwner,
+    EnqueueRequestsFromMapFunc,
+    EventHandler,
+    MapFunc,
+    gvk_of,
+)
+from runtime.predicate import Predicate
+from runtime.reconcile import Reconciler, Request, Result, TerminalError, reconcile_context
+
+__all__ = [
+    "PANIC_TYPES",
+    "Builder",
+    "Channel",
+    "Controller",
+    "Kind",
+    "Source",
+    "WorkQueue",
+]
+
+log = logging.getLogger("runtime.controller")
+
+PANIC_TYPES: tuple[type[BaseException], ...] = (
+    AssertionError,
+    AttributeError,
+    NameError,
+    TypeError,
+    RecursionError,
+    NotImplementedError,
+)
+"""Exceptions counted as reconcile *panics*: bugs, not failed operations."""
+
+
+class _ReturnedNonResult(TypeError):
+    """The reconciler returned something other than a ``Result`` (a bug: counted as a panic)."""
+
+
+# --------------------------------------------------------------------------- queue contract
+
+
+@runtime_checkable
+class WorkQueue(Protocol):
+    """The client-go rate-limiting work queue operations a controller uses
+    (implemented by ``runtime.workqueue.RateLimitingQueue``)."""
+
+    def add(self, item: Request) -> None: ...
+    def add_after(self, item: Request, seconds: float) -> None: ...
+    def add_rate_limited(self, item: Request) -> None: ...
+    def forget(self, item: Request) -> None: ...
+    def num_requeues(self, item: Request) -> int: ...
+    async def get(self) -> tuple[Request | None, bool]: ...
+    def done(self, item: Request) -> None: ...
+    def shut_down(self) -> None: ...
+    def shutting_down(self) -> bool: ...
+
+
+def _default_queue(name: str) -> WorkQueue:
+    from runtime.workqueue import RateLimitingQueue
+
+    q: WorkQueue = RateLimitingQueue[Request](name=name)
+    return q
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Something that puts requests on a controller's queue (``source.Source``)."""
+
+    async def start(self, tg: anyio.abc.TaskGroup, queue: WorkQueue) -> None:
+        """Begin delivering events to ``queue``. Must not block: long-running work goes into
+        ``tg``, which is cancelled when the controller stops."""
+        ...
+
+    async def wait_for_sync(self) -> None:
+        """Return once the source delivered its initial state (no-op for non-syncing sources)."""
+        ...
+
+
+class _EventAdapter:
+    """Informer event handler -> predicates -> controller handler -> queue.
+
+    Exceptions from predicates, handlers and map functions are logged and swallowed: a bug in
+    one mapping must not stop the informer from delivering to the others.
+    """
+
+    __slots__ = ("handler", "name", "predicates", "queue")
+
+    def __init__(
+        self,
+        handler: EventHandler,
+        predicates: Sequence[Predicate],
+        queue: WorkQueue,
+        name: str,
+    ) -> None:
+        self.handler = handler
+        self.predicates = tuple(predicates)
+        self.queue = queue
+        self.name = name
+
+    def on_add(self, obj: Any, is_in_initial_list: bool = False) -> None:
+        e = CreateEvent(obj, is_in_initial_list)
+        try:
+            if all(p.create(e) for p in self.predicates):
+                self.handler.create(e, self.queue)
+        except Exception:
+            log.exception("event handler failed", extra={"source": self.name, "event": "create"})
+
+    def on_update(self, old: Any, new: Any) -> None:
+        e = UpdateEvent(old, new)
+        try:
+            if all(p.update(e) for p in self.predicates):
+                self.handler.update(e, self.queue)
+        except Exception:
+            log.exception("event handler failed", extra={"source": self.name, "event": "update"})
+
+    def on_delete(self, obj: Any) -> None:
+        # client-go's DeletedFinalStateUnknown tombstone: {key, obj} after a relist.
+        unknown = False
+        inner = getattr(obj, "obj", None)
+        if inner is not None and hasattr(obj, "key"):
+            obj, unknown = inner, True
+        e = DeleteEvent(obj, unknown)
+        try:
+            if all(p.delete(e) for p in self.predicates):
+                self.handler.delete(e, self.queue)
+        except Exception:
+            log.exception("event handler failed", extra={"source": self.name, "event": "delete"})
+
+    def on_generic(self, obj: Any) -> None:
+        e = GenericEvent(obj)
+        try:
+            if all(p.generic(e) for p in self.predicates):
+                self.handler.generic(e, self.queue)
+        except Exception:
+            log.exception("event handler failed", extra={"source": self.name, "event": "generic"})
+
+
+async def _maybe_await(v: Any) -> Any:
+    if inspect.isawaitable(v):
+        return await v
+    return v
+
+
+class Kind:
+    """Events of one resource type from the shared cache's informer (``source.Kind``)."""
+
+    def __init__(
+        self,
+        cache: Any,
+        resource: Any,
+        handler: EventHandler,
+        predicates: Sequence[Predicate] = (),
+        *,
+        metadata_only: bool = False,
+    ) -> None:
+        self.cache = cache
+        self.resource = resource
+        self.handler = handler
+        self.predicates = list(predicates)
+        self.metadata_only = metadata_only
+        self._informer: Any = None
+
+    def __repr__(self) -> str:
+        return f"Kind({getattr(self.resource, '__name__', self.resource)!r})"
+
+    async def start(self, tg: anyio.abc.TaskGroup, queue: WorkQueue) -> None:
+        inf = await _maybe_await(
+            self.cache.get_informer(self.resource, metadata_only=self.metadata_only)
+        )
+        self._informer = inf
+        inf.add_event_handler(_EventAdapter(self.handler, self.predicates, queue, repr(self)))
+
+    async def wait_for_sync(self) -> None:
+        inf = self._informer
+        if inf is None:
+            raise RuntimeError(f"{self!r}: wait_for_sync() before start()")
+        for attr in ("wait_for_sync", "wait_for_cache_sync"):
+            fn = getattr(inf, attr, None)
+            if fn is not None:
+                ok = await _maybe_await(fn())
+                if ok is False:
+                    raise RuntimeError(f"{self!r}: informer failed to sync")
+                return
+        fn = getattr(self.cache, "wait_for_cache_sync", None)
+        if fn is not None:
+            await _maybe_await(fn())
+
+
+class Channel:
+    """Generic events from an anyio memory stream (``source.Channel``): for triggers that do
+    not come from the API server (timers, external systems, tests)."""
+
+    def __init__(
+        self,
+        receive: MemoryObjectReceiveStream[Any],
+        handler: EventHandler | None = None,
+        predicates: Sequence[Predicate] = (),
+    ) -> None:
+        self.receive = receive
+        self.handler: EventHandler = handler or EnqueueRequestForObject()
+        self.predicates = list(predicates)
+
+    async def start(self, tg: anyio.abc.TaskGroup, queue: WorkQueue) -> None:
+        adapter = _EventAdapter(self.handler, self.predicates, queue, "Channel")
+
+        async def pump() -> None:
+            async with self.receive:
+                async for obj in self.receive:
+                    adapter.on_generic(obj)
+
+        tg.start_soon(pump)
+
+    async def wait_for_sync(self) -> None:
+        return None
+
+
+# --------------------------------------------------------------------------- controller
+
+
+class Controller:
+    """A named reconcile loop (``controller.Controller``); a manager ``Runnable``.
+
+    Started with :meth:`start`, which returns after ``stopping`` is set and the in-flight
+    reconciles finished (the queue is shut down first, so nothing new starts). The manager
+    bounds that wait with its graceful shutdown timeout by cancelling.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        reconciler: Reconciler,
+        *,
+        max_concurrent_reconciles: int = 1,
+        reconcile_timeout: float | None = None,
+        cache_sync_timeout: float = 120.0,
+        queue: WorkQueue | None = None,
+        new_queue: Callable[[str], WorkQueue] | None = None,
+        need_leader_election: bool = True,
+    ) -> None:
+        if not name:
+            raise ValueError("a controller needs a name")
+        if max_concurrent_reconciles < 1:
+            raise ValueError("max_concurrent_reconciles must be >= 1")
+        if reconcile_timeout is not None and not reconcile_timeout > 0:
+            raise ValueError("reconcile_timeout must be > 0 (or None)")
+        if not callable(getattr(reconciler, "reconcile", None)):
+            raise TypeError(f"{reconciler!r} has no reconcile() method")
+        self.name = name
+        self.reconciler = reconciler
+        self.max_concurrent_reconciles = max_concurrent_reconciles
+        self.reconcile_timeout = reconcile_timeout
+        self.cache_sync_timeout = cache_sync_timeout
+        self._new_queue = new_queue or _default_queue
+        self._queue = queue
+        self._need_leader_election = need_leader_election
+        self._sources: list[Source] = []
+        self._started = False
+        self.synced = anyio.Event()
+        """Set once every source synced and the workers started."""
+
+    @property
+    def queue(self) -> WorkQueue:
+        if self._queue is None:
+            self._queue = self._new_queue(self.name)
+        return self._queue
+
+    def need_leader_election(self) -> bool:
+        return self._need_leader_election
+
+    def watch(self, source: Source) -> None:
+        """Add an event source; only before :meth:`start` (``Controller.Watch``)."""
+        if self._started:
+            raise RuntimeError(f"controller {self.name!r}: watch() after start()")
+        self._sources.append(source)
+
+    async def start(self, stopping: anyio.Event | None = None) -> None:
+        """Run until ``stopping`` is set (or the calling scope is cancelled).
+
+        Order, as in controller-runtime: sources start first and each waits for its cache to
+        sync (bounded by ``cache_sync_timeout``); only then do the workers start. On stop the
+        queue is shut down, in-flight reconciles finish, then the sources stop.
+        """
+        if self._started:
+            raise RuntimeError(f"controller {self.name!r} was already started")
+        self._started = True
+        stopping = stopping or anyio.Event()
+        queue = self.queue
+        metrics.init_controller_metrics(self.name, self.max_concurrent_reconciles)
+        log.info("Starting EventSource", extra={"controller": self.name,
+                                                "sources": [repr(s) for s in self._sources]})
+        try:
+            async with anyio.create_task_group() as sources_tg:
+                for src in self._sources:
+                    await src.start(sources_tg, queue)
+                log.info("Starting Controller", extra={"controller": self.name})
+                synced = await self._wait_for_sync(stopping)
+                if synced:
+                    log.info(
+                        "Starting workers",
+                        extra={"controller": self.name,
+                               "worker count": self.max_concurrent_reconciles},
+                    )
+                    async with anyio.create_task_group() as workers:
+                        for _ in range(self.max_concurrent_reconciles):
+                            workers.start_soon(self._worker)
+                        self.synced.set()
+                        await stopping.wait()
+                        log.info("Shutdown signal received, waiting for all workers to finish",
+                                 extra={"controller": self.name})
+                        queue.shut_down()
+                    log.info("All workers finished", extra={"controller": self.name})
+                sources_tg.cancel_scope.cancel()
+        finally:
+            queue.shut_down()
+
+    async def _wait_for_sync(self, stopping: anyio.Event) -> bool:
+        """Wait for every source to sync; False if ``stopping`` was set first."""
+        async def wait_all() -> None:
+            for src in self._sources:
+                await src.wait_for_sync()
+
+        result: list[bool] = []
+        async with anyio.create_task_group() as tg:
+            async def waiter() -> None:
+                with anyio.fail_after(self.cache_sync_timeout):
+                    await wait_all()
+                result.append(True)
+                tg.cancel_scope.cancel()
+
+            async def stopper() -> None:
+                await stopping.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(waiter)
+            tg.start_soon(stopper)
+        return bool(result)
+
+    async def _worker(self) -> None:
+        queue = self.queue
+        while True:
+            req, shutdown = await queue.get()
+            if shutdown or req is None:
+                return
+            try:
+                await self.reconcile_handler(req)
+            finally:
+                queue.done(req)
+
+    async def reconcile_handler(self, req: Request) -> None:
+        """Reconcile one request and apply the outcome table (never raises, except
+        cancellation of the worker itself)."""
+        name = self.name
+        queue = self.queue
+        active = metrics.ACTIVE_WORKERS.labels(controller=name)
+        active.inc()
+        start = time.monotonic()
+        try:
+            with reconcile_context(name, req):
+                try:
+                    result = await self._call_reconciler(req)
+                except TerminalError as err:
+                    metrics.TERMINAL_RECONCILE_ERRORS_TOTAL.labels(controller=name).inc()
+                    metrics.RECONCILE_ERRORS_TOTAL.labels(controller=name).inc()
+                    metrics.RECONCILE_TOTAL.labels(controller=name, result="error").inc()
+                    log.error("Reconciler error (terminal, not requeued): %s", err,
+                              exc_info=True)
+                    return
+                except Exception as err:
+                    if isinstance(err, PANIC_TYPES):
+                        metrics.RECONCILE_PANICS_TOTAL.labels(controller=name).inc()
+                    metrics.RECONCILE_ERRORS_TOTAL.labels(controller=name).inc()
+                    metrics.RECONCILE_TOTAL.labels(controller=name, result="error").inc()
+                    queue.add_rate_limited(req)
+                    log.error("Reconciler error: %s", err, exc_info=True,
+                              extra={"requeues": queue.num_requeues(req)})
+                    return
+                ra = result.requeue_after
+                if ra is not None and ra > 0 and math.isfinite(ra):
+                    queue.forget(req)
+                    queue.add_after(req, ra)
+                    metrics.RECONCILE_TOTAL.labels(controller=name, result="requeue_after").inc()
+                elif result.requeue:
+                    queue.add_rate_limited(req)
+                    metrics.RECONCILE_TOTAL.labels(controller=name, result="requeue").inc()
+                else:
+                    queue.forget(req)
+                    metrics.RECONCILE_TOTAL.labels(controller=name, result="success").inc()
+        finally:
+            metrics.RECONCILE_TIME_SECONDS.labels(controller=name).observe(
+                time.monotonic() - start
+            )
+            active.dec()
+
+    async def _call_reconciler(self, req: Request) -> Result:
+        timeout = self.reconcile_timeout
+        if timeout is None:
+            result = await self.reconciler.reconcile(req)
+        else:
+            with anyio.move_on_after(timeout) as scope:
+                result = await self.reconciler.reconcile(req)
+            if scope.cancelled_caught:
+                metrics.RECONCILE_TIMEOUTS_TOTAL.labels(controller=self.name).inc()
+                raise TimeoutError(f"reconcile of {req} exceeded {timeout}s")
+        if not isinstance(result, Result):
+            raise _ReturnedNonResult(
+                f"reconcile() returned {type(result).__name__}, expected Result"
+            )
+        return result
+
+
+# --------------------------------------------------------------------------- builder
+
+
+@dataclass
+class _Watch:
+    resource: Any
+    handler: EventHandler
+    predicates: list[Predicate] = field(default_factory=list)
+    metadata_only: bool = False
+    raw: Source | None = None
+
+
+class Builder:
+    """Fluent controller wiring (``builder.ControllerManagedBy(mgr)``).
+
+    ``for_(T)`` watches ``T`` and enqueues the object itself; ``owns(U)`` watches ``U`` and
+    enqueues its controller owner of type ``T``; ``watches(V, map_fn)`` enqueues whatever the
+    pure ``map_fn(obj) -> [Request]`` returns (or pass any ``EventHandler``).
+    ``with_event_filter(p)`` applies to all of those (not to raw sources);
+    ``with_predicates(*ps)`` applies to the watch declared just before it (as Go's
+    ``builder.WithPredicates`` option). ``complete(r)`` validates, builds the
+    :class:`Controller` and adds it to the manager.
+
+    The manager needs ``cache`` (``get_informer``), ``add(runnable)`` and
+    ``register_controller_name(name)`` (uniqueness of names, which are metric labels).
+    """
+
+    def __init__(self, mgr: Any, name: str | None = None) -> None:
+        self._mgr = mgr
+        self._name = name
+        self._for: _Watch | None = None
+        self._watches: list[_Watch] = []
+        self._last: _Watch | None = None
+        self._global_predicates: list[Predicate] = []
+        self._max_concurrent: int | None = None
+        self._reconcile_timeout: float | None = None
+        self._need_leader_election = True
+        self._cache_sync_timeout = 120.0
+        self._new_queue: Callable[[str], WorkQueue] | None = None
+        self._errors: list[str] = []
+
+    def named(self, name: str) -> Builder:
+        self._name = name
+        return self
+
+    def for_(
+        self,
+        resource: Any,
+        *,
+        predicates: Iterable[Predicate] = (),
+        metadata_only: bool = False,
+    ) -> Builder:
+        if self._for is not None:
+            self._errors.append("for_() may only be called once")
+            return self
+        self._for = _Watch(resource, EnqueueRequestForObject(), list(predicates), metadata_only)
+        self._last = self._for
+        return self
+
+    def owns(
+        self,
+        resource: Any,
+        *,
+        predicates: Iterable[Predicate] = (),
+        match_every_owner: bool = False,
+        metadata_only: bool = False,
+    ) -> Builder:
+        # The owner type is the for_() type, known only at complete(); keep a placeholder.
+        w = _Watch(resource, _OwnerPlaceholder(not match_every_owner), list(predicates),
+                   metadata_only)
+        self._watches.append(w)
+        self._last = w
+        return self
+
+    def watches(
+        self,
+        resource: Any,
+        handler: MapFunc | EventHandler,
+        *,
+        predicates: Iterable[Predicate] = (),
+        metadata_only: bool = False,
+    ) -> Builder:
+        h: EventHandler
+        if isinstance(handler, EventHandler):
+            h = handler
+        elif callable(handler):
+            h = EnqueueRequestsFromMapFunc(handler)
+        else:
+            raise TypeError("watches() needs a map function or an EventHandler")
+        w = _Watch(resource, h, list(predicates), metadata_only)
+        self._watches.append(w)
+        self._last = w
+        return self
+
+    def watches_metadata(self, resource: Any, handler: MapFunc | EventHandler) -> Builder:
+        return self.watches(resource, handler, metadata_only=True)
+
+    def watches_raw_source(self, source: Source) -> Builder:
+        w = _Watch(None, EnqueueRequestForObject(), raw=source)
+        self._watches.append(w)
+        self._last = None
+        return self
+
+    def with_event_filter(self, predicate: Predicate) -> Builder:
+        self._global_predicates.append(predicate)
+        return self
+
+    def with_predicates(self, *predicates: Predicate) -> Builder:
+        if self._last is None:
+            self._errors.append("with_predicates() must follow for_(), owns() or watches()")
+        else:
+            self._last.predicates.extend(predicates)
+        return self
+
+    def max_concurrent(self, n: int) -> Builder:
+        self._max_concurrent = n
+        return self
+
+    def reconcile_timeout(self, seconds: float | None) -> Builder:
+        self._reconcile_timeout = seconds
+        return self
+
+    def with_options(
+        self,
+        *,
+        max_concurrent_reconciles: int | None = None,
+        reconcile_timeout: float | None = None,
+        need_leader_election: bool | None = None,
+        cache_sync_timeout: float | None = None,
+        new_queue: Callable[[str], WorkQueue] | None = None,
+    ) -> Builder:
+        if max_concurrent_reconciles is not None:
+            self._max_concurrent = max_concurrent_reconciles
+        if reconcile_timeout is not None:
+            self._reconcile_timeout = reconcile_timeout
+        if need_leader_election is not None:
+            self._need_leader_election = need_leader_election
+        if cache_sync_timeout is not None:
+            self._cache_sync_timeout = cache_sync_timeout
+        if new_queue is not None:
+            self._new_queue = new_queue
+        return self
+
+    def _controller_name(self) -> str:
+        if self._name:
+            return self._name
+        if self._for is not None:
+            return gvk_of(self._for.resource).kind.lower()
+        raise ValueError(
+            "one of for_() or named() must be called (the controller needs a name)"
+        )
+
+    def build(self, reconciler: Reconciler) -> Controller:
+        """Validate, build the controller and add it to the manager."""
+        if self._errors:
+            raise ValueError("; ".join(self._errors))
+        if reconciler is None:
+            raise ValueError("must provide a non-nil Reconciler")
+        owned = [w for w in self._watches if isinstance(w.handler, _OwnerPlaceholder)]
+        if owned and self._for is None:
+            raise ValueError("owns() can only be used together with for_()")
+        if self._for is None and not self._watches:
+            raise ValueError("there are no watches configured, controller will never get triggered")
+        name = self._controller_name()
+        max_c = self._max_concurrent
+        if max_c is None:
+            max_c = int(getattr(self._mgr, "max_concurrent_reconciles", 1) or 1)
+        ctrl = Controller(
+            name,
+            reconciler,
+            max_concurrent_reconciles=max_c,
+            reconcile_timeout=self._reconcile_timeout,
+            cache_sync_timeout=self._cache_sync_timeout,
+            new_queue=self._new_queue,
+            need_leader_election=self._need_leader_election,
+        )
+        cache = self._mgr.cache
+        for w in ([self._for] if self._for is not None else []) + self._watches:
+            if w.raw is not None:
+                ctrl.watch(w.raw)
+                continue
+            handler = w.handler
+            if isinstance(handler, _OwnerPlaceholder):
+                assert self._for is not None
+                handler = EnqueueRequestForOwner(
+                    self._for.resource, only_controller=handler.only_controller
+                )
+            preds = self._global_predicates + w.predicates
+            ctrl.watch(Kind(cache, w.resource, handler, preds, metadata_only=w.metadata_only))
+        # Register the name last, so a rejected build does not reserve it.
+        self._mgr.register_controller_name(name)
+        self._mgr.add(ctrl)
+        return ctrl
+
+    def complete(self, reconciler: Reconciler) -> Controller:
+        return self.build(reconciler)
+
+
+class _OwnerPlaceholder:
+    """Stands in for ``EnqueueRequestForOwner`` until the ``for_()`` type is known."""
+
+    def __init__(self, only_controller: bool) -> None:
+        self.only_controller = only_controller
+
+    def create(self, e: CreateEvent, q: Any) -> None:  # pragma: no cover - replaced at build
+        raise NotImplementedError
+
+    def update(self, e: UpdateEvent, q: Any) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def delete(self, e: DeleteEvent, q: Any) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def generic(self, e: GenericEvent, q: Any) -> None:  # pragma: no cover
+        raise NotImplementedError
