@@ -57,8 +57,8 @@ import httpx2
 import msgspec
 from lightkube import operators
 from lightkube.core.exceptions import ApiError
-from lightkube.models import meta_v1
 from lightkube.core.selector import build_selector
+from lightkube.models import meta_v1
 
 from runtime import metrics
 
@@ -150,9 +150,10 @@ def resource_info(resource: Any) -> ResourceInfo:
     """The :class:`ResourceInfo` of a resource type.
 
     Understands, in order: a :class:`ResourceInfo` itself; lightkube resources (``_api_info``,
-    including generic resources made by ``create_namespaced_resource``); and typed custom
-    resources declaring ``__group__``, ``__version__``, ``__kind__`` and optionally
-    ``__plural__`` (default: lowercased kind, English plural) and ``__namespaced__``
+    including generic resources made by ``create_namespaced_resource``); typed custom resources
+    (``runtime.resource.CustomResource``, via ``__crd__``); and classes declaring
+    ``__group__``, ``__version__``, ``__kind__`` and optionally ``__plural__`` (default:
+    lowercased kind, English plural) and ``__namespaced__``
     (default True).
     """
     if isinstance(resource, ResourceInfo):
@@ -175,6 +176,15 @@ def resource_info(resource: Any) -> ResourceInfo:
                 isinstance(resource, type)
                 and issubclass(resource, GlobalResource | GlobalSubResource)
             ),
+        )
+    elif getattr(resource, "__crd__", None) is not None:
+        crd = resource.__crd__  # runtime.resource.CRD (duck-typed: no import upwards)
+        info = ResourceInfo(
+            group=crd.group,
+            version=crd.version,
+            kind=crd.kind,
+            plural=crd.plural,
+            namespaced=getattr(crd, "scope", "Namespaced") != "Cluster",
         )
     else:
         group = getattr(resource, "__group__", None)
@@ -235,6 +245,11 @@ def object_to_dict(obj: Any) -> dict[str, Any]:
         return obj
     if isinstance(obj, msgspec.Struct):
         out = msgspec.to_builtins(obj)
+        assert isinstance(out, dict)
+        return out
+    to_kube = getattr(obj, "to_kube", None)
+    if to_kube is not None:
+        out = to_kube()
         assert isinstance(out, dict)
         return out
     dump = getattr(obj, "model_dump", None)
