@@ -339,52 +339,69 @@ class Controller:
         metrics.init_controller_metrics(self.name, self.max_concurrent_reconciles)
         log.info("Starting EventSource", extra={"controller": self.name,
                                                 "sources": [repr(s) for s in self._sources]})
+        # anyio task groups wrap errors in ExceptionGroups; keep start()'s own errors plain.
+        error: Exception | None = None
         try:
             async with anyio.create_task_group() as sources_tg:
-                for src in self._sources:
-                    await src.start(sources_tg, queue)
-                log.info("Starting Controller", extra={"controller": self.name})
-                synced = await self._wait_for_sync(stopping)
-                if synced:
-                    log.info(
-                        "Starting workers",
-                        extra={"controller": self.name,
-                               "worker count": self.max_concurrent_reconciles},
-                    )
-                    async with anyio.create_task_group() as workers:
-                        for _ in range(self.max_concurrent_reconciles):
-                            workers.start_soon(self._worker)
-                        self.synced.set()
-                        await stopping.wait()
-                        log.info("Shutdown signal received, waiting for all workers to finish",
-                                 extra={"controller": self.name})
-                        queue.shut_down()
-                    log.info("All workers finished", extra={"controller": self.name})
+                try:
+                    await self._run(sources_tg, queue, stopping)
+                except Exception as e:
+                    error = e
                 sources_tg.cancel_scope.cancel()
         finally:
             queue.shut_down()
+        if error is not None:
+            raise error
+
+    async def _run(
+        self, sources_tg: anyio.abc.TaskGroup, queue: WorkQueue, stopping: anyio.Event
+    ) -> None:
+        for src in self._sources:
+            await src.start(sources_tg, queue)
+        log.info("Starting Controller", extra={"controller": self.name})
+        if not await self._wait_for_sync(stopping):
+            return
+        log.info(
+            "Starting workers",
+            extra={"controller": self.name, "worker count": self.max_concurrent_reconciles},
+        )
+        async with anyio.create_task_group() as workers:
+            for _ in range(self.max_concurrent_reconciles):
+                workers.start_soon(self._worker)
+            self.synced.set()
+            await stopping.wait()
+            log.info(
+                "Shutdown signal received, waiting for all workers to finish",
+                extra={"controller": self.name},
+            )
+            queue.shut_down()
+        log.info("All workers finished", extra={"controller": self.name})
 
     async def _wait_for_sync(self, stopping: anyio.Event) -> bool:
-        """Wait for every source to sync; False if ``stopping`` was set first."""
-        async def wait_all() -> None:
-            for src in self._sources:
-                await src.wait_for_sync()
+        """Wait for every source to sync, bounded by ``cache_sync_timeout``; False if
+        ``stopping`` was set first, ``TimeoutError`` on timeout."""
+        outcome: list[str] = []
 
-        result: list[bool] = []
+        async def waiter(tg: anyio.abc.TaskGroup) -> None:
+            with anyio.move_on_after(self.cache_sync_timeout) as scope:
+                for src in self._sources:
+                    await src.wait_for_sync()
+            outcome.append("timeout" if scope.cancelled_caught else "synced")
+            tg.cancel_scope.cancel()
+
+        async def stopper(tg: anyio.abc.TaskGroup) -> None:
+            await stopping.wait()
+            tg.cancel_scope.cancel()
+
         async with anyio.create_task_group() as tg:
-            async def waiter() -> None:
-                with anyio.fail_after(self.cache_sync_timeout):
-                    await wait_all()
-                result.append(True)
-                tg.cancel_scope.cancel()
-
-            async def stopper() -> None:
-                await stopping.wait()
-                tg.cancel_scope.cancel()
-
-            tg.start_soon(waiter)
-            tg.start_soon(stopper)
-        return bool(result)
+            tg.start_soon(waiter, tg)
+            tg.start_soon(stopper, tg)
+        if outcome == ["timeout"]:
+            raise TimeoutError(
+                f"controller {self.name!r}: timed out waiting for cache to be synced "
+                f"after {self.cache_sync_timeout}s"
+            )
+        return outcome == ["synced"]
 
     async def _worker(self) -> None:
         queue = self.queue

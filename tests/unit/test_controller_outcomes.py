@@ -1,0 +1,496 @@
+"""The reconcile outcome table (framework-anchors §1.2), worker survival, concurrency,
+start/stop order and builder validation: controllers fed by an in-memory channel source,
+with the real RateLimitingQueue driven by a FakeClock where timing matters."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import anyio.abc
+import pytest
+
+from runtime import metrics
+from runtime.clock import FakeClock
+from runtime.controller import Builder, Channel, Controller, WorkQueue
+from runtime.handler import EnqueueRequestsFromMapFunc
+from runtime.log import JSONFormatter
+from runtime.reconcile import Request, Result, TerminalError, current
+from runtime.workqueue import RateLimitingQueue
+
+pytestmark = pytest.mark.anyio
+
+Action = Result | BaseException | Callable[[Request], Awaitable[Result]] | None
+
+
+def obj(name: str, ns: str = "ns") -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": ns}}
+
+
+def sample(name: str, controller: str, **labels: str) -> float:
+    v = metrics.REGISTRY.get_sample_value(name, {"controller": controller, **labels})
+    return v or 0.0
+
+
+def total(controller: str, result: str) -> float:
+    return sample("controller_runtime_reconcile_total", controller, result=result)
+
+
+class RecordingQueue(RateLimitingQueue[Request]):
+    """The real queue, recording the controller's post-reconcile calls."""
+
+    def __init__(self, clock: Any = None, name: str = "") -> None:
+        super().__init__(name=name, clock=clock) if clock is not None else super().__init__(
+            name=name)
+        self.calls: list[tuple[Any, ...]] = []
+
+    def forget(self, item: Request) -> None:
+        self.calls.append(("forget", item))
+        super().forget(item)
+
+    def add_after(self, item: Request, seconds: float) -> None:
+        self.calls.append(("add_after", item, seconds))
+        super().add_after(item, seconds)
+
+    def add_rate_limited(self, item: Request) -> None:
+        self.calls.append(("add_rate_limited", item))
+        # Bypass our add_after recording: the limiter computes the delay.
+        RateLimitingQueue.add_after(self, item, self.rate_limiter.when(item))
+
+
+class Scripted:
+    """A reconciler playing back actions; records every call and its reconcile id."""
+
+    def __init__(self, *actions: Action, default: Action = None) -> None:
+        self.actions = list(actions)
+        self.default = default if default is not None else Result()
+        self.calls: list[Request] = []
+        self.ids: list[str] = []
+
+    async def reconcile(self, req: Request) -> Result:
+        self.calls.append(req)
+        ctx = current()
+        assert ctx is not None and ctx.request == req
+        self.ids.append(ctx.reconcile_id)
+        action = self.actions.pop(0) if self.actions else self.default
+        if isinstance(action, BaseException):
+            raise action
+        if callable(action):
+            return await action(req)
+        return action  # type: ignore[return-value]
+
+
+@asynccontextmanager
+async def running(ctrl: Controller) -> AsyncIterator[anyio.abc.ObjectSendStream[Any]]:
+    send, recv = anyio.create_memory_object_stream[Any](100)
+    ctrl.watch(Channel(recv))
+    stopping = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ctrl.start, stopping)
+        with anyio.fail_after(5):
+            await ctrl.synced.wait()
+        yield send
+        stopping.set()
+
+
+def make(name: str, rec: Any, clock: FakeClock | None = None, **kw: Any
+         ) -> tuple[Controller, RecordingQueue]:
+    q = RecordingQueue(clock)
+    return Controller(name, rec, queue=q, **kw), q
+
+
+async def settle() -> None:
+    await anyio.wait_all_tasks_blocked()
+
+
+async def until(cond: Callable[[], bool], limit: float = 5.0) -> None:
+    """Poll ``cond`` until true (real time), failing after ``limit`` seconds."""
+    with anyio.fail_after(limit):
+        for _ in itertools.count():
+            if cond():
+                return
+            await anyio.sleep(0.005)
+
+
+R = Request("ns", "a")
+
+
+async def test_zero_result_forgets_and_counts_success() -> None:
+    rec = Scripted(Result())
+    ctrl, q = make("oc-success", rec, FakeClock())
+    async with running(ctrl) as send:
+        await send.send(obj("a"))
+        await settle()
+    assert rec.calls == [R]
+    assert q.calls == [("forget", R)]
+    assert total("oc-success", "success") == 1
+    for r in ("error", "requeue", "requeue_after"):
+        assert total("oc-success", r) == 0  # pre-initialised series exist at 0
+    assert sample("controller_runtime_reconcile_time_seconds_count", "oc-success") == 1
+    assert sample("controller_runtime_active_workers", "oc-success") == 0
+
+
+async def test_requeue_after_forgets_then_adds_after() -> None:
+    clock = FakeClock()
+    rec = Scripted(Result(requeue_after=30), Result())
+    ctrl, q = make("oc-after", rec, clock)
+    async with running(ctrl) as send:
+        await send.send(obj("a"))
+        await settle()
+        assert q.calls == [("forget", R), ("add_after", R, 30)]
+        await clock.advance(29.9)
+        assert len(rec.calls) == 1
+        await clock.advance(0.1)
+        assert len(rec.calls) == 2
+    assert total("oc-after", "requeue_after") == 1
+    assert total("oc-after", "success") == 1
+
+
+async def test_requeue_after_resets_backoff() -> None:
+    clock = FakeClock()
+    rec = Scripted(RuntimeError("x"), RuntimeError("y"), Result(requeue_after=1))
+    ctrl, q = make("oc-reset", rec, clock)
+    async with running(ctrl) as send:
+        await send.send(obj("a"))
+        await settle()
+        await clock.advance(0.005)
+        await clock.advance(0.010)
+        assert len(rec.calls) == 3
+        assert q.num_requeues(R) == 0  # forgotten by the requeue_after outcome
+
+
+async def test_requeue_true_is_rate_limited() -> None:
+    clock = FakeClock()
+    rec = Scripted(Result(requeue=True), Result())
+    ctrl, q = make("oc-requeue", rec, clock)
+    async with running(ctrl) as send:
+        await send.send(obj("a"))
+        await settle()
+        assert q.calls == [("add_rate_limited", R)]
+        assert q.num_requeues(R) == 1
+        await clock.advance(0.005)
+    assert len(rec.calls) == 2
+    assert total("oc-requeue", "requeue") == 1
+
+
+async def test_exception_retried_with_exponential_backoff_and_worker_survives() -> None:
+    clock = FakeClock()
+    rec = Scripted(ValueError("boom1"), ValueError("boom2"), ValueError("boom3"), Result())
+    ctrl, q = make("oc-error", rec, clock)
+    buf = io.StringIO()
+    h = logging.StreamHandler(buf)
+    h.setFormatter(JSONFormatter())
+    logger = logging.getLogger("runtime.controller")
+    logger.addHandler(h)
+    try:
+        async with running(ctrl) as send:
+            await send.send(obj("a"))
+            await settle()
+            assert len(rec.calls) == 1
+            # 5 ms, 10 ms, 20 ms: client-go's per-item exponential backoff.
+            for delay, calls in ((0.005, 2), (0.010, 3), (0.020, 4)):
+                await clock.advance(delay - 0.0001)
+                assert len(rec.calls) == calls - 1
+                await clock.advance(0.0001)
+                assert len(rec.calls) == calls
+            # The same worker goes on serving other keys.
+            await send.send(obj("b"))
+            await settle()
+            assert rec.calls[-1] == Request("ns", "b")
+    finally:
+        logger.removeHandler(h)
+    assert q.calls[:3] == [("add_rate_limited", R)] * 3
+    assert total("oc-error", "error") == 3
+    assert sample("controller_runtime_reconcile_errors_total", "oc-error") == 3
+    assert sample("controller_runtime_reconcile_panics_total", "oc-error") == 0
+    assert total("oc-error", "success") == 2
+    errors = [json.loads(line) for line in buf.getvalue().splitlines()
+              if '"Reconciler error' in line]
+    assert len(errors) == 3
+    assert [e["reconcileID"] for e in errors] == rec.ids[:3]
+    assert len(set(rec.ids)) == len(rec.ids)  # a fresh id per reconcile
+    assert errors[0]["controller"] == "oc-error" and errors[0]["name"] == "a"
+    assert "boom1" in errors[0]["error"]
+
+
+async def test_terminal_error_is_not_requeued() -> None:
+    clock = FakeClock()
+    rec = Scripted(TerminalError("bad spec"), Result())
+    ctrl, q = make("oc-terminal", rec, clock)
+    async with running(ctrl) as send:
+        await send.send(obj("a"))
+        await settle()
+        await clock.advance(2000)
+        assert rec.calls == [R]
+        assert q.calls == []
+        # A new event for the object reconciles it again.
+        await send.send(obj("a"))
+        await settle()
+        assert len(rec.calls) == 2
+    assert total("oc-terminal", "error") == 1
+    assert sample("controller_runtime_terminal_reconcile_errors_total", "oc-terminal") == 1
+    assert sample("controller_runtime_reconcile_errors_total", "oc-terminal") == 1
+
+
+async def test_panics_are_counted_and_retried() -> None:
+    clock = FakeClock()
+
+    async def returns_none(req: Request) -> Result:
+        return None  # type: ignore[return-value]
+
+    rec = Scripted(AttributeError("no attr"), returns_none, Result())
+    ctrl, q = make("oc-panic", rec, clock)
+    async with running(ctrl) as send:
+        await send.send(obj("a"))
+        await settle()
+        await clock.advance(0.005)
+        await clock.advance(0.010)
+    assert len(rec.calls) == 3
+    assert sample("controller_runtime_reconcile_panics_total", "oc-panic") == 2
+    assert total("oc-panic", "error") == 2
+    assert q.calls[:2] == [("add_rate_limited", R)] * 2
+
+
+async def test_reconcile_timeout() -> None:
+    async def hang(req: Request) -> Result:
+        await anyio.sleep(30)
+        return Result()
+
+    rec = Scripted(hang, Result())
+    ctrl, q = make("oc-timeout", rec, reconcile_timeout=0.05)
+    async with running(ctrl) as send:
+        await send.send(obj("a"))
+        await until(lambda: len(rec.calls) >= 2)
+    assert sample("controller_runtime_reconcile_timeouts_total", "oc-timeout") == 1
+    assert total("oc-timeout", "error") == 1
+    assert q.calls[0] == ("add_rate_limited", R)
+
+
+async def test_same_key_never_concurrent_with_four_workers() -> None:
+    in_flight: dict[Request, int] = {}
+    max_per_key = 0
+    max_total = 0
+    done = 0
+
+    async def work(req: Request) -> Result:
+        nonlocal max_per_key, max_total, done
+        in_flight[req] = in_flight.get(req, 0) + 1
+        max_per_key = max(max_per_key, in_flight[req])
+        max_total = max(max_total, sum(in_flight.values()))
+        assert sample("controller_runtime_active_workers", "oc-conc") >= 1
+        await anyio.sleep(random.uniform(0, 0.01))
+        in_flight[req] -= 1
+        done += 1
+        return Result()
+
+    rec = Scripted(default=work)
+    ctrl, _ = make("oc-conc", rec, max_concurrent_reconciles=4)
+    rnd = random.Random(7)
+    async with running(ctrl) as send:
+        for _ in range(300):
+            await send.send(obj(rnd.choice("abcdef")))
+            if rnd.random() < 0.3:
+                await anyio.sleep(0.001)
+        q: Any = ctrl.queue
+        await until(lambda: not len(q) and not q.processing, 10)
+    assert max_per_key == 1
+    assert max_total > 1  # the workers did run in parallel
+    assert done == len(rec.calls) > 6
+    assert sample("controller_runtime_max_concurrent_reconciles", "oc-conc") == 4
+    assert sample("controller_runtime_active_workers", "oc-conc") == 0
+
+
+async def test_shutdown_waits_for_in_flight_reconcile() -> None:
+    started, release = anyio.Event(), anyio.Event()
+    finished: list[Request] = []
+
+    async def slow(req: Request) -> Result:
+        started.set()
+        await release.wait()
+        finished.append(req)
+        return Result()
+
+    ctrl, _ = make("oc-drain", Scripted(default=slow))
+    send, recv = anyio.create_memory_object_stream[Any](10)
+    ctrl.watch(Channel(recv))
+    stopping = anyio.Event()
+    returned = anyio.Event()
+
+    async def run() -> None:
+        await ctrl.start(stopping)
+        returned.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        await send.send(obj("a"))
+        with anyio.fail_after(5):
+            await started.wait()
+        stopping.set()
+        await settle()
+        assert not returned.is_set()  # still waiting for the in-flight reconcile
+        assert ctrl.queue.shutting_down()
+        release.set()
+        with anyio.fail_after(5):
+            await returned.wait()
+    assert finished == [R]
+
+
+class GatedSource:
+    """A syncing source that syncs only when told to."""
+
+    def __init__(self) -> None:
+        self.synced = anyio.Event()
+        self.queue: WorkQueue | None = None
+
+    async def start(self, tg: anyio.abc.TaskGroup, queue: WorkQueue) -> None:
+        self.queue = queue
+
+    async def wait_for_sync(self) -> None:
+        await self.synced.wait()
+
+
+async def test_workers_start_only_after_sources_synced() -> None:
+    rec = Scripted()
+    ctrl, _ = make("oc-sync", rec)
+    src = GatedSource()
+    ctrl.watch(src)
+    stopping = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ctrl.start, stopping)
+        await settle()
+        assert src.queue is not None  # sources were started first
+        src.queue.add(R)
+        await anyio.sleep(0.05)
+        assert rec.calls == []
+        src.synced.set()
+        with anyio.fail_after(5):
+            await ctrl.synced.wait()
+        await until(lambda: bool(rec.calls))
+        stopping.set()
+    assert rec.calls == [R]
+
+
+async def test_cache_sync_timeout_fails_start() -> None:
+    ctrl, _ = make("oc-synctimeout", Scripted(), cache_sync_timeout=0.05)
+    ctrl.watch(GatedSource())
+    with pytest.raises(TimeoutError):
+        await ctrl.start(anyio.Event())
+
+
+async def test_stop_before_sync_returns() -> None:
+    ctrl, _ = make("oc-stopearly", Scripted())
+    ctrl.watch(GatedSource())
+    stopping = anyio.Event()
+    stopping.set()
+    with anyio.fail_after(5):
+        await ctrl.start(stopping)
+    assert not ctrl.synced.is_set()
+
+
+async def test_bad_map_function_does_not_stop_delivery() -> None:
+    rec = Scripted(default=Result())
+
+    def map_fn(o: Any) -> list[Request]:
+        if o["metadata"]["name"] == "bad":
+            raise KeyError("oops")
+        return [Request("ns", "mapped-" + o["metadata"]["name"])]
+
+    ctrl, _ = make("oc-map", rec)
+    send, recv = anyio.create_memory_object_stream[Any](10)
+    ctrl.watch(Channel(recv, EnqueueRequestsFromMapFunc(map_fn)))
+    stopping = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ctrl.start, stopping)
+        await send.send(obj("bad"))
+        await send.send(obj("good"))
+        await until(lambda: bool(rec.calls))
+        stopping.set()
+    assert rec.calls == [Request("ns", "mapped-good")]
+
+
+# --------------------------------------------------------------------------- builder
+
+
+class FakeCache:
+    def __init__(self) -> None:
+        self.informers: list[tuple[Any, bool]] = []
+
+    def get_informer(self, resource: Any, metadata_only: bool = False) -> Any:
+        self.informers.append((resource, metadata_only))
+        return None
+
+
+class FakeManager:
+    def __init__(self) -> None:
+        self.cache = FakeCache()
+        self.runnables: list[Any] = []
+        self.names: set[str] = set()
+
+    def register_controller_name(self, name: str) -> None:
+        if name in self.names:
+            raise ValueError(f"controller with name {name!r} already exists")
+        self.names.add(name)
+
+    def add(self, r: Any) -> None:
+        self.runnables.append(r)
+
+
+def test_builder_rejects_owns_without_for() -> None:
+    from lightkube.resources.core_v1 import ConfigMap
+
+    with pytest.raises(ValueError, match="owns"):
+        Builder(FakeManager(), name="x").owns(ConfigMap).complete(Scripted())
+
+
+def test_builder_rejects_duplicate_names_and_double_for() -> None:
+    from lightkube.resources.apps_v1 import Deployment
+    from lightkube.resources.core_v1 import ConfigMap
+
+    mgr = FakeManager()
+    c = Builder(mgr).for_(Deployment).owns(ConfigMap).complete(Scripted())
+    assert c.name == "deployment"  # default name: lowercase kind
+    with pytest.raises(ValueError, match="already exists"):
+        Builder(mgr).for_(Deployment).complete(Scripted())
+    with pytest.raises(ValueError, match="once"):
+        Builder(mgr, name="y").for_(Deployment).for_(ConfigMap).complete(Scripted())
+    with pytest.raises(ValueError, match="name"):
+        Builder(mgr).watches(ConfigMap, lambda o: []).complete(Scripted())
+    with pytest.raises(ValueError, match="no watches"):
+        Builder(mgr, name="empty").complete(Scripted())
+    assert mgr.runnables == [c]
+
+
+def test_builder_wires_sources_and_predicates() -> None:
+    from lightkube.resources.apps_v1 import Deployment
+    from lightkube.resources.core_v1 import ConfigMap, Secret
+
+    from runtime.controller import Kind
+    from runtime.handler import EnqueueRequestForObject, EnqueueRequestForOwner
+    from runtime.predicate import GenerationChangedPredicate, LabelChangedPredicate
+
+    gen, lab = GenerationChangedPredicate(), LabelChangedPredicate()
+    mgr = FakeManager()
+    c = (Builder(mgr, name="wired")
+         .for_(Deployment).with_predicates(gen)
+         .owns(ConfigMap, metadata_only=True)
+         .watches(Secret, lambda o: [])
+         .with_event_filter(lab)
+         .max_concurrent(3)
+         .reconcile_timeout(9)
+         .complete(Scripted()))
+    kinds = [s for s in c._sources if isinstance(s, Kind)]
+    assert [k.resource for k in kinds] == [Deployment, ConfigMap, Secret]
+    assert isinstance(kinds[0].handler, EnqueueRequestForObject)
+    assert isinstance(kinds[1].handler, EnqueueRequestForOwner)
+    assert kinds[1].handler.kind == "Deployment" and kinds[1].handler.only_controller
+    assert isinstance(kinds[2].handler, EnqueueRequestsFromMapFunc)
+    assert kinds[0].predicates == [lab, gen]
+    assert kinds[1].predicates == [lab] and kinds[1].metadata_only
+    assert c.max_concurrent_reconciles == 3 and c.reconcile_timeout == 9
