@@ -21,6 +21,7 @@ from runtime.event import (
     meta_owner_references,
 )
 from runtime.reconcile import Request
+from runtime.reflector import resource_info
 
 __all__ = [
     "GVK",
@@ -79,40 +80,23 @@ class GVK:
 
 
 def gvk_of(resource: Any) -> GVK:
-    """Group/version/kind of a resource type (or instance).
+    """Group/version/kind of a resource type.
 
-    Understands lightkube resources (``_api_info``), typed custom resources exposing
-    ``__group__``/``__version__``/``__kind__`` or class-level ``apiVersion``/``kind`` defaults,
-    and a ``GVK`` itself.
+    Accepts a ``GVK``, or anything ``runtime.reflector.resource_info`` understands: lightkube
+    resources, typed custom resources (``__crd__``), classes declaring ``__group__``,
+    ``__version__``, ``__kind__``, a ``ResourceInfo``.
     """
     if isinstance(resource, GVK):
         return resource
-    info = getattr(resource, "_api_info", None)
-    if info is not None:
-        r = info.resource
-        return GVK(r.group, r.version, r.kind)
-    group = getattr(resource, "__group__", None)
-    version = getattr(resource, "__version__", None)
-    kind = getattr(resource, "__kind__", None)
-    if isinstance(group, str) and isinstance(version, str) and isinstance(kind, str):
-        return GVK(group, version, kind)
-    api_version = getattr(resource, "apiVersion", None) or getattr(resource, "api_version", None)
-    kind = getattr(resource, "kind", None)
-    if isinstance(api_version, str) and isinstance(kind, str):
-        return GVK.from_api_version(api_version, kind)
-    raise TypeError(f"cannot tell the group/version/kind of {resource!r}")
+    info = resource_info(resource)
+    return GVK(info.group, info.version, info.kind)
 
 
 def is_namespaced(resource: Any) -> bool:
-    """Whether objects of this type live in a namespace (default: yes)."""
-    ns = getattr(resource, "__namespaced__", None)
-    if isinstance(ns, bool):
-        return ns
-    try:
-        from lightkube.core.resource import GlobalResource
-    except ImportError:  # pragma: no cover - lightkube is a dependency
+    """Whether objects of this type live in a namespace (a ``GVK`` is assumed namespaced)."""
+    if isinstance(resource, GVK):
         return True
-    return not (isinstance(resource, type) and issubclass(resource, GlobalResource))
+    return resource_info(resource).namespaced
 
 
 # --------------------------------------------------------------------------- handlers
