@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from runtime.clock import REAL_CLOCK, Clock
 
@@ -219,15 +219,15 @@ class WithMaxWaitRateLimiter(Generic[T]):
         self.limiter.forget(item)
 
 
-def default_controller_rate_limiter(*, clock: Clock = REAL_CLOCK) -> MaxOfRateLimiter[T]:
+def default_controller_rate_limiter(*, clock: Clock = REAL_CLOCK) -> MaxOfRateLimiter[Any]:
     """client-go ``DefaultControllerRateLimiter``: max of per-item exponential (5 ms .. 1000 s)
     and an overall 10 qps / burst 100 token bucket."""
     return MaxOfRateLimiter(
-        ItemExponentialFailureRateLimiter[T](0.005, 1000.0),
-        BucketRateLimiter[T](10.0, 100, clock=clock),
+        ItemExponentialFailureRateLimiter[Any](0.005, 1000.0),
+        BucketRateLimiter[Any](10.0, 100, clock=clock),
     )
 
 
-def default_item_based_rate_limiter() -> ItemExponentialFailureRateLimiter[T]:
+def default_item_based_rate_limiter() -> ItemExponentialFailureRateLimiter[Any]:
     """client-go ``DefaultItemBasedRateLimiter``: exponential 1 ms .. 1000 s."""
-    return ItemExponentialFailureRateLimiter[T](0.001, 1000.0)
+    return ItemExponentialFailureRateLimiter[Any](0.001, 1000.0)
