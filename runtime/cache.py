@@ -480,12 +480,15 @@ class Informer:
             tuple(namespaces) if namespaces and self.info.namespaced else None
         )
         self.reflectors: list[Reflector] = []
+        self._sinks: list[_Sink] = []
         for ns in self.namespaces or (None,):
+            sink = _Sink(self, ns)
+            self._sinks.append(sink)
             self.reflectors.append(
                 Reflector(
                     http,
                     self.info,
-                    _Sink(self, ns),
+                    sink,
                     namespace=ns,
                     label_selector=label_selector,
                     field_selector=field_selector,
@@ -515,7 +518,7 @@ class Informer:
         await self._synced.wait()
 
     def _check_synced(self) -> None:
-        if not self._synced.is_set() and all(r.synced.is_set() for r in self.reflectors):
+        if not self._synced.is_set() and all(s.lists > 0 for s in self._sinks):
             self._synced.set()
 
     # ------------------------------------------------------------- handlers

@@ -522,40 +522,39 @@ class Reflector:
     async def watch(self) -> None:
         """Watch until the server closes the stream (returns), the RV expires (``_Gone``) or
         an error (raises). Returns after a normal server-side timeout so ``run`` loops."""
-        while True:
-            timeout = random.uniform(self.min_watch_timeout, self.max_watch_timeout)
-            params = self._params()
-            params.update(
-                watch="true",
-                resourceVersion=self.last_sync_resource_version,
-                allowWatchBookmarks="true",
-                timeoutSeconds=str(int(timeout)),
-            )
-            headers = {"Accept": METADATA_ACCEPT_WATCH} if self.metadata_only else {}
-            started = time.monotonic()
-            events = 0
-            # read timeout: a client-side guard in case the server vanished silently
-            http_timeout = httpx2.Timeout(10.0, read=timeout + 30.0)
-            async with self.http.stream(
-                "GET", self.info.collection_path(self.namespace), params=params,
-                headers=headers, timeout=http_timeout,
-            ) as resp:
-                if resp.status_code == 410:
-                    raise _Gone()
-                if resp.status_code != 200:
-                    body = await resp.aread()
-                    raise _status_error(body, resp.status_code)
-                async for line in resp.aiter_lines():
-                    if not line:
-                        continue
-                    events += 1
-                    self._handle_line(line)
-            # clean end of stream: the server-side timeout (or the server going away)
-            if events == 0 and time.monotonic() - started < 1.0:
-                raise _VeryShortWatch("watch closed within 1s without events")
-            self._restart("timeout")
-            if time.monotonic() - started > 10.0:
-                self.backoff.reset()
+        timeout = random.uniform(self.min_watch_timeout, self.max_watch_timeout)
+        params = self._params()
+        params.update(
+            watch="true",
+            resourceVersion=self.last_sync_resource_version,
+            allowWatchBookmarks="true",
+            timeoutSeconds=str(int(timeout)),
+        )
+        headers = {"Accept": METADATA_ACCEPT_WATCH} if self.metadata_only else {}
+        started = time.monotonic()
+        events = 0
+        # read timeout: a client-side guard in case the server vanished silently
+        http_timeout = httpx2.Timeout(10.0, read=timeout + 30.0)
+        async with self.http.stream(
+            "GET", self.info.collection_path(self.namespace), params=params,
+            headers=headers, timeout=http_timeout,
+        ) as resp:
+            if resp.status_code == 410:
+                raise _Gone()
+            if resp.status_code != 200:
+                body = await resp.aread()
+                raise _status_error(body, resp.status_code)
+            async for line in resp.aiter_lines():
+                if not line:
+                    continue
+                events += 1
+                self._handle_line(line)
+        # clean end of stream: the server-side timeout (or the server going away)
+        if events == 0 and time.monotonic() - started < 1.0:
+            raise _VeryShortWatch("watch closed within 1s without events")
+        self._restart("timeout")
+        if time.monotonic() - started > 10.0:
+            self.backoff.reset()
 
     def _handle_line(self, line: str) -> None:
         ev = msgspec.json.decode(line)

@@ -1,0 +1,462 @@
+"""The cache's store, indexers, transform and relist semantics, without an API server.
+
+The reflector tests drive it with an in-process httpx transport that plays the list/watch
+protocol (pages, bookmarks, 410): the unit tier checks the state machine; tests/integration
+checks it against a real kube-apiserver.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+import httpx2
+import msgspec
+import pytest
+from lightkube import operators
+from lightkube.resources.core_v1 import ConfigMap, Pod
+
+from runtime.cache import (
+    ALL_NAMESPACES_INDEX_PREFIX,
+    DeletedFinalStateUnknown,
+    Informer,
+    ResourceEventHandlerFuncs,
+    Store,
+    field_index_name,
+    match_labels,
+)
+from runtime.reflector import (
+    METADATA_ACCEPT_LIST,
+    Backoff,
+    PartialObjectMetadata,
+    Reflector,
+    resource_info,
+    strip_managed_fields,
+)
+
+
+def cm(
+    name: str, ns: str = "a", rv: str = "1", labels: dict[str, str] | None = None, **data: str
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": ns, "resourceVersion": rv}
+    if labels:
+        meta["labels"] = labels
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
+
+
+def pod(name: str, node: str, ns: str = "a", rv: str = "1") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "resourceVersion": rv},
+        "spec": {"nodeName": node, "containers": [{"name": "c", "image": "i"}]},
+    }
+
+
+# --------------------------------------------------------------------------- Store
+
+
+def test_store_put_get_remove_and_namespace_index() -> None:
+    s = Store()
+    key, old, raw = s.put(cm("x", "a"))
+    assert key == "a/x" and old is None
+    s.put(cm("y", "a"))
+    s.put(cm("z", "b"))
+    s.put({"metadata": {"name": "cluster-thing"}})
+    assert s.index_keys("namespace", "a") == {"a/x", "a/y"}
+    assert s.index_keys("namespace", "") == {"cluster-thing"}
+    _, old, new = s.put(cm("x", "a", rv="2"))
+    assert old == raw and msgspec.json.decode(new)["metadata"]["resourceVersion"] == "2"
+    assert s.remove("a/x") == new
+    assert s.remove("a/x") is None
+    assert s.index_keys("namespace", "a") == {"a/y"}
+    s.remove("a/y")
+    assert "a" not in s.list_index_values("namespace")
+
+
+def test_store_custom_indexer_follows_updates() -> None:
+    s = Store({"by-app": lambda o: [o["metadata"].get("labels", {}).get("app", "")]})
+    s.put(cm("x", labels={"app": "one"}))
+    s.put(cm("y", labels={"app": "one"}))
+    assert s.index_keys("by-app", "one") == {"a/x", "a/y"}
+    s.put(cm("x", rv="2", labels={"app": "two"}))
+    assert s.index_keys("by-app", "one") == {"a/y"}
+    assert s.index_keys("by-app", "two") == {"a/x"}
+    s.remove("a/y")
+    assert s.index_keys("by-app", "one") == set()
+    # added after objects exist: indexes what is there
+    s.add_indexers({"by-rv": lambda o: [o["metadata"]["resourceVersion"]]})
+    assert s.index_keys("by-rv", "2") == {"a/x"}
+    with pytest.raises(ValueError):
+        s.add_indexers({"by-rv": lambda o: []})
+
+
+def test_store_replace_scoped_returns_deletes() -> None:
+    s = Store()
+    for o in (cm("keep", "a"), cm("gone", "a"), cm("other", "b")):
+        s.put(o)
+    upserts, deletes = s.replace([cm("keep", "a", rv="5"), cm("new", "a")], namespace="a")
+    assert sorted(k for k, _, _ in upserts) == ["a/keep", "a/new"]
+    assert [k for k, _ in deletes] == ["a/gone"]
+    assert sorted(s.keys()) == ["a/keep", "a/new", "b/other"]  # namespace b untouched
+    _, deletes = s.replace([], namespace=None)
+    assert sorted(k for k, _ in deletes) == ["a/keep", "a/new", "b/other"]
+    assert len(s) == 0
+
+
+def test_match_labels_semantics() -> None:
+    from runtime.cache import _requirements
+
+    labels = {"app": "web", "tier": "front"}
+    assert match_labels(labels, _requirements("app=web,tier in (front, back)"))
+    assert match_labels(labels, _requirements({"app": "web", "tier": None}))
+    assert not match_labels(labels, _requirements("app!=web"))
+    assert match_labels(labels, _requirements("env!=prod"))  # absent label matches !=
+    assert match_labels(labels, _requirements("!env"))
+    assert not match_labels(labels, _requirements("env"))
+    assert match_labels(labels, _requirements({"tier": operators.not_in(["back"])}))
+    assert not match_labels(labels, _requirements({"app": ["db", "cache"]}))
+    assert match_labels(None, _requirements("app notin (web)"))
+
+
+def test_strip_managed_fields_default_transform() -> None:
+    obj = cm("x")
+    obj["metadata"]["managedFields"] = [{"manager": "kubectl"}]
+    assert "managedFields" not in strip_managed_fields(obj)["metadata"]
+
+
+# --------------------------------------------------------------------------- Informer
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+
+    def on_add(self, obj: Any, is_in_initial_list: bool) -> None:
+        self.events.append(("add", obj.metadata.name, is_in_initial_list))
+
+    def on_update(self, old: Any, new: Any) -> None:
+        self.events.append(("update", old.metadata.resourceVersion, new.metadata.resourceVersion))
+
+    def on_delete(self, obj: Any) -> None:
+        if isinstance(obj, DeletedFinalStateUnknown):
+            self.events.append(("delete-unknown", obj.key, obj.obj.metadata.name))
+        else:
+            self.events.append(("delete", obj.metadata.name))
+
+
+def informer(resource: Any = ConfigMap, **kw: Any) -> Informer:
+    return Informer(httpx2.AsyncClient(base_url="http://unused"), resource, **kw)
+
+
+def test_informer_events_in_order_and_store_first() -> None:
+    inf = informer()
+    seen_in_store: list[bool] = []
+    rec = Recorder()
+    inf.add_event_handler(rec)
+    inf.add_event_handler(
+        ResourceEventHandlerFuncs(
+            add=lambda o, _i: seen_in_store.append(
+                inf.store.get("a/" + o.metadata.name) is not None
+            )
+        )
+    )
+    sink = inf.reflectors[0].store
+    sink.replace([cm("x"), cm("y")], "10")
+    assert inf.has_synced()
+    sink.add(cm("z", rv="11"))
+    sink.update(cm("x", rv="12"))
+    sink.delete(cm("y", rv="13"))
+    # relist: x unchanged (no event), z changed, y gone already, w new, x... z vanished
+    sink.replace([cm("x", rv="12"), cm("w", rv="14")], "14")
+    assert rec.events == [
+        ("add", "x", True),
+        ("add", "y", True),
+        ("add", "z", False),
+        ("update", "1", "12"),
+        ("delete", "y"),
+        ("add", "w", False),
+        ("delete-unknown", "a/z", "z"),
+    ]
+    assert seen_in_store == [True, True, True, True]
+    assert sorted(inf.store.keys()) == ["a/w", "a/x"]
+
+
+def test_late_handler_gets_synthetic_initial_adds() -> None:
+    inf = informer()
+    inf.reflectors[0].store.replace([cm("x"), cm("y")], "10")
+    rec = Recorder()
+    reg = inf.add_event_handler(rec)
+    assert reg.has_synced()
+    assert sorted(rec.events) == [("add", "x", True), ("add", "y", True)]
+    inf.remove_event_handler(reg)
+    inf.reflectors[0].store.add(cm("z"))
+    assert len(rec.events) == 2
+
+
+def test_handler_exception_does_not_stop_delivery() -> None:
+    inf = informer()
+
+    def boom(_o: Any, _i: bool) -> None:
+        raise RuntimeError("boom")
+
+    rec = Recorder()
+    inf.add_event_handler(ResourceEventHandlerFuncs(add=boom))
+    inf.add_event_handler(rec)
+    inf.reflectors[0].store.add(cm("x"))
+    assert rec.events == [("add", "x", False)]
+
+
+def test_reads_return_private_copies() -> None:
+    inf = informer()
+    inf.reflectors[0].store.add(cm("x", k="v"))
+    a = inf.get_by_key("a/x")
+    a.data["k"] = "mutated"
+    assert inf.get_by_key("a/x").data == {"k": "v"}
+    assert isinstance(a, ConfigMap)
+
+
+def test_field_index_keys_like_controller_runtime() -> None:
+    inf = informer(Pod)
+    inf.index_field("spec.nodeName", lambda p: [p.spec.nodeName] if p.spec.nodeName else [])
+    sink = inf.reflectors[0].store
+    sink.replace([pod("p1", "n1", "a"), pod("p2", "n1", "b"), pod("p3", "n2", "a")], "1")
+    idx = field_index_name("spec.nodeName")
+    assert idx == "field:spec.nodeName"
+    assert inf.store.index_keys(idx, "a/n1") == {"a/p1"}
+    assert inf.store.index_keys(idx, f"{ALL_NAMESPACES_INDEX_PREFIX}/n1") == {"a/p1", "b/p2"}
+
+    def names(**kw: Any) -> list[str]:
+        return sorted(json.loads(r)["metadata"]["name"] for r in inf.list_raw(**kw))
+
+    assert names(fields={"spec.nodeName": "n1"}) == ["p1", "p2"]
+    assert names(namespace="a", fields={"spec.nodeName": "n1"}) == ["p1"]
+    assert names(fields={"spec.nodeName": "n1", "metadata.name": "p2"}) == ["p2"]
+    assert names(fields={"spec.nodeName": "n1", "metadata.namespace": "b"}) == ["p2"]
+    # the pod moves: the index follows
+    sink.update(pod("p1", "n2", "a", rv="2"))
+    assert names(fields={"spec.nodeName": "n2"}) == ["p1", "p3"]
+    with pytest.raises(ValueError, match="not supported"):
+        inf.list_raw(fields={"spec.schedulerName": "x"})
+
+
+def test_list_raw_namespace_and_labels() -> None:
+    inf = informer()
+    inf.reflectors[0].store.replace(
+        [cm("x", "a", labels={"app": "1"}), cm("y", "a"), cm("z", "b", labels={"app": "1"})], "1"
+    )
+
+    def names(**kw: Any) -> list[str]:
+        return sorted(json.loads(r)["metadata"]["name"] for r in inf.list_raw(**kw))
+
+    assert names() == ["x", "y", "z"]
+    assert names(namespace="a") == ["x", "y"]
+    assert names(labels={"app": "1"}) == ["x", "z"]
+    assert names(namespace="b", labels="app=1") == ["z"]
+    assert names(labels="!app") == ["y"]
+
+
+def test_multi_namespace_informer_replace_is_per_namespace() -> None:
+    inf = informer(namespaces=["a", "b"])
+    assert [r.namespace for r in inf.reflectors] == ["a", "b"]
+    ra, rb = (r.store for r in inf.reflectors)
+    ra.replace([cm("x", "a")], "1")
+    assert not inf.has_synced()
+    rb.replace([cm("y", "b")], "1")
+    assert inf.has_synced()
+    ra.replace([], "2")  # a relist of namespace a must not drop b's objects
+    assert inf.store.keys() == ["b/y"]
+    with pytest.raises(ValueError, match="not cached"):
+        inf.list_raw(namespace="c")
+
+
+# --------------------------------------------------------------------------- Backoff
+
+
+def test_backoff_sequence_cap_and_reset() -> None:
+    t = [0.0]
+    b = Backoff(rand=lambda: 0.0, now=lambda: t[0])
+    seq = []
+    for _ in range(8):
+        seq.append(b.next())
+        t[0] += 1
+    assert seq == [0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 30.0, 30.0]
+    t[0] += 121  # healthy for more than 2 minutes
+    assert b.next() == 0.8
+    jittered = Backoff(rand=lambda: 1.0, now=lambda: 0.0)
+    assert jittered.next() == 1.6  # full jitter doubles at most
+    assert all(Backoff().next() <= 1.6 for _ in range(50))
+
+
+# --------------------------------------------------------------------------- Reflector
+
+
+class FakeServer:
+    """Plays the list/watch protocol for ConfigMaps in one namespace."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.rv = 100
+        self.requests: list[httpx2.Request] = []
+        self.watch_scripts: list[list[dict[str, Any]] | int] = []
+
+    def set(self, name: str, **data: str) -> dict[str, Any]:
+        self.rv += 1
+        o = cm(name, rv=str(self.rv), **data)
+        o["metadata"]["managedFields"] = [{"manager": "x"}]
+        self.objects[name] = o
+        return o
+
+    def handler(self, req: httpx2.Request) -> httpx2.Response:
+        self.requests.append(req)
+        p = req.url.params
+        if p.get("watch") != "true":
+            names = sorted(self.objects)
+            start = int(p.get("continue") or 0)
+            limit = int(p["limit"])
+            page = names[start : start + limit]
+            meta: dict[str, Any] = {"resourceVersion": str(self.rv)}
+            if start + limit < len(names):
+                meta["continue"] = str(start + limit)
+            body = {
+                "kind": "ConfigMapList",
+                "metadata": meta,
+                "items": [self.objects[n] for n in page],
+            }
+            return httpx2.Response(200, content=json.dumps(body).encode())
+        script = self.watch_scripts.pop(0) if self.watch_scripts else []
+        if isinstance(script, int):
+            return httpx2.Response(
+                script,
+                content=json.dumps(
+                    {"kind": "Status", "code": script, "reason": "Expired"}
+                ).encode(),
+            )
+        lines = b"".join(json.dumps(ev).encode() + b"\n" for ev in script)
+        return httpx2.Response(200, content=lines)
+
+
+async def eventually(pred: Any, tries: int = 100) -> None:
+    for _ in range(tries):
+        if pred():
+            return
+        await anyio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+def fake_reflector(server: FakeServer, inf: Informer, **kw: Any) -> Reflector:
+    r = inf.reflectors[0]
+    r.http = httpx2.AsyncClient(
+        base_url="http://fake", transport=httpx2.MockTransport(server.handler)
+    )
+    r.page_size = 2
+    r.backoff = Backoff(initial=0.001, cap=0.01)
+    for k, v in kw.items():
+        setattr(r, k, v)
+    return r
+
+
+@pytest.mark.anyio
+async def test_reflector_pages_watches_bookmarks_and_relists_on_410() -> None:
+    server = FakeServer()
+    for n in "abcde":
+        server.set(n)
+    inf = informer(namespaces=["a"])
+    rec = Recorder()
+    inf.add_event_handler(rec)
+    r = fake_reflector(server, inf)
+    x = server.set("x")  # will appear as a watch event
+    bookmark = {
+        "type": "BOOKMARK",
+        "object": {"kind": "ConfigMap", "metadata": {"resourceVersion": "500"}},
+    }
+    server.objects.pop("x")
+    server.watch_scripts = [
+        [{"type": "ADDED", "object": x}, bookmark],
+        [{"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired"}}],
+    ]
+    await r.list()
+    assert r.last_sync_resource_version == str(server.rv)
+    lists = [q for q in server.requests if q.url.params.get("watch") != "true"]
+    assert len(lists) == 3  # 5 objects, pages of 2
+    assert all(q.url.params["limit"] == "2" for q in lists)
+    await r.watch()  # ends cleanly after the scripted events
+    assert r.last_sync_resource_version == "500"
+    watch = next(q for q in server.requests if q.url.params.get("watch") == "true")
+    assert watch.url.params["allowWatchBookmarks"] == "true"
+    assert 300 <= int(watch.url.params["timeoutSeconds"]) <= 600
+    assert watch.url.params["resourceVersion"] == str(server.rv)
+    assert inf.store.get("a/x") is not None
+    assert b"managedFields" not in inf.store.get("a/x")  # type: ignore[operator]
+
+    # the next watch gets a 410: run() must relist, which drops x and a (deleted meanwhile)
+    server.objects.pop("a")
+    before = r.list_count
+    with anyio.move_on_after(1):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(r.run)
+            await eventually(lambda: r.list_count >= before + 2)  # run()'s list + relist
+            tg.cancel_scope.cancel()
+    assert sorted(inf.store.keys()) == ["a/b", "a/c", "a/d", "a/e"]
+    assert ("delete-unknown", "a/x", "x") in rec.events
+    assert ("delete-unknown", "a/a", "a") in rec.events
+
+
+@pytest.mark.anyio
+async def test_reflector_http_410_on_watch_relists_and_errors_back_off() -> None:
+    server = FakeServer()
+    server.set("a")
+    inf = informer(namespaces=["a"])
+    r = fake_reflector(server, inf)
+    server.watch_scripts = [500, 410]
+    with anyio.move_on_after(1):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(r.run)
+            await eventually(lambda: r.list_count >= 2)
+            tg.cancel_scope.cancel()
+    assert r.list_count == 2
+    kinds = ["watch" if q.url.params.get("watch") == "true" else "list" for q in server.requests]
+    # list, watch (500 -> backoff, resume watch), watch (410 -> relist), list
+    assert kinds[:4] == ["list", "watch", "watch", "list"]
+
+
+@pytest.mark.anyio
+async def test_reflector_metadata_only_accept_header_and_kind() -> None:
+    server = FakeServer()
+    server.set("a", secret="s3cr3t")
+    inf = informer(metadata_only=True, namespaces=["a"])
+    r = fake_reflector(server, inf)
+
+    orig = server.handler
+
+    def strip(req: httpx2.Request) -> httpx2.Response:
+        resp = orig(req)
+        body = json.loads(resp.content)
+        for it in body.get("items", []):
+            it.pop("data", None)
+            it["apiVersion"], it["kind"] = "meta.k8s.io/v1", "PartialObjectMetadata"
+        return httpx2.Response(200, content=json.dumps(body).encode())
+
+    r.http = httpx2.AsyncClient(base_url="http://fake", transport=httpx2.MockTransport(strip))
+    await r.list()
+    assert server.requests[0].headers["accept"] == METADATA_ACCEPT_LIST
+    obj = inf.get_by_key("a/a")
+    assert isinstance(obj, PartialObjectMetadata)
+    assert (obj.apiVersion, obj.kind, obj.metadata.name) == ("v1", "ConfigMap", "a")
+
+
+def test_resource_info_for_lightkube_and_custom_types() -> None:
+    info = resource_info(ConfigMap)
+    assert info.collection_path("ns") == "/api/v1/namespaces/ns/configmaps"
+    assert info.metric_label() == "configmaps/v1"
+
+    class Widget:
+        __group__, __version__, __kind__ = "example.com", "v1", "Policy"
+
+    w = resource_info(Widget)
+    assert (w.plural, w.namespaced) == ("policies", True)
+    assert w.object_path("p", "ns", "status") == (
+        "/apis/example.com/v1/namespaces/ns/policies/p/status"
+    )
+    assert w.metric_label(True) == "policies.example.com/v1:metadata"
