@@ -48,6 +48,7 @@ Registration (how code generators find kinds)
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import importlib
 import importlib.util
@@ -77,6 +78,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 __all__ = [
     "CRD",
+    "KUBE_DESCRIPTIONS",
     "KUBE_SCHEMA_VERSION",
     "Affinity",
     "Container",
@@ -778,13 +780,20 @@ def _build(
     return out
 
 
+KUBE_DESCRIPTIONS: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "KUBE_DESCRIPTIONS", default=True
+)
+"""Whether core-type schemas carry the Kubernetes descriptions. A generator that must keep a CRD
+small (all of PodSpec inlined many times) sets this to False while generating."""
+
+
 @lru_cache(maxsize=512)
 def _kube_schema_json(name: str, version: str, keep_descriptions: bool) -> str:
     return json.dumps(_build(name, _definitions(version), (), keep_descriptions), sort_keys=True)
 
 
 def kube_schema(
-    name: str, version: str = KUBE_SCHEMA_VERSION, *, keep_descriptions: bool = True
+    name: str, version: str = KUBE_SCHEMA_VERSION, *, keep_descriptions: bool | None = None
 ) -> JsonDict:
     """The structural CRD schema controller-gen emits for Kubernetes definition ``name``.
 
@@ -792,6 +801,8 @@ def kube_schema(
     inlined; nullable swagger types collapse to their type; controller-gen's known types,
     ``+default`` markers and inherited atomic struct types are applied. A fresh copy each call.
     """
+    if keep_descriptions is None:
+        keep_descriptions = KUBE_DESCRIPTIONS.get()
     out: JsonDict = json.loads(_kube_schema_json(name, version, keep_descriptions))
     return out
 
@@ -896,6 +907,29 @@ class KubeModel(BaseModel):
         extra="ignore",
         arbitrary_types_allowed=True,
     )
+
+    __kube_inline__: ClassVar[tuple[str, ...]] = ()
+    """Kubernetes definitions inlined into this type (Go ``json:",inline"`` of a core struct, e.g.
+    ``corev1.Container`` in KServe's predictor specs). The Python fields are declared on the
+    class; their schemas are replaced by the definition's property schemas (list/map markers,
+    defaults) so the CRD matches what controller-gen emits for the embedded struct."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, cs: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(cs)
+        if cls.__kube_inline__:
+            target = handler.resolve_ref_schema(schema)
+            props: JsonDict = target.get("properties", {})
+            for name in cls.__kube_inline__:
+                for key, sub in kube_schema(name).get("properties", {}).items():
+                    if key in props:
+                        own = props[key].get("description")
+                        props[key] = sub
+                        if own is not None:
+                            sub["description"] = own
+        return schema
 
     def to_kube(self) -> dict[str, Any]:
         """Plain JSON-ready dict as the apiserver wants it (camelCase, unset/None omitted)."""
