@@ -79,6 +79,7 @@ __all__ = [
     "object_to_dict",
     "resource_info",
     "selector_string",
+    "status_error",
     "strip_managed_fields",
 ]
 
@@ -291,7 +292,8 @@ def api_error(code: int, reason: str, message: str) -> ApiError:
     return ApiError(status=status)
 
 
-def _status_error(resp_body: bytes, code: int) -> ApiError:
+def status_error(resp_body: bytes, code: int) -> ApiError:
+    """An HTTP error response (a ``Status`` body, or anything) -> lightkube ``ApiError``."""
     try:
         status = msgspec.json.decode(resp_body, type=meta_v1.Status)
     except (msgspec.DecodeError, msgspec.ValidationError):
@@ -500,7 +502,7 @@ class Reflector:
                     restart = True  # continue token expired: start over
                     break
                 if resp.status_code != 200:
-                    raise _status_error(resp.content, resp.status_code)
+                    raise status_error(resp.content, resp.status_code)
                 body = msgspec.json.decode(resp.content)
                 for item in body.get("items") or ():
                     items.append(self._prepare(item))
@@ -543,7 +545,7 @@ class Reflector:
                 raise _Gone()
             if resp.status_code != 200:
                 body = await resp.aread()
-                raise _status_error(body, resp.status_code)
+                raise status_error(body, resp.status_code)
             async for line in resp.aiter_lines():
                 if not line:
                     continue
