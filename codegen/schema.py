@@ -137,6 +137,9 @@ def _clean(node: Any) -> Any:
         out["type"] = "object"
     if out.get("required") == []:
         del out["required"]
+    if out.get("properties") == {}:
+        del out["properties"]
+        out.setdefault("type", "object")
     return out
 
 

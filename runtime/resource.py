@@ -658,9 +658,7 @@ _PATCHES: dict[str, dict[str, JsonDict]] = {
     "io.k8s.api.core.v1.SecretProjection": {"name": {"default": ""}},
     "io.k8s.api.core.v1.FileKeySelector": {"optional": {"default": False}},
     "io.k8s.api.core.v1.AzureDiskVolumeSource": {
-        "cachingMode": {"default": "ReadWrite"},
         "fsType": {"default": "ext4"},
-        "kind": {"default": "Shared"},
         "readOnly": {"default": False},
     },
     "io.k8s.api.core.v1.RBDVolumeSource": {
