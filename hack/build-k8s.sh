@@ -44,9 +44,9 @@ fi
 command -v go >/dev/null 2>&1 || die "no Go toolchain on PATH: install Go >= 1.24 (only needed to build the Kubernetes binaries once), or point KUBEBUILDER_ASSETS at prebuilt ones"
 log "using $(go version)"
 
-mkdir -p "$out"
 tmp="$out.partial"
-rm -rf "$tmp"; mkdir -p "$tmp"
+logs="$cache_root/logs/$key"
+rm -rf "$tmp"; mkdir -p "$tmp" "$logs"
 # A failure leaves no half-built binary in the cache directory.
 trap 'rm -rf "$tmp"' EXIT
 
@@ -56,10 +56,10 @@ export CGO_ENABLED=0
 # Run a go command; on failure, name the likely cause from its output and stop.
 run_go() {
   local what=$1; shift
-  local logf="$tmp/$what.log" start=$SECONDS
+  local logf="$logs/$what.log" start=$SECONDS
   if ! "$@" >"$logf" 2>&1; then
     tail -n 25 "$logf" >&2
-    if grep -qE "(410 Gone|404 Not Found|not found: |unknown revision|reading .*: .*(403|404|410))" "$logf"; then
+    if grep -qE "(410 Gone|404 Not Found|not found: |unknown revision|disabled by GOPROXY|reading .*: .*(403|404|410))" "$logf"; then
       die "$what: the Go module proxy refused a module (see the lines above); check the version pins in hack/versions.env"
     elif grep -qE "(dial tcp|i/o timeout|no such host|connection refused|TLS handshake)" "$logf"; then
       die "$what: could not reach the Go module proxy ($(go env GOPROXY))"
@@ -106,6 +106,7 @@ log "building into $out (cold: about 10 minutes on 2 cores; progress below)"
  run_go kwok go build -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" -o "$tmp/kwok" sigs.k8s.io/kwok/cmd/kwok)
 
 "$tmp/kube-apiserver" --version >&2 || die "kube-apiserver was built but does not run"
+mkdir -p "$out"
 for b in "${BINARIES[@]}"; do mv "$tmp/$b" "$out/$b"; done
 log "all binaries in $out"
 echo "$out"

@@ -376,7 +376,6 @@ class Environment:
         from lightkube.core.exceptions import ApiError
         from lightkube.models.authentication_v1 import TokenRequestSpec
         from lightkube.models.meta_v1 import ObjectMeta
-        from lightkube.resources.authentication_v1 import TokenRequest
         from lightkube.resources.core_v1 import ServiceAccount
 
         client = self.client()
@@ -387,7 +386,7 @@ class Environment:
                 except ApiError as exc:
                     if exc.status.code != 409:
                         raise
-            req = TokenRequest(spec=TokenRequestSpec(
+            req = ServiceAccount.Token(metadata=ObjectMeta(name=name, namespace=namespace), spec=TokenRequestSpec(
                 audiences=["https://kubernetes.default.svc.cluster.local"],
                 expirationSeconds=expiration_seconds,
             ))
@@ -487,7 +486,7 @@ class Environment:
             f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake",
             f"--server-address=127.0.0.1:{free_port()}",
             "--node-ip=10.244.0.1",
-            "--cidr=10.244.0.0/16",
+            "--cidr=10.244.128.0/17",
             "--v=INFO",
         ], self.dir / "kwok.log", env={**os.environ, "KWOK_WORKDIR": str(self.dir / "kwok-home")})
         for proc in (kcm, sched, kwok):
@@ -557,6 +556,10 @@ class Environment:
         return names
 
     # ---------------------------------------------------------------- introspection
+    def exited_components(self) -> list[str]:
+        """Components that were started and have exited since (a crash, an OOM kill)."""
+        return [name for name, p in self._procs.items() if not p.running()]
+
     def pids(self) -> dict[str, int]:
         """Process ids of the running components (for tests that check for leftovers)."""
         return {name: p.pid for name, p in self._procs.items() if p.pid is not None and p.running()}
