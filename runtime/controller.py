@@ -36,7 +36,7 @@ import inspect
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -47,6 +47,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from runtime import metrics
 from runtime.event import CreateEvent, DeleteEvent, GenericEvent, UpdateEvent
 from runtime.handler import (
+    AsyncMapFunc,
     EnqueueRequestForObject,
     EnqueueRequestForOwner,
     EnqueueRequestsFromMapFunc,
@@ -127,6 +128,30 @@ class Source(Protocol):
         ...
 
 
+class _SourceQueue:
+    """What handlers see: the controller's queue (``add``) plus ``spawn`` for async map
+    functions, whose tasks live in the controller's source group."""
+
+    __slots__ = ("_queue", "_tg", "name")
+
+    def __init__(self, queue: WorkQueue, tg: anyio.abc.TaskGroup, name: str) -> None:
+        self._queue = queue
+        self._tg = tg
+        self.name = name
+
+    def add(self, item: Request) -> None:
+        self._queue.add(item)
+
+    def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
+        async def guarded() -> None:
+            try:
+                await fn()
+            except Exception:
+                log.exception("async map function failed", extra={"source": self.name})
+
+        self._tg.start_soon(guarded)
+
+
 class _EventAdapter:
     """Informer event handler -> predicates -> controller handler -> queue.
 
@@ -140,7 +165,7 @@ class _EventAdapter:
         self,
         handler: EventHandler,
         predicates: Sequence[Predicate],
-        queue: WorkQueue,
+        queue: _SourceQueue,
         name: str,
     ) -> None:
         self.handler = handler
@@ -214,12 +239,19 @@ class Kind:
     def __repr__(self) -> str:
         return f"Kind({getattr(self.resource, '__name__', self.resource)!r})"
 
+    def prepare(self) -> None:
+        """Register the informer with the cache now (before the manager starts the cache), so
+        the manager's "caches synced" step covers it and a replica waiting for leadership
+        keeps it warm (controller-runtime's ``EnableWarmup``): failover then needs no list."""
+        self.cache.get_informer(self.resource, metadata_only=self.metadata_only)
+
     async def start(self, tg: anyio.abc.TaskGroup, queue: WorkQueue) -> None:
         inf = await _maybe_await(
             self.cache.get_informer(self.resource, metadata_only=self.metadata_only)
         )
         self._informer = inf
-        inf.add_event_handler(_EventAdapter(self.handler, self.predicates, queue, repr(self)))
+        sq = _SourceQueue(queue, tg, repr(self))
+        inf.add_event_handler(_EventAdapter(self.handler, self.predicates, sq, repr(self)))
 
     async def wait_for_sync(self) -> None:
         inf = self._informer
@@ -252,7 +284,9 @@ class Channel:
         self.predicates = list(predicates)
 
     async def start(self, tg: anyio.abc.TaskGroup, queue: WorkQueue) -> None:
-        adapter = _EventAdapter(self.handler, self.predicates, queue, "Channel")
+        adapter = _EventAdapter(
+            self.handler, self.predicates, _SourceQueue(queue, tg, "Channel"), "Channel"
+        )
 
         async def pump() -> None:
             async with self.receive:
@@ -553,7 +587,7 @@ class Builder:
     def watches(
         self,
         resource: Any,
-        handler: MapFunc | EventHandler,
+        handler: MapFunc | AsyncMapFunc | EventHandler,
         *,
         predicates: Iterable[Predicate] = (),
         metadata_only: bool = False,
@@ -570,7 +604,9 @@ class Builder:
         self._last = w
         return self
 
-    def watches_metadata(self, resource: Any, handler: MapFunc | EventHandler) -> Builder:
+    def watches_metadata(
+        self, resource: Any, handler: MapFunc | AsyncMapFunc | EventHandler
+    ) -> Builder:
         return self.watches(resource, handler, metadata_only=True)
 
     def watches_raw_source(self, source: Source) -> Builder:
@@ -664,7 +700,9 @@ class Builder:
                     self._for.resource, only_controller=handler.only_controller
                 )
             preds = self._global_predicates + w.predicates
-            ctrl.watch(Kind(cache, w.resource, handler, preds, metadata_only=w.metadata_only))
+            kind = Kind(cache, w.resource, handler, preds, metadata_only=w.metadata_only)
+            kind.prepare()
+            ctrl.watch(kind)
         # Register the name last, so a rejected build does not reserve it.
         self._mgr.register_controller_name(name)
         self._mgr.add(ctrl)

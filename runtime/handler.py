@@ -7,7 +7,8 @@ Handlers are synchronous and must not do I/O (they run on the informer's deliver
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import inspect
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -25,6 +26,7 @@ from runtime.reflector import resource_info
 
 __all__ = [
     "GVK",
+    "AsyncMapFunc",
     "EnqueueRequestForObject",
     "EnqueueRequestForOwner",
     "EnqueueRequestsFromMapFunc",
@@ -32,6 +34,7 @@ __all__ = [
     "Funcs",
     "MapFunc",
     "Queue",
+    "Spawner",
     "gvk_of",
     "is_namespaced",
     "request_for",
@@ -53,6 +56,16 @@ class EventHandler(Protocol):
 
 
 MapFunc = Callable[[Any], Iterable[Request]]
+"""A pure mapping ``obj -> [Request]`` (runs inline on the event's delivery)."""
+AsyncMapFunc = Callable[[Any], Awaitable[Iterable[Request]]]
+"""A mapping that may read the cache (``await client.list(...)``), like Go map functions
+that take a ``ctx`` and a client; runs in its own task of the controller's source group."""
+
+
+class Spawner(Protocol):
+    """Queues handed to handlers by controller sources also run background work."""
+
+    def spawn(self, fn: Callable[[], Awaitable[None]]) -> None: ...
 
 
 def request_for(obj: Any) -> Request:
@@ -211,33 +224,53 @@ class EnqueueRequestForOwner:
 class EnqueueRequestsFromMapFunc:
     """Enqueues whatever ``map_fn(obj)`` returns (what ``watches(V, map_fn)`` uses).
 
-    ``map_fn`` must be pure and fast (no I/O): it runs on the informer's delivery path. For
-    updates it is called for the old and the new object and the union is enqueued once.
+    A plain ``map_fn`` must be pure and fast (no I/O): it runs on the informer's delivery path.
+    An ``async def map_fn`` may read the cache; it runs in a task of the controller's source
+    group (the queue given to the handler must offer ``spawn``, as controller sources' do).
+    For updates it is called for the old and the new object and the union is enqueued once.
     """
 
-    def __init__(self, map_fn: MapFunc) -> None:
+    def __init__(self, map_fn: MapFunc | AsyncMapFunc) -> None:
         self.map_fn = map_fn
+        self.is_async = inspect.iscoroutinefunction(map_fn)
 
     def _map(self, *objs: Any) -> list[Request]:
         seen: dict[Request, None] = {}
         for obj in objs:
             if obj is not None:
-                for r in self.map_fn(obj):
+                for r in self.map_fn(obj):  # type: ignore[union-attr]
                     seen.setdefault(r, None)
         return list(seen)
 
+    def _dispatch(self, q: Queue, *objs: Any) -> None:
+        if not self.is_async:
+            for r in self._map(*objs):
+                q.add(r)
+            return
+        spawn = getattr(q, "spawn", None)
+        if spawn is None:
+            raise TypeError("an async map function needs a queue with spawn() (a controller)")
+        fn = self.map_fn
+
+        async def run() -> None:
+            seen: dict[Request, None] = {}
+            for obj in objs:
+                if obj is not None:
+                    for r in await fn(obj):  # type: ignore[misc]
+                        seen.setdefault(r, None)
+            for r in seen:
+                q.add(r)
+
+        spawn(run)
+
     def create(self, e: CreateEvent, q: Queue) -> None:
-        for r in self._map(e.object):
-            q.add(r)
+        self._dispatch(q, e.object)
 
     def update(self, e: UpdateEvent, q: Queue) -> None:
-        for r in self._map(e.object_old, e.object_new):
-            q.add(r)
+        self._dispatch(q, e.object_old, e.object_new)
 
     def delete(self, e: DeleteEvent, q: Queue) -> None:
-        for r in self._map(e.object):
-            q.add(r)
+        self._dispatch(q, e.object)
 
     def generic(self, e: GenericEvent, q: Queue) -> None:
-        for r in self._map(e.object):
-            q.add(r)
+        self._dispatch(q, e.object)

@@ -494,3 +494,31 @@ def test_builder_wires_sources_and_predicates() -> None:
     assert kinds[0].predicates == [lab, gen]
     assert kinds[1].predicates == [lab] and kinds[1].metadata_only
     assert c.max_concurrent_reconciles == 3 and c.reconcile_timeout == 9
+
+
+async def test_async_map_function_runs_in_source_group() -> None:
+    rec = Scripted(default=Result())
+
+    async def map_fn(o: Any) -> list[Request]:
+        await anyio.sleep(0.001)  # e.g. a cache read
+        return [Request("ns", "owner-of-" + o["metadata"]["name"])]
+
+    ctrl, _ = make("oc-amap", rec)
+    send, recv = anyio.create_memory_object_stream[Any](10)
+    ctrl.watch(Channel(recv, EnqueueRequestsFromMapFunc(map_fn)))
+    stopping = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ctrl.start, stopping)
+        await send.send(obj("x"))
+        await until(lambda: bool(rec.calls))
+        stopping.set()
+    assert rec.calls == [Request("ns", "owner-of-x")]
+
+
+def test_builder_registers_informers_before_start() -> None:
+    from lightkube.resources.apps_v1 import Deployment
+    from lightkube.resources.core_v1 import ConfigMap
+
+    mgr = FakeManager()
+    Builder(mgr).for_(Deployment).owns(ConfigMap, metadata_only=True).complete(Scripted())
+    assert mgr.cache.informers == [(Deployment, False), (ConfigMap, True)]

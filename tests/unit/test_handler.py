@@ -154,3 +154,13 @@ def test_gvk_of_and_scope() -> None:
     assert is_namespaced(ConfigMap) and not is_namespaced(Namespace)
     with pytest.raises(TypeError):
         gvk_of(object())
+
+
+def test_async_map_func_needs_a_spawning_queue() -> None:
+    async def map_fn(obj: Any) -> list[Request]:
+        return []
+
+    h = EnqueueRequestsFromMapFunc(map_fn)
+    assert h.is_async
+    with pytest.raises(TypeError, match="spawn"):
+        h.create(CreateEvent(ConfigMap(metadata=ObjectMeta(name="c"))), RecordingQueue())

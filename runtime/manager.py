@@ -1,0 +1,591 @@
+"""The manager: one process's shared dependencies and lifecycle (controller-runtime's
+``pkg/manager``).
+
+A :class:`Manager` owns the API connection, the shared informer :class:`~runtime.cache.Cache`,
+the :class:`~runtime.client.Client`, event recorders, the metrics and health-probe HTTP
+servers, leader election and every added runnable (controllers first of all).
+
+Start order (as controller-runtime): HTTP servers (metrics, probes) -> caches (wait for sync)
+-> non-leader runnables -> leader election -> leader runnables (controllers) once elected.
+Without leader election "elected" happens at once. Stop order is the reverse: leader
+runnables (in-flight reconciles finish) -> lease released -> non-leader runnables -> caches ->
+HTTP servers; the wait for runnables is bounded by ``graceful_shutdown_timeout`` (0: do not
+wait, negative: wait forever), after which they are cancelled and ``start()`` raises.
+
+A lost lease stops the controllers at once (grace 0) and ``start()`` raises
+:class:`LeaderElectionLostError`: the process must exit (non-zero) rather than keep running as a
+follower with possibly stale state, as controller-runtime does.
+
+SIGTERM / SIGINT trigger a graceful stop (``handle_signals=True``, the default of
+:meth:`Manager.run`); a second signal exits at once with status 1.
+
+The HTTP servers are a minimal HTTP/1.1 server on anyio streams rather than
+starlette+uvicorn: two fixed GET endpoints do not need a framework, and the hand-written
+server costs no extra imports (uvicorn + starlette + their deps add several MB of RSS and
+startup time to every replica) and no threads.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import signal
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+import anyio
+import anyio.abc
+from anyio.abc import TaskStatus
+
+from runtime import metrics
+from runtime.cache import Cache, CacheOptions
+from runtime.healthz import Checker, Handler, Response
+
+__all__ = [
+    "LeaderElectionLostError",
+    "Manager",
+    "Runnable",
+    "RunnableFunc",
+    "parse_bind_address",
+]
+
+log = logging.getLogger("runtime.manager")
+
+
+class LeaderElectionLostError(RuntimeError):
+    """The lease was lost: every controller stopped; the process must exit."""
+
+
+@runtime_checkable
+class Runnable(Protocol):
+    """Something the manager runs (``manager.Runnable``).
+
+    ``start(stopping)`` runs until ``stopping`` is set, then winds down and returns; raising
+    stops the whole manager with that error. Optionally ``need_leader_election() -> bool``
+    (default True, as in Go: runnables are leader-gated unless they say otherwise).
+    """
+
+    async def start(self, stopping: anyio.Event) -> None: ...
+
+
+class RunnableFunc:
+    """Adapts ``async def fn(stopping) -> None`` to :class:`Runnable`."""
+
+    def __init__(
+        self, fn: Callable[[anyio.Event], Awaitable[None]], *, need_leader_election: bool = True
+    ) -> None:
+        self._fn = fn
+        self._nle = need_leader_election
+
+    async def start(self, stopping: anyio.Event) -> None:
+        await self._fn(stopping)
+
+    def need_leader_election(self) -> bool:
+        return self._nle
+
+
+def _needs_leader(r: Any) -> bool:
+    fn = getattr(r, "need_leader_election", None)
+    return bool(fn()) if callable(fn) else True
+
+
+def parse_bind_address(addr: str | int | None) -> tuple[str | None, int] | None:
+    """``":8080"`` -> (all interfaces, 8080); ``"127.0.0.1:0"`` -> ephemeral port;
+    ``"0"``, ``""``, ``None`` -> disabled (controller-runtime's convention)."""
+    if addr is None:
+        return None
+    s = str(addr).strip()
+    if s in ("", "0"):
+        return None
+    host, sep, port = s.rpartition(":")
+    if not sep:
+        host, port = "", s
+    host = host.strip("[]")
+    try:
+        p = int(port)
+    except ValueError:
+        raise ValueError(f"invalid bind address {addr!r}") from None
+    if not 0 <= p <= 65535:
+        raise ValueError(f"invalid port in bind address {addr!r}")
+    return (host or None, p)
+
+
+# --------------------------------------------------------------------------- HTTP server
+
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+            500: "Internal Server Error"}
+_MAX_HEAD = 16 * 1024
+
+Route = Callable[[str, str], Awaitable[Response]]
+"""(path, query) -> Response."""
+
+
+class _HTTPServer:
+    """A minimal HTTP/1.1 GET server on anyio streams, one response per connection."""
+
+    def __init__(self, name: str, host: str | None, port: int, routes: dict[str, Route]) -> None:
+        self.name = name
+        self.host = host
+        self.port = port
+        self.routes = routes  # exact path or "prefix/" -> handler of the rest
+
+    def _route(self, path: str) -> tuple[Route, str] | None:
+        for prefix, h in self.routes.items():
+            if path == prefix:
+                return h, ""
+            if path.startswith(prefix + "/"):
+                return h, path[len(prefix):]
+        return None
+
+    async def _respond(self, stream: anyio.abc.ByteStream, head: bytes) -> None:
+        try:
+            line = head.split(b"\r\n", 1)[0].decode("latin-1")
+            method, target, _version = line.split(" ", 2)
+        except ValueError:
+            await self._write(stream, Response(400, {}, b"bad request\n"), False)
+            return
+        u = urlsplit(target)
+        found = self._route(u.path)
+        if found is None:
+            resp = Response(404, {"Content-Type": "text/plain; charset=utf-8"},
+                            b"404 page not found\n")
+        elif method not in ("GET", "HEAD"):
+            resp = Response(405, {}, b"method not allowed\n")
+        else:
+            handler, rest = found
+            try:
+                resp = await handler(rest, u.query)
+            except Exception:
+                log.exception("HTTP handler failed", extra={"server": self.name, "path": u.path})
+                resp = Response(500, {}, b"internal server error\n")
+        await self._write(stream, resp, method == "HEAD")
+
+    @staticmethod
+    async def _write(stream: anyio.abc.ByteStream, resp: Response, head_only: bool) -> None:
+        reason = _REASONS.get(resp.status, "")
+        headers = {"Content-Length": str(len(resp.body)), "Connection": "close", **resp.headers}
+        out = [f"HTTP/1.1 {resp.status} {reason}\r\n".encode("latin-1")]
+        out += [f"{k}: {v}\r\n".encode("latin-1") for k, v in headers.items()]
+        out.append(b"\r\n")
+        if not head_only:
+            out.append(resp.body)
+        await stream.send(b"".join(out))
+
+    async def _handle(self, stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            buf = b""
+            with anyio.move_on_after(10):  # slow or idle clients do not keep a task forever
+                try:
+                    while b"\r\n\r\n" not in buf:
+                        chunk = await stream.receive(4096)
+                        buf += chunk
+                        if len(buf) > _MAX_HEAD:
+                            return
+                    await self._respond(stream, buf)
+                except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+                    return
+
+    async def serve(self, *, task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Bind, report the bound port through ``task_status``, serve until cancelled."""
+        listener = await anyio.create_tcp_listener(
+            local_host=self.host, local_port=self.port, reuse_port=False
+        )
+        port = int(listener.extra(anyio.abc.SocketAttribute.local_port))
+        log.info("Serving %s", self.name, extra={"bindAddress": f"{self.host or ''}:{port}"})
+        async with listener:
+            task_status.started(port)
+            await listener.serve(self._handle)
+
+
+# --------------------------------------------------------------------------- manager
+
+
+def _load_kube(config: Any) -> Any:
+    """A lightkube ``AsyncClient`` from a client, a ``KubeConfig``, a kubeconfig path, or
+    ``None`` (``$KUBECONFIG``, ``~/.kube/config``, then in-cluster)."""
+    from lightkube import AsyncClient, KubeConfig
+
+    if isinstance(config, AsyncClient):
+        return config
+    if isinstance(config, KubeConfig):
+        cfg = config
+    elif isinstance(config, str | os.PathLike):
+        cfg = KubeConfig.from_file(Path(config))
+    elif config is None:
+        cfg = KubeConfig.from_env()
+    else:
+        raise TypeError(f"cannot make a Kubernetes client from {config!r}")
+    return AsyncClient(cfg)
+
+
+class _Group:
+    """Runnables that start and stop together, each in its own task."""
+
+    def __init__(self, mgr: Manager, name: str) -> None:
+        self.mgr = mgr
+        self.name = name
+        self.runnables: list[Any] = []
+        self.stopping = anyio.Event()
+        self.done = anyio.Event()
+        self.scope: anyio.CancelScope | None = None
+        self.started = False
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        try:
+            async with anyio.create_task_group() as tg:
+                self.scope = tg.cancel_scope
+                self.started = True
+                for r in self.runnables:
+                    tg.start_soon(self._run_one, r, name=f"runnable {r!r}")
+                task_status.started()
+                # Runnables added after start join at once (e.g. a controller built late).
+                await self.stopping.wait()
+        finally:
+            self.done.set()
+
+    async def _run_one(self, r: Any) -> None:
+        try:
+            await r.start(self.stopping)
+        except Exception as err:
+            log.error("runnable failed: %s", err, exc_info=True, extra={"group": self.name})
+            self.mgr._fail(err)
+
+    async def stop(self, grace: float) -> bool:
+        """Ask every runnable to stop and wait up to ``grace`` seconds (< 0: forever); cancel
+        after. Returns False if the grace period ran out."""
+        self.stopping.set()
+        if not self.started:
+            return True
+        if grace < 0:
+            await self.done.wait()
+            return True
+        if grace > 0:
+            with anyio.move_on_after(grace):
+                await self.done.wait()
+        if self.done.is_set():
+            return True
+        if self.scope is not None:
+            self.scope.cancel()
+        with anyio.CancelScope(shield=True):
+            await self.done.wait()
+        return grace == 0  # 0 means "do not wait": cancelling is the intent, not an error
+
+
+class Manager:
+    """Owns the cache, client, event recorders, HTTP endpoints, leader election and runnables.
+
+    ``config``: a kubeconfig path, a lightkube ``KubeConfig`` or ``AsyncClient``, or ``None``
+    for the default loading rules (``$KUBECONFIG``, ``~/.kube/config``, in-cluster).
+    ``namespace`` restricts the cache to one namespace (c-r ``Cache.DefaultNamespaces``).
+    """
+
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        kubeconfig: str | os.PathLike[str] | None = None,
+        namespace: str | None = None,
+        metrics_bind_address: str | int | None = ":8080",
+        health_probe_bind_address: str | int | None = ":8081",
+        leader_election: bool = False,
+        leader_election_id: str = "",
+        leader_election_namespace: str | None = None,
+        leader_election_release_on_cancel: bool = False,
+        lease_duration: float = 15.0,
+        renew_deadline: float = 10.0,
+        retry_period: float = 2.0,
+        graceful_shutdown_timeout: float = 30.0,
+        cache_options: CacheOptions | None = None,
+        field_manager: str = "manager",
+        max_concurrent_reconciles: int = 1,
+    ) -> None:
+        if config is None and kubeconfig is not None:
+            config = kubeconfig
+        self.kube = _load_kube(config)
+        self.namespace = namespace
+        opts = cache_options or CacheOptions()
+        if namespace and opts.default_namespaces is None:
+            opts.default_namespaces = [namespace]
+        self.cache = Cache(self.kube, opts)
+        self.field_manager = field_manager
+        self.max_concurrent_reconciles = max_concurrent_reconciles
+        self._client: Any = None
+        self._recorders: dict[str, Any] = {}
+
+        self.metrics_bind_address = parse_bind_address(metrics_bind_address)
+        self.health_probe_bind_address = parse_bind_address(health_probe_bind_address)
+        self.metrics_port: int | None = None
+        self.health_probe_port: int | None = None
+        self._healthz: Handler | None = None
+        self._readyz: Handler | None = None
+
+        self.leader_election = leader_election
+        if leader_election and not leader_election_id:
+            raise ValueError("leader_election_id is required when leader election is enabled")
+        self.leader_election_id = leader_election_id
+        self.leader_election_namespace = leader_election_namespace
+        self.leader_election_release_on_cancel = leader_election_release_on_cancel
+        self.lease_duration = lease_duration
+        self.renew_deadline = renew_deadline
+        self.retry_period = retry_period
+        self.identity = f"{socket.gethostname()}_{uuid.uuid4()}"
+        self.graceful_shutdown_timeout = graceful_shutdown_timeout
+
+        self._controller_names: set[str] = set()
+        self._caches = _Group(self, "caches")
+        self._others = _Group(self, "others")
+        self._leaders = _Group(self, "leader election runnables")
+        self._elected = anyio.Event()
+        self._stop = anyio.Event()
+        self._errors: list[BaseException] = []
+        self._started = False
+        self._lost_lease = False
+        self._releasing = False
+        self._tg: anyio.abc.TaskGroup | None = None
+
+    # ------------------------------------------------------------------ shared deps
+
+    @property
+    def client(self) -> Any:
+        """The cache-reading, API-writing client (``mgr.GetClient()``)."""
+        if self._client is None:
+            from runtime.client import Client
+
+            self._client = Client(self.kube, self.cache, field_manager=self.field_manager)
+        return self._client
+
+    def get_event_recorder(self, name: str) -> Any:
+        """An events.k8s.io/v1 recorder reporting as ``name`` (``GetEventRecorderFor``)."""
+        rec = self._recorders.get(name)
+        if rec is None:
+            from runtime.events import EventRecorder
+
+            rec = EventRecorder(self.kube, name)
+            self._recorders[name] = rec
+        return rec
+
+    def elected(self) -> anyio.Event:
+        """Set once this replica leads (at once without leader election)."""
+        return self._elected
+
+    # ------------------------------------------------------------------ registration
+
+    def register_controller_name(self, name: str) -> None:
+        """Controller names are metric labels and log keys: they must be unique."""
+        if name in self._controller_names:
+            raise ValueError(
+                f"controller with name {name!r} already exists. Controller names must be unique "
+                "to avoid multiple controllers reporting to the same metric"
+            )
+        self._controller_names.add(name)
+
+    def add(self, runnable: Any) -> None:
+        """Add a runnable (``mgr.Add``): leader-gated unless ``need_leader_election()`` is
+        False. Runnables added after start are started at once (if their group runs)."""
+        if not callable(getattr(runnable, "start", None)):
+            if callable(runnable):
+                runnable = RunnableFunc(runnable)
+            else:
+                raise TypeError(f"{runnable!r} is not a Runnable")
+        group = self._leaders if _needs_leader(runnable) else self._others
+        if group.started:
+            raise RuntimeError("adding runnables to a started manager is not supported yet")
+        group.runnables.append(runnable)
+
+    def add_healthz_check(self, name: str, check: Checker) -> None:
+        if self._started:
+            raise RuntimeError("unable to add new checker because the manager has started")
+        if self._healthz is None:
+            self._healthz = Handler("healthz")
+        self._healthz.add_check(name, check)
+
+    def add_readyz_check(self, name: str, check: Checker) -> None:
+        if self._started:
+            raise RuntimeError("unable to add new checker because the manager has started")
+        if self._readyz is None:
+            self._readyz = Handler("readyz")
+        self._readyz.add_check(name, check)
+
+    async def cache_synced_check(self) -> None:
+        """A ready check: fails until every informer synced (use with add_readyz_check)."""
+        if not self.cache.started:
+            raise RuntimeError("cache not started")
+        for inf in self.cache.informers():
+            if not inf.has_synced():
+                raise RuntimeError(f"informer {inf.info.kind} not synced")
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def stop(self) -> None:
+        """Request a graceful stop (what SIGTERM does)."""
+        self._stop.set()
+
+    def _fail(self, err: BaseException) -> None:
+        self._errors.append(err)
+        self._stop.set()
+
+    async def _serve_http(self, tg: anyio.abc.TaskGroup) -> None:
+        if self.metrics_bind_address is not None:
+            host, port = self.metrics_bind_address
+
+            async def metrics_route(_rest: str, _query: str) -> Response:
+                body = metrics.exposition()
+                return Response(200, {"Content-Type": metrics.CONTENT_TYPE_LATEST}, body)
+
+            srv = _HTTPServer("metrics server", host, port, {"/metrics": metrics_route})
+            self.metrics_port = await tg.start(srv.serve)
+        if self.health_probe_bind_address is not None:
+            host, port = self.health_probe_bind_address
+            routes: dict[str, Route] = {}
+            if self._readyz is not None:
+                routes["/readyz"] = self._readyz.handle
+            if self._healthz is not None:
+                routes["/healthz"] = self._healthz.handle
+            srv = _HTTPServer("health probe", host, port, routes)
+            self.health_probe_port = await tg.start(srv.serve)
+
+    async def _signals(self) -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as sigs:
+            async for sig in sigs:
+                if not self._stop.is_set():
+                    log.info("Received signal %s, stopping", signal.Signals(sig).name)
+                    self._stop.set()
+                else:
+                    log.error("Received second signal, exiting directly")
+                    os._exit(1)
+
+    def _make_elector(self) -> Any:
+        from runtime.leaderelection import LeaderElectionConfig, LeaderElector
+
+        cfg = LeaderElectionConfig(
+            lease_name=self.leader_election_id,
+            namespace=self._lease_namespace(),
+            identity=self.identity,
+            lease_duration=self.lease_duration,
+            renew_deadline=self.renew_deadline,
+            retry_period=self.retry_period,
+            release_on_cancel=self.leader_election_release_on_cancel,
+        )
+        return LeaderElector(
+            self.kube,
+            cfg,
+            on_started_leading=self._on_started_leading,
+            on_stopped_leading=self._on_stopped_leading,
+        )
+
+    def _lease_namespace(self) -> str:
+        if self.leader_election_namespace:
+            return self.leader_election_namespace
+        p = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+        try:
+            return p.read_text().strip()
+        except OSError:
+            raise ValueError(
+                "unable to find leader election namespace: not running in-cluster, please "
+                "specify leader_election_namespace"
+            ) from None
+
+    async def _on_started_leading(self) -> None:
+        log.info("successfully acquired lease", extra={"lease": self.leader_election_id})
+        self._elected.set()
+
+    def _on_stopped_leading(self) -> None:
+        if self._releasing:
+            return  # we are shutting down and gave the lease up ourselves
+        self._lost_lease = True
+        log.error("leader election lost", extra={"lease": self.leader_election_id})
+        self._fail(LeaderElectionLostError("leader election lost"))
+
+    async def start(self, *, handle_signals: bool = False) -> None:
+        """Run everything until :meth:`stop`, a signal, a runnable error or a lost lease.
+
+        Raises the first error (``LeaderElectionLostError`` for a lost lease, ``TimeoutError``
+        if runnables outlived the grace period) after everything stopped.
+        """
+        if self._started:
+            raise RuntimeError("manager already started")
+        self._started = True
+        grace = self.graceful_shutdown_timeout
+        async with anyio.create_task_group() as root:
+            self._tg = root
+            if handle_signals:
+                root.start_soon(self._signals)
+            async with anyio.create_task_group() as http_tg:
+                # 1. metrics and probes serve before the caches sync (probes must answer).
+                await self._serve_http(http_tg)
+                async with anyio.create_task_group() as cache_tg:
+                    # 2. caches; informers registered by controllers already exist (warm).
+                    await self.cache.start(cache_tg)
+                    await self._until_stop(self.cache.wait_for_cache_sync())
+                    # 3. non-leader runnables.
+                    if not self._stop.is_set():
+                        await cache_tg.start(self._others.run)
+                    async with anyio.create_task_group() as le_tg:
+                        # 4. leader election, 5. leader runnables once elected.
+                        if not self._stop.is_set():
+                            if self.leader_election:
+                                le_tg.start_soon(self._run_elector)
+                            else:
+                                self._elected.set()
+                            await self._until_stop(self._elected.wait())
+                            if not self._stop.is_set():
+                                await le_tg.start(self._leaders.run)
+                        await self._stop.wait()
+                        log.info("Stopping and waiting for leader election runnables")
+                        if self._lost_lease:
+                            grace = 0.0
+                        if not await self._leaders.stop(grace):
+                            self._errors.append(TimeoutError(
+                                f"failed waiting for all runnables to end within grace period "
+                                f"of {grace}s"))
+                        log.info("Stopping and waiting for non leader election runnables")
+                        if not await self._others.stop(0.0 if self._lost_lease else grace):
+                            self._errors.append(TimeoutError(
+                                "failed waiting for non leader election runnables to end"))
+                        self._releasing = True
+                        le_tg.cancel_scope.cancel()  # releases the lease (release_on_cancel)
+                    log.info("Stopping and waiting for caches")
+                    cache_tg.cancel_scope.cancel()
+                log.info("Stopping and waiting for HTTP servers")
+                http_tg.cancel_scope.cancel()
+            root.cancel_scope.cancel()
+        log.info("Wait completed, proceeding to shutdown the manager")
+        if self._errors:
+            first = self._errors[0]
+            for e in self._errors:
+                if isinstance(e, LeaderElectionLostError):
+                    first = e
+            raise first
+
+    async def _until_stop(self, aw: Awaitable[Any]) -> None:
+        """Await ``aw`` unless a stop is requested first."""
+        async with anyio.create_task_group() as tg:
+            async def waiter() -> None:
+                await aw
+                tg.cancel_scope.cancel()
+
+            async def stopper() -> None:
+                await self._stop.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(waiter)
+            tg.start_soon(stopper)
+
+    async def _run_elector(self) -> None:
+        try:
+            elector = self._make_elector()
+            run = elector.run()
+            if inspect.isawaitable(run):
+                await run
+        except Exception as err:
+            log.error("leader election failed: %s", err, exc_info=True)
+            self._fail(err)
+
+    async def run(self) -> None:
+        """``start(handle_signals=True)``: what a manager binary's ``main`` awaits."""
+        await self.start(handle_signals=True)
