@@ -1,0 +1,301 @@
+"""InferenceService defaulting: upstream ``inference_service_defaults.go`` (the mutating
+webhook's ``DefaultInferenceService``) and the ``Default()`` methods of the implementations.
+
+A pure function over the object's JSON shape: it returns a defaulted deep copy and never
+touches its input; the webhook turns the difference into a JSON patch. Rule numbers refer to
+``kserve-behaviour.md`` §4.2. Runtime-specific defaults applied at reconcile time
+(``SetRuntimeDefaults``: mlserver/triton/torchserve) are not part of admission and live with
+the controller.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+from apis.serving.v1beta1.configmap import (
+    InferenceServiceConfig,
+    ResourceConfig,
+    parse_inferenceservice_config,
+)
+from apis.serving.v1beta1.inference_service_validation import predictor_implementations
+from apis.serving.validation import as_dict
+
+__all__ = [
+    "DEPLOYMENT_MODE_ANNOTATION",
+    "DISABLE_LOCAL_MODEL_ANNOTATION",
+    "LOCAL_MODEL_LABEL",
+    "LOCAL_MODEL_NAMESPACE_LABEL",
+    "LOCAL_MODEL_PVC_NAME_ANNOTATION",
+    "LOCAL_MODEL_SOURCE_URI_ANNOTATION",
+    "MODEL_FORMAT_ANNOTATION",
+    "NODE_GROUP_ANNOTATION",
+    "default_inference_service",
+]
+
+DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+MODEL_FORMAT_ANNOTATION = "modelFormat"
+DISABLE_LOCAL_MODEL_ANNOTATION = "serving.kserve.io/disable-localmodel"
+NODE_GROUP_ANNOTATION = "serving.kserve.io/nodegroup"
+LOCAL_MODEL_LABEL = "internal.serving.kserve.io/localmodel"
+LOCAL_MODEL_NAMESPACE_LABEL = "internal.serving.kserve.io/localmodel-namespace"
+LOCAL_MODEL_SOURCE_URI_ANNOTATION = "internal.serving.kserve.io/localmodel-sourceuri"
+LOCAL_MODEL_PVC_NAME_ANNOTATION = "internal.serving.kserve.io/localmodel-pvc-name"
+INFERENCE_SERVICE_CONTAINER = "kserve-container"
+
+#: ``setPredictorModelDefaults`` switch order: (spec key, modelFormat name, protocol v2 default)
+_FRAMEWORKS: tuple[tuple[str, str, bool], ...] = (
+    ("sklearn", "sklearn", False),
+    ("tensorflow", "tensorflow", False),
+    ("xgboost", "xgboost", False),
+    ("pytorch", "pytorch", False),
+    ("triton", "triton", True),
+    ("onnx", "onnx", True),
+    ("huggingface", "huggingface", True),
+    ("pmml", "pmml", False),
+    ("lightgbm", "lightgbm", False),
+    ("paddle", "paddle", False),
+)
+
+_Obj = dict[str, Any]
+
+
+def _obj(value: Any) -> _Obj:
+    return value if isinstance(value, dict) else {}
+
+
+def _set_resource_defaults(resource: ResourceConfig, container: _Obj) -> None:
+    """``setResourceRequirementDefaults``: fill missing cpu/memory requests and limits."""
+    defaults = {
+        "requests": {"cpu": resource.cpu_request, "memory": resource.memory_request},
+        "limits": {"cpu": resource.cpu_limit, "memory": resource.memory_limit},
+    }
+    wanted = {k: {r: v for r, v in d.items() if v} for k, d in defaults.items()}
+    if not any(wanted.values()):
+        return
+    resources = container.get("resources")
+    if not isinstance(resources, dict):
+        resources = {}
+    for kind, values in wanted.items():
+        if not values:
+            continue
+        current = resources.get(kind)
+        if not isinstance(current, dict):
+            current = {}
+        for res, value in values.items():
+            current.setdefault(res, value)
+        resources[kind] = current
+    container["resources"] = resources
+
+
+def _exactly_one(component: str, spec: _Obj) -> bool:
+    if component == "predictor":
+        return len(predictor_implementations(spec)) == 1
+    if component == "transformer":
+        return bool(spec.get("containers"))
+    n = (1 if spec.get("art") is not None else 0) + (1 if spec.get("containers") else 0)
+    return n == 1
+
+
+def _default_component(component: str, spec: _Obj, config: InferenceServiceConfig) -> None:
+    resource = config.inference_service.resource
+    if component == "predictor":
+        kind, _ = predictor_implementations(spec)[0]
+        if kind != "custom":
+            return  # frameworks were converted to model; ModelSpec.Default is empty
+        containers = spec.get("containers") or [{}]
+        spec["containers"] = containers
+        first = containers[0]
+        if len(containers) == 1 or not first.get("name"):
+            first["name"] = INFERENCE_SERVICE_CONTAINER
+        _set_resource_defaults(resource, first)
+        return
+    if component == "explainer" and spec.get("art") is not None:
+        art = _obj(spec["art"])
+        art["name"] = INFERENCE_SERVICE_CONTAINER
+        if art.get("runtimeVersion") is None:
+            art["runtimeVersion"] = config.explainers.art_explainer.default_image_version
+        _set_resource_defaults(resource, art)
+        return
+    # custom transformer / explainer
+    containers = spec.get("containers") or [{}]
+    spec["containers"] = containers
+    containers[0]["name"] = INFERENCE_SERVICE_CONTAINER
+    _set_resource_defaults(resource, containers[0])
+
+
+def _set_predictor_model_defaults(obj: _Obj, pred: _Obj) -> None:
+    for key, fmt, v2 in _FRAMEWORKS:
+        fw = pred.get(key)
+        if fw is None:
+            continue
+        fw = dict(_obj(fw))
+        if v2 and fw.get("protocolVersion") is None:
+            fw["protocolVersion"] = "v2"
+        # ModelSpec{ModelFormat{Name}, PredictorExtensionSpec: <framework's>} replaces model
+        pred["model"] = {"modelFormat": {"name": fmt}, **fw}
+        del pred[key]
+        break
+    model = pred.get("model")
+    if model is None:
+        return
+    model = _obj(model)
+    fmt_name = _obj(model.get("modelFormat")).get("name") or ""
+    if model.get("protocolVersion") is None and fmt_name in ("triton", "vLLM"):
+        model["protocolVersion"] = "v2"
+    if fmt_name:
+        annotations = obj["metadata"].setdefault("annotations", {})
+        annotations.setdefault(MODEL_FORMAT_ANNOTATION, fmt_name)
+
+
+def _predictor_storage_uri(pred: _Obj) -> str | None:
+    impls = predictor_implementations(pred)
+    if not impls:
+        return None
+    kind, impl = impls[0]
+    if kind != "custom":
+        return impl.get("storageUri")
+    for c in impl.get("containers") or []:
+        if _obj(c).get("name") == INFERENCE_SERVICE_CONTAINER:
+            for e in _obj(c).get("env") or []:
+                if _obj(e).get("name") == "STORAGE_URI":
+                    return str(_obj(e).get("value") or "")
+            return None
+    return None
+
+
+def _match_storage_uri(cached: str, storage: str) -> bool:
+    cached, storage = cached.removesuffix("/"), storage.removesuffix("/")
+    if not storage.startswith(cached):
+        return False
+    return len(storage) == len(cached) or storage[len(cached)] == "/"
+
+
+def _delete_local_model_metadata(meta: _Obj) -> None:
+    labels, annotations = meta.get("labels"), meta.get("annotations")
+    if isinstance(labels, dict):
+        labels.pop(LOCAL_MODEL_LABEL, None)
+        labels.pop(LOCAL_MODEL_NAMESPACE_LABEL, None)
+    if isinstance(annotations, dict):
+        annotations.pop(LOCAL_MODEL_SOURCE_URI_ANNOTATION, None)
+        annotations.pop(LOCAL_MODEL_PVC_NAME_ANNOTATION, None)
+
+
+def _set_local_model_label(
+    obj: _Obj,
+    pred: _Obj,
+    caches: Sequence[_Obj] | None,
+    ns_caches: Sequence[_Obj] | None,
+) -> None:
+    uri = _predictor_storage_uri(pred)
+    if uri is None:
+        return
+    meta = obj["metadata"]
+    annotations = _obj(meta.get("annotations"))
+    node_group = annotations.get(NODE_GROUP_ANNOTATION)
+
+    def pvc_name(cache: _Obj) -> str | None:
+        name = _obj(cache.get("metadata")).get("name") or ""
+        groups = list(_obj(cache.get("spec")).get("nodeGroups") or [])
+        if node_group is not None:
+            return f"{name}-{node_group}" if node_group in groups else None
+        return f"{name}-{groups[0]}" if groups else None
+
+    for cache in ns_caches or []:
+        cspec = _obj(cache.get("spec"))
+        if not _match_storage_uri(cspec.get("sourceModelUri") or "", uri):
+            continue
+        pvc = pvc_name(cache)
+        if pvc is None:
+            continue
+        cmeta = _obj(cache.get("metadata"))
+        meta.setdefault("labels", {})[LOCAL_MODEL_LABEL] = cmeta.get("name") or ""
+        meta["labels"][LOCAL_MODEL_NAMESPACE_LABEL] = cmeta.get("namespace") or ""
+        meta.setdefault("annotations", {})[LOCAL_MODEL_SOURCE_URI_ANNOTATION] = (
+            cspec.get("sourceModelUri") or ""
+        )
+        meta["annotations"][LOCAL_MODEL_PVC_NAME_ANNOTATION] = pvc
+        return
+    if caches is None:
+        _delete_local_model_metadata(meta)
+        return
+    for cache in caches:
+        cspec = _obj(cache.get("spec"))
+        if not _match_storage_uri(cspec.get("sourceModelUri") or "", uri):
+            continue
+        pvc = pvc_name(cache)
+        if pvc is None:
+            continue
+        meta.setdefault("labels", {})[LOCAL_MODEL_LABEL] = (
+            _obj(cache.get("metadata")).get("name") or ""
+        )
+        meta["labels"].pop(LOCAL_MODEL_NAMESPACE_LABEL, None)
+        meta.setdefault("annotations", {})[LOCAL_MODEL_SOURCE_URI_ANNOTATION] = (
+            cspec.get("sourceModelUri") or ""
+        )
+        meta["annotations"][LOCAL_MODEL_PVC_NAME_ANNOTATION] = pvc
+        return
+    _delete_local_model_metadata(meta)
+
+
+def default_inference_service(
+    isvc: Any,
+    config: InferenceServiceConfig | None = None,
+    *,
+    local_model_caches: Sequence[Any] | None = None,
+    local_model_namespace_caches: Sequence[Any] | None = None,
+) -> dict[str, Any]:
+    """Upstream ``DefaultInferenceService``: return a defaulted copy of ``isvc`` (JSON shape).
+
+    ``config`` is the parsed ``inferenceservice-config`` (an empty ConfigMap when None, as
+    upstream with every key missing). ``local_model_caches`` (LocalModelCache objects) and
+    ``local_model_namespace_caches`` (LocalModelNamespaceCache objects in the ISVC's namespace)
+    are what the webhook lists when ``localModel.enabled`` is true and the ISVC lacks
+    ``serving.kserve.io/disable-localmodel``; they are ignored otherwise, as upstream never
+    lists them then.
+    """
+    cfg = config if config is not None else parse_inferenceservice_config({})
+    obj = copy.deepcopy(as_dict(isvc))
+    meta = obj.setdefault("metadata", {})
+    if not isinstance(meta, dict):
+        meta = obj["metadata"] = {}
+    annotations = meta.get("annotations")
+    spec = obj.setdefault("spec", {})
+    pred = spec.setdefault("predictor", {})
+
+    # 1. normalise legacy deploymentMode annotation values
+    has_mode = isinstance(annotations, dict) and DEPLOYMENT_MODE_ANNOTATION in annotations
+    mode = annotations[DEPLOYMENT_MODE_ANNOTATION] if has_mode else ""
+    if has_mode:
+        mode = {"RawDeployment": "Standard", "Serverless": "Knative"}.get(mode, mode)
+        annotations[DEPLOYMENT_MODE_ANNOTATION] = mode
+    # 2. write the default mode when it is Standard or ModelMesh (never for Knative)
+    if not has_mode and cfg.deploy.default_deployment_mode in ("ModelMesh", "Standard"):
+        meta.setdefault("annotations", {})[DEPLOYMENT_MODE_ANNOTATION] = (
+            cfg.deploy.default_deployment_mode
+        )
+    components: list[tuple[str, _Obj]] = [
+        (c, spec[c]) for c in ("transformer", "explainer") if isinstance(spec.get(c), dict)
+    ]
+    if not has_mode or mode != "ModelMesh":
+        # 3-5. framework -> model, protocol v2 for triton/onnx/huggingface/vLLM, modelFormat
+        _set_predictor_model_defaults(obj, pred)
+        components.append(("predictor", pred))
+    # 6. component defaults (only for components with exactly one implementation)
+    for name, comp in components:
+        if _exactly_one(name, comp):
+            _default_component(name, comp, cfg)
+    # 7. local model cache labels
+    annotations = _obj(meta.get("annotations"))
+    lookup = cfg.local_model.enabled and DISABLE_LOCAL_MODEL_ANNOTATION not in annotations
+    caches = [as_dict(c) for c in local_model_caches or []] if lookup else None
+    ns_caches = [as_dict(c) for c in local_model_namespace_caches or []] if lookup else None
+    _set_local_model_label(obj, pred, caches, ns_caches)
+    # 8. automountServiceAccountToken: false unless the config allows it
+    if not cfg.security.auto_mount_service_account_token:
+        for name in ("predictor", "transformer", "explainer"):
+            comp = spec.get(name)
+            if isinstance(comp, dict) and comp.get("automountServiceAccountToken") is None:
+                comp["automountServiceAccountToken"] = False
+    return obj

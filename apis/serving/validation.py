@@ -1,0 +1,188 @@
+"""Shared validation helpers for the serving API (upstream ``pkg/validation`` and the bits of
+``pkg/utils`` the validators use).
+
+Validators in this package work on the JSON shape of an object (camelCase dicts, as the
+apiserver sends it in an AdmissionReview); :func:`as_dict` turns a typed model into that shape,
+so they accept either. A refusal is a :class:`FieldError` naming the field path and the reason;
+the reason mirrors upstream's message where upstream has one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "CUSTOM_GPU_RESOURCE_TYPES_ANNOTATION",
+    "DEFAULT_BLOCKED_ENV_VARS",
+    "DEFAULT_GPU_RESOURCE_TYPES",
+    "FieldError",
+    "as_dict",
+    "find_common_parent_path",
+    "get_env",
+    "go_quote",
+    "gpu_resource_types_with_annotation",
+    "has_unknown_gpu_resource_type",
+    "is_gpu_enabled",
+    "validate_blocked_env_vars",
+]
+
+DEFAULT_BLOCKED_ENV_VARS: tuple[str, ...] = ("PYTHONPATH",)
+DEFAULT_GPU_RESOURCE_TYPES: tuple[str, ...] = (
+    "nvidia.com/gpu",
+    "amd.com/gpu",
+    "intel.com/gpu",
+    "habana.ai/gaudi",
+)
+CUSTOM_GPU_RESOURCE_TYPES_ANNOTATION = "serving.kserve.io/gpu-resource-types"
+_BASIC_RESOURCES = frozenset({"cpu", "memory", "storage", "ephemeral-storage"})
+
+
+class FieldError(ValueError):
+    """A refused object: ``field`` is the JSON path (``spec.predictor.minReplicas``, ``""`` for
+    the object as a whole), ``reason`` upstream's message. ``warnings`` are admission warnings
+    gathered before the refusal."""
+
+    def __init__(self, field: str, reason: str, warnings: Sequence[str] = ()) -> None:
+        self.field = field
+        self.reason = reason
+        self.warnings = list(warnings)
+        super().__init__(f"{field}: {reason}" if field else reason)
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    """The JSON shape of ``obj``: a mapping is copied, a typed model is dumped
+    (``to_kube()`` or pydantic ``model_dump(by_alias=True, exclude_none=True)``)."""
+    if obj is None:
+        return {}
+    if isinstance(obj, Mapping):
+        out: dict[str, Any] = json.loads(json.dumps(obj, default=_default))
+        return out
+    to_kube = getattr(obj, "to_kube", None)
+    if callable(to_kube):
+        return dict(to_kube())
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        return dict(dump(mode="json", by_alias=True, exclude_none=True))
+    raise TypeError(f"cannot validate {type(obj).__name__}: need a mapping or a model")
+
+
+def _default(value: Any) -> Any:
+    import msgspec
+
+    return msgspec.to_builtins(value)
+
+
+def go_quote(value: str) -> str:
+    """Go's ``%q`` for plain strings (JSON string quoting is the same for printable text)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def get_env(env: Iterable[Mapping[str, Any]] | None, name: str) -> tuple[str | None, bool]:
+    """``utils.GetEnvVarValue``: (value, exists) of the first env var called ``name``."""
+    for e in env or []:
+        if isinstance(e, Mapping) and e.get("name") == name:
+            return e.get("value"), True
+    return None, False
+
+
+def validate_blocked_env_vars(
+    containers: Sequence[Mapping[str, Any]] | None,
+    path: str,
+    blocked: Sequence[str] = DEFAULT_BLOCKED_ENV_VARS,
+) -> None:
+    """``validation.ValidateBlockedEnvVars``: refuse containers setting a blocked env var.
+
+    ``path`` is the containers list path (``spec.predictor.containers``); the refusal names
+    ``<path>[i].env[j].name``.
+    """
+    blocked_set = set(blocked)
+    for i, c in enumerate(containers or []):
+        if not isinstance(c, Mapping):
+            continue
+        for j, e in enumerate(c.get("env") or []):
+            if isinstance(e, Mapping) and e.get("name") in blocked_set:
+                raise FieldError(
+                    f"{path}[{i}].env[{j}].name",
+                    f"setting {e.get('name')} in container {go_quote(c.get('name') or '')} "
+                    "is not allowed for security reasons",
+                )
+
+
+def is_gpu_enabled(resources: Mapping[str, Any] | None) -> bool:
+    """``utils.IsGPUEnabled``: limits name ``nvidia.com/gpu`` or an ``nvidia.com/mig*`` type."""
+    limits = (resources or {}).get("limits") or {}
+    return any(k == "nvidia.com/gpu" or k.startswith("nvidia.com/mig") for k in limits)
+
+
+def gpu_resource_types_with_annotation(
+    annotations: Mapping[str, str] | None, base: Sequence[str] = DEFAULT_GPU_RESOURCE_TYPES
+) -> list[str]:
+    """``utils.UpdateGPUResourceTypeListByAnnotation``: ``base`` plus the JSON array in
+    annotation ``serving.kserve.io/gpu-resource-types``. Raises ``ValueError`` with upstream's
+    message for a malformed annotation."""
+    types = list(base)
+    raw = (annotations or {}).get(CUSTOM_GPU_RESOURCE_TYPES_ANNOTATION, "")
+    if raw:
+        try:
+            arr = json.loads(raw)
+        except json.JSONDecodeError:
+            arr = None
+        if not isinstance(arr, list) or not arr or not all(isinstance(x, str) and x for x in arr):
+            raise ValueError(
+                f"invalid GPU format({raw}) for {CUSTOM_GPU_RESOURCE_TYPES_ANNOTATION} "
+                "annotation: must be a valid JSON array"
+            )
+        for t in arr:
+            if t not in types:
+                types.append(t)
+    return types
+
+
+def has_unknown_gpu_resource_type(
+    resources: Mapping[str, Any] | None,
+    annotations: Mapping[str, str] | None,
+    base: Sequence[str] = DEFAULT_GPU_RESOURCE_TYPES,
+) -> bool:
+    """``utils.HasUnknownGpuResourceType``: a non-basic resource (not cpu, memory, storage,
+    ephemeral-storage) in limits or requests that is not a known GPU type."""
+    resources = resources or {}
+    possible = {
+        k
+        for key in ("limits", "requests")
+        for k in (resources.get(key) or {})
+        if k not in _BASIC_RESOURCES
+    }
+    known = gpu_resource_types_with_annotation(annotations, base)
+    return bool(possible - set(known))
+
+
+def find_common_parent_path(paths: Sequence[str]) -> str:
+    """``utils.FindCommonParentPath``: the longest common directory of ``paths`` (``/`` if
+    none)."""
+    if not paths:
+        return ""
+    if len(paths) == 1:
+        return paths[0]
+    components: list[list[str]] = []
+    min_len = -1
+    for p in paths:
+        clean = p.strip("/")
+        if clean == "":
+            components.append([])
+        else:
+            parts = clean.split("/")
+            components.append(parts)
+            min_len = len(parts) if min_len == -1 else min(min_len, len(parts))
+    common: list[str] = []
+    for i in range(max(min_len, 0)):
+        level = {c[i] for c in components if i < len(c)}
+        # upstream indexes every path at i; an empty path (root) would panic there, a
+        # differing level ends the prefix
+        if any(i >= len(c) for c in components) or len(level) != 1:
+            break
+        common.append(components[0][i])
+    if not common:
+        return "/"
+    return "/" + "/".join(common)
