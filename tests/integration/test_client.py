@@ -1,0 +1,260 @@
+"""runtime.client and runtime.events on a real kube-apiserver (envtest)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+import pytest
+from lightkube.models.apps_v1 import DeploymentSpec
+from lightkube.models.core_v1 import Container, PodSpec, PodTemplateSpec
+from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import ConfigMap
+from lightkube.resources.events_v1 import Event
+
+from runtime import metrics
+from runtime.cache import Cache, ResourceEventHandlerFuncs
+from runtime.client import (
+    AlreadyOwnedError,
+    Client,
+    add_finalizer,
+    contains_finalizer,
+    ignore_not_found,
+    is_already_exists,
+    is_conflict,
+    is_not_found,
+    remove_finalizer,
+    retry_on_conflict,
+    set_controller_reference,
+    set_owner_reference,
+)
+from runtime.events import EventRecorder
+
+pytestmark = [pytest.mark.integration, pytest.mark.anyio]
+
+
+@contextlib.asynccontextmanager
+async def running(kube: Any, **client_kw: Any) -> AsyncIterator[Client]:
+    cache = Cache(kube)
+    client = Client(kube, cache, field_manager="test-manager", **client_kw)
+    async with anyio.create_task_group() as tg:
+        await cache.start(tg)
+        try:
+            yield client
+        finally:
+            tg.cancel_scope.cancel()
+
+
+async def eventually(check: Callable[[], Any], tries: int = 100) -> Any:
+    """Await ``check()`` (sync or async) until it returns a truthy value or stops raising
+    AssertionError; the cache is eventually consistent with the API."""
+    last: BaseException | None = None
+    for _ in range(tries):
+        try:
+            out = check()
+            if hasattr(out, "__await__"):
+                out = await out
+            if out:
+                return out
+        except AssertionError as e:
+            last = e
+        await anyio.sleep(0.05)
+    raise AssertionError(f"condition not reached: {last}")
+
+
+def cm(name: str, ns: str, **data: str) -> ConfigMap:
+    return ConfigMap(metadata=ObjectMeta(name=name, namespace=ns), data=data)
+
+
+async def test_crud_apply_and_watch_through_client(kube_client: Any, namespace: str) -> None:
+    events: list[tuple[str, str]] = []
+    async with running(kube_client) as client:
+        assert client.cache is not None
+        inf = client.cache.get_informer(ConfigMap)
+        inf.add_event_handler(ResourceEventHandlerFuncs(
+            add=lambda o, _i: o.metadata.namespace == namespace
+            and events.append(("add", o.metadata.name)),
+            update=lambda _o, n: events.append(("update", n.data.get("k", "") if n.data else "")),
+            delete=lambda o: events.append(("delete", o.metadata.name)),
+        ))
+        await client.cache.wait_for_cache_sync()
+
+        created = await client.create(cm("one", namespace, k="v1"))
+        assert isinstance(created, ConfigMap) and created.metadata.uid
+        with pytest.raises(Exception) as exc:
+            await client.create(cm("one", namespace))
+        assert is_already_exists(exc.value)
+
+        # reads come from the cache (eventually) and are private copies
+        got = await eventually(lambda: client.get(ConfigMap, "one", namespace))
+        got.data["k"] = "mutated-locally"
+        again = await client.get(ConfigMap, "one", namespace)
+        assert again.data == {"k": "v1"}
+        assert again.metadata.managedFields is None  # stripped by the default transform
+
+        # update with a stale resourceVersion conflicts; retry_on_conflict re-reads and wins
+        stale = await client.api_reader.get(ConfigMap, "one", namespace)
+        fresh = await client.api_reader.get(ConfigMap, "one", namespace)
+        fresh.data = {"k": "v2"}
+        await client.update(fresh)
+        stale.data = {"k": "stale"}
+        with pytest.raises(Exception) as exc:
+            await client.update(stale)
+        assert is_conflict(exc.value)
+        attempts = 0
+
+        async def bump() -> ConfigMap:
+            nonlocal attempts
+            attempts += 1
+            cur = await client.api_reader.get(ConfigMap, "one", namespace)
+            if attempts == 1:  # someone else writes in between: our update conflicts once
+                other = await client.api_reader.get(ConfigMap, "one", namespace)
+                other.data = {"k": "other"}
+                await client.update(other)
+            cur.data = {"k": "v3"}
+            out: ConfigMap = await client.update(cur)
+            return out
+
+        assert (await retry_on_conflict(bump)).data == {"k": "v3"}
+        assert attempts == 2
+
+        # server-side apply: our field manager owns what we set; a second manager's field stays
+        applied = await client.apply(cm("one", namespace, k="v4", mine="yes"))
+        assert applied.data == {"k": "v4", "mine": "yes"}
+        await client.patch(ConfigMap, "one", {"data": {"theirs": "x"}}, namespace=namespace,
+                           field_manager="someone-else")
+        applied = await client.apply(cm("one", namespace, k="v5", mine="yes"))
+        assert applied.data == {"k": "v5", "mine": "yes", "theirs": "x"}
+        managers = {m.manager for m in applied.metadata.managedFields or []}
+        assert {"test-manager", "someone-else"} <= managers
+
+        await eventually(lambda: ("update", "v5") in events)
+        listed = await client.list(ConfigMap, namespace)
+        assert [c.metadata.name for c in listed if c.metadata.name == "one"] == ["one"]
+
+        await client.delete(ConfigMap, "one", namespace)
+        assert await ignore_not_found(client.delete(ConfigMap, "one", namespace)) is None
+        await eventually(lambda: ("delete", "one") in events)
+        with pytest.raises(Exception) as exc:
+            await client.get(ConfigMap, "one", namespace)
+        assert is_not_found(exc.value)
+    assert events[0] == ("add", "one")
+
+
+async def test_status_subresource_apply_update_patch(kube_client: Any, namespace: str) -> None:
+    labels = {"app": "web"}
+    dep = Deployment(
+        metadata=ObjectMeta(name="web", namespace=namespace),
+        spec=DeploymentSpec(
+            selector=LabelSelector(matchLabels=labels),
+            template=PodTemplateSpec(
+                metadata=ObjectMeta(labels=labels),
+                spec=PodSpec(containers=[Container(name="c", image="nginx")]),
+            ),
+        ),
+    )
+    client = Client(kube_client, None, field_manager="test-manager")  # uncached client
+    created = await client.apply(dep)
+    assert created.metadata.generation == 1
+
+    out = await client.apply_status(created, {"observedGeneration": 1, "replicas": 3})
+    assert out.status.replicas == 3 and out.status.observedGeneration == 1
+    # spec changes sent to /status are ignored by the server
+    out.spec.replicas = 7
+    out.status.readyReplicas = 2
+    out = await client.update_status(out)
+    assert out.status.readyReplicas == 2
+    assert (await client.get(Deployment, "web", namespace)).spec.replicas != 7
+    out = await client.patch_status(Deployment, "web", {"status": {"availableReplicas": 1}},
+                                    namespace=namespace)
+    assert out.status.availableReplicas == 1 and out.status.replicas == 3
+
+
+async def test_owner_references_and_finalizers(kube_client: Any, namespace: str) -> None:
+    client = Client(kube_client, None, field_manager="test-manager")
+    owner = await client.create(cm("owner", namespace))
+    other = await client.create(cm("other", namespace))
+    child = cm("child", namespace)
+    set_controller_reference(owner, child)
+    set_controller_reference(owner, child)  # idempotent: still one reference
+    set_owner_reference(other, child)
+    refs = child.metadata.ownerReferences
+    assert [(r.name, r.controller, r.blockOwnerDeletion) for r in refs] == [
+        ("owner", True, True), ("other", None, None)
+    ]
+    with pytest.raises(AlreadyOwnedError):
+        set_controller_reference(other, child)
+    with pytest.raises(ValueError, match="cross-namespace"):
+        set_controller_reference(owner, cm("x", "elsewhere"))
+
+    assert add_finalizer(child, "example.com/cleanup")
+    assert not add_finalizer(child, "example.com/cleanup")
+    stored = await client.create(child)
+    assert stored.metadata.ownerReferences[0].uid == owner.metadata.uid
+    assert contains_finalizer(stored, "example.com/cleanup")
+
+    await client.delete(stored)
+    terminating = await client.get(ConfigMap, "child", namespace)
+    assert terminating.metadata.deletionTimestamp is not None  # held by the finalizer
+    assert remove_finalizer(terminating, "example.com/cleanup")
+    assert not remove_finalizer(terminating, "example.com/cleanup")
+    await client.update(terminating)
+    with pytest.raises(Exception) as exc:
+        await client.get(ConfigMap, "child", namespace)
+    assert is_not_found(exc.value)
+
+
+async def test_rest_client_metrics(kube_client: Any, namespace: str) -> None:
+    client = Client(kube_client, None)
+    host = client.http.base_url.netloc.decode()
+
+    def count(code: str, method: str) -> float:
+        v = metrics.REGISTRY.get_sample_value(
+            "rest_client_requests_total", {"code": code, "method": method, "host": host}
+        )
+        return v or 0.0
+
+    before_ok, before_404 = count("201", "POST"), count("404", "GET")
+    await client.create(cm("metered", namespace))
+    await ignore_not_found(client.get(ConfigMap, "absent", namespace))
+    assert count("201", "POST") == before_ok + 1
+    assert count("404", "GET") == before_404 + 1
+    n = metrics.REGISTRY.get_sample_value(
+        "rest_client_request_duration_seconds_count", {"verb": "POST", "host": host}
+    )
+    assert n and n >= 1
+
+
+async def test_event_recorder_aggregates_series(kube_client: Any, namespace: str) -> None:
+    client = Client(kube_client, None)
+    target = await client.create(cm("noisy", namespace))
+    rec = EventRecorder("test-controller", client, flush_interval=3600)
+    for i in range(50):  # an error loop
+        rec.event(target, "Warning", "SyncFailed", "Reconcile", f"attempt {i} failed")
+    rec.event(target, "Normal", "Synced", "Reconcile", "ok")
+    await rec.drain()
+    await rec.flush()
+    assert rec.creates == 2  # one per key, not 51
+    evs = [e for e in await client.list(Event, namespace)
+           if e.regarding and e.regarding.name == "noisy"]
+    by_reason = {e.reason: e for e in evs}
+    assert set(by_reason) == {"SyncFailed", "Synced"}
+    failed = by_reason["SyncFailed"]
+    assert failed.series is not None and failed.series.count == 50
+    assert failed.note == "attempt 0 failed"
+    assert failed.reportingController == "test-controller"
+    assert failed.regarding.uid == target.metadata.uid
+    assert by_reason["Synced"].series is None
+
+
+async def test_event_recorder_rate_limits_new_events(kube_client: Any, namespace: str) -> None:
+    client = Client(kube_client, None)
+    target = await client.create(cm("spammy", namespace))
+    rec = EventRecorder("test-controller", client, burst=3)
+    for i in range(10):  # ten distinct reasons: ten keys, but only `burst` creates
+        rec.event(target, "Normal", f"Reason{i}", "Act")
+    await rec.drain()
+    assert (rec.creates, rec.dropped) == (3, 7)
