@@ -1,0 +1,263 @@
+"""codegen: freshness, byte-stability, structural validity, upstream parity."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import codegen
+from codegen.crd import build_all
+from codegen.structural import check_crd, check_schema
+from runtime.resource import discover
+
+ROOT = Path(__file__).resolve().parents[2]
+CRD_DIR = ROOT / "config" / "crd"
+SHARED = ROOT.parent / "shared"
+PARITY = SHARED / "tools" / "crd-parity"
+UPSTREAM = SHARED / "reference" / "kserve" / "crd"
+Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@pytest.fixture(scope="module")
+def generated() -> dict[str, str]:
+    return codegen.generate()
+
+
+@pytest.fixture(scope="module")
+def crds(generated: dict[str, str]) -> dict[str, dict[str, Any]]:
+    return {rel: yaml.load(text, Loader=Loader) for rel, text in generated.items()}
+
+
+def test_committed_crds_are_fresh(generated: dict[str, str]) -> None:
+    stale = []
+    for rel, text in generated.items():
+        path = CRD_DIR / rel
+        have = path.read_text(encoding="utf-8") if path.exists() else ""
+        if have != text:
+            diff = difflib.unified_diff(have.splitlines(), text.splitlines(), str(path), "new", n=1)
+            stale.append("\n".join(list(diff)[:40]))
+    assert not stale, "CRDs are stale; run `python -m codegen`\n" + "\n".join(stale)
+    on_disk = {
+        str(p.relative_to(CRD_DIR)) for d in ("full", "minimal") for p in (CRD_DIR / d).glob("*")
+    }
+    assert on_disk == set(generated), "files in config/crd not produced by codegen"
+
+
+def test_byte_stable_across_hash_seeds(tmp_path: Path, generated: dict[str, str]) -> None:
+    outs = []
+    for seed in ("0", "4242"):
+        out = tmp_path / seed
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run(
+            [sys.executable, "-m", "codegen", "--out", str(out)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        outs.append({rel: (out / rel).read_bytes() for rel in generated})
+    assert outs[0] == outs[1]
+    assert outs[0] == {rel: text.encode() for rel, text in generated.items()}
+
+
+def test_every_kind_is_discovered() -> None:
+    names = {k.__crd__.name for k in discover("apis")}
+    assert "inferenceservices.serving.kserve.io" in names
+
+
+def test_yaml_layout(generated: dict[str, str]) -> None:
+    for rel, text in generated.items():
+        assert re.fullmatch(r"(full|minimal)/serving\.kserve\.io_[a-z]+\.yaml", rel)
+        assert text.startswith("---\napiVersion: apiextensions.k8s.io/v1\n")
+        assert "\t" not in text
+
+
+@pytest.mark.parametrize("variant", ["full", "minimal"])
+def test_structural(crds: dict[str, dict[str, Any]], variant: str) -> None:
+    problems = {}
+    for rel, crd in crds.items():
+        if rel.startswith(variant):
+            found = check_crd(crd)
+            if found:
+                problems[rel] = found[:10]
+    assert not problems
+
+
+def test_crds_validate_as_kubernetes_objects(crds: dict[str, dict[str, Any]]) -> None:
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    for crd in crds.values():
+        kubernetes_validate.validate(crd, "1.34", strict=True)
+
+
+def test_structural_checker_catches_errors() -> None:
+    bad = {
+        "type": "object",
+        "properties": {
+            "a": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "b": {"type": "string", "title": "B"},
+            "c": {
+                "type": "array",
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["k"],
+                "items": {"type": "object", "properties": {"k": {"type": "string"}}},
+            },
+            "d": {"type": "object", "properties": {}, "additionalProperties": {"type": "string"}},
+            "e": {"type": "integer", "default": "x"},
+        },
+    }
+    text = "\n".join(check_schema(bad))
+    for expected in (
+        ".a: missing",
+        "forbidden keyword title",
+        "neither required nor defaulted",
+        "mutually exclusive",
+        "does not match type",
+    ):
+        assert expected in text
+
+
+def test_minimal_variant(crds: dict[str, dict[str, Any]]) -> None:
+    loose = {
+        "type": "object",
+        "x-kubernetes-map-type": "atomic",
+        "x-kubernetes-preserve-unknown-fields": True,
+    }
+    for rel, crd in crds.items():
+        if rel.startswith("minimal/"):
+            full = crds["full/" + rel.split("/", 1)[1]]
+            assert crd["spec"]["names"] == full["spec"]["names"]
+            for v, fv in zip(crd["spec"]["versions"], full["spec"]["versions"], strict=True):
+                props = v["schema"]["openAPIV3Schema"]["properties"]
+                assert props.get("spec", loose) == loose
+                assert props.get("status", loose) == loose
+                assert v.get("subresources") == fv.get("subresources")
+                assert v.get("additionalPrinterColumns") == fv.get("additionalPrinterColumns")
+
+
+def isvc_schema(crds: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    crd = crds["full/serving.kserve.io_inferenceservices.yaml"]
+    schema: dict[str, Any] = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    return schema
+
+
+def test_kserve_post_processing(crds: dict[str, dict[str, Any]]) -> None:
+    spec = isvc_schema(crds)["properties"]["spec"]["properties"]
+    predictor = spec["predictor"]["properties"]
+    assert "ephemeralContainers" not in predictor
+    assert "ephemeralContainers" in predictor["workerSpec"]["properties"]  # yq only strips 1 level
+    assert "required" not in predictor["sklearn"] and "required" not in predictor["model"]
+    assert (
+        "required"
+        not in predictor["sklearn"]["properties"]["readinessProbe"]["properties"]["httpGet"]
+    )
+    ports = predictor["sklearn"]["properties"]["ports"]["items"]["properties"]
+    assert ports["protocol"]["default"] == "TCP"
+    storage_uris = predictor["storageUris"]
+    assert storage_uris["items"]["properties"]["mountPath"]["default"] == "/mnt/models"
+    status = isvc_schema(crds)["properties"]["status"]
+    assert status["x-kubernetes-preserve-unknown-fields"] is True
+    assert status["properties"]["modelStatus"]["properties"]["transitionStatus"]["default"] == (
+        "UpToDate"
+    )
+
+
+def test_descriptions_kept_for_kubectl_explain(crds: dict[str, dict[str, Any]]) -> None:
+    schema = isvc_schema(crds)
+    predictor = schema["properties"]["spec"]["properties"]["predictor"]
+    assert predictor["description"].startswith("Predictor defines the model serving spec")
+    assert predictor["properties"]["minReplicas"]["description"]
+    assert predictor["properties"]["sklearn"]["description"]
+
+
+# --- upstream parity ----------------------------------------------------------------------------
+
+
+def parity_lines() -> dict[str, tuple[int, int]]:
+    if not PARITY.exists():
+        pytest.skip(f"{PARITY} not available")
+    out = subprocess.run(
+        [sys.executable, str(PARITY), str(CRD_DIR / "full"), "--show", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    figures = {}
+    for line in out.splitlines():
+        m = re.match(r"(\S+) (v\w+): (\d+)/(\d+) ", line)
+        if m:
+            figures[m.group(1)] = (int(m.group(3)), int(m.group(4)))
+    return figures
+
+
+def test_crd_parity_per_crd(crds: dict[str, dict[str, Any]]) -> None:
+    figures = parity_lines()
+    ours = {c["metadata"]["name"] for rel, c in crds.items() if rel.startswith("full/")}
+    assert "inferenceservices.serving.kserve.io" in figures
+    for name in ours & set(figures):
+        ok, total = figures[name]
+        assert 100.0 * ok / total >= 99.9, (name, ok, total)
+
+
+# Differences from upstream in keywords crd-parity does not compare (defaults, required, enums,
+# patterns, bounds...). Each is listed with its reason in docs/compatibility.md.
+KNOWN_KEYWORD_DIFFS = [
+    # upstream's yq strips `spec.*.*.required` only; canary[] is an array, so upstream keeps
+    # `required: [name]` on canary frameworks. We keep framework `name` optional everywhere.
+    re.compile(r"canary\.items\.properties\.predictor\.properties\.\w+\.required"),
+    # ServingRuntime/ClusterServingRuntime: upstream emits an empty `subresources: {}`.
+    re.compile(r"^\.spec\.versions\[0\]\.subresources$"),
+    re.compile(r"^\.metadata\.annotations\."),
+]
+
+
+def _keyword_diffs(a: Any, b: Any, path: str, out: list[str]) -> None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k == "description":
+                continue
+            if k not in a or k not in b:
+                out.append(f"{path}.{k}")
+            else:
+                _keyword_diffs(a[k], b[k], f"{path}.{k}", out)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _keyword_diffs(x, y, f"{path}[{i}]", out)
+    elif a != b:
+        out.append(path)
+
+
+def test_every_keyword_matches_upstream(crds: dict[str, dict[str, Any]]) -> None:
+    if not UPSTREAM.exists():
+        pytest.skip("upstream CRDs not available")
+    unexplained = {}
+    for rel, crd in crds.items():
+        if not rel.startswith("full/"):
+            continue
+        up_file = UPSTREAM / rel.split("/", 1)[1]
+        if not up_file.exists():
+            continue
+        up = yaml.load(up_file.read_text(), Loader=Loader)
+        diffs: list[str] = []
+        _keyword_diffs(up, crd, "", diffs)
+        left = [d for d in diffs if not any(p.search(d) for p in KNOWN_KEYWORD_DIFFS)]
+        if left:
+            unexplained[rel] = left[:10]
+    assert not unexplained, json.dumps(unexplained, indent=1)
+
+
+def test_build_all_groups_versions() -> None:
+    kinds = discover("apis")
+    crds = build_all(kinds)
+    for crd in crds.values():
+        names = [v["name"] for v in crd["spec"]["versions"]]
+        assert names == sorted(names)
