@@ -1,0 +1,280 @@
+"""runtime.leaderelection: client-go's algorithm, step by step on a FakeClock.
+
+The Lease store here is an in-memory stand-in with the apiserver's optimistic concurrency
+(resourceVersion, 404, 409); the real apiserver is exercised in
+tests/integration/test_leaderelection.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from typing import Any, cast
+
+import pytest
+from lightkube import AsyncClient
+from lightkube.core.exceptions import ApiError
+from lightkube.models.coordination_v1 import LeaseSpec
+from lightkube.models.meta_v1 import ObjectMeta, Status
+from lightkube.resources.coordination_v1 import Lease
+
+from runtime import metrics
+from runtime.clock import FakeClock
+from runtime.leaderelection import (
+    LeaderElectionConfig,
+    LeaderElectionError,
+    LeaderElectionRecord,
+    LeaderElector,
+    default_identity,
+)
+
+pytestmark = pytest.mark.anyio
+
+NS = "ns"
+NAME = "lock"
+
+
+def api_error(code: int, reason: str) -> ApiError:
+    return ApiError(status=Status(code=code, reason=reason, message=reason))
+
+
+class LeaseStore:
+    """get/create/replace of one namespace's Leases with resourceVersion checks."""
+
+    def __init__(self) -> None:
+        self.leases: dict[str, Lease] = {}
+        self.rv = 0
+        self.writes = 0
+
+    def _bump(self, lease: Lease) -> Lease:
+        self.rv += 1
+        self.writes += 1
+        assert lease.metadata is not None
+        lease.metadata.resourceVersion = str(self.rv)
+        self.leases[lease.metadata.name or ""] = copy.deepcopy(lease)
+        return copy.deepcopy(lease)
+
+    async def get(self, res: Any, name: str, *, namespace: str | None = None) -> Lease:
+        assert res is Lease and namespace == NS
+        if name not in self.leases:
+            raise api_error(404, "NotFound")
+        return copy.deepcopy(self.leases[name])
+
+    async def create(self, obj: Lease) -> Lease:
+        assert obj.metadata is not None and obj.metadata.name
+        if obj.metadata.name in self.leases:
+            raise api_error(409, "AlreadyExists")
+        return self._bump(copy.deepcopy(obj))
+
+    async def replace(self, obj: Lease) -> Lease:
+        assert obj.metadata is not None and obj.metadata.name
+        cur = self.leases.get(obj.metadata.name)
+        if cur is None:
+            raise api_error(404, "NotFound")
+        assert cur.metadata is not None
+        if obj.metadata.resourceVersion != cur.metadata.resourceVersion:
+            raise api_error(409, "Conflict")
+        return self._bump(copy.deepcopy(obj))
+
+    def spec(self) -> LeaseSpec:
+        spec = self.leases[NAME].spec
+        assert spec is not None
+        return spec
+
+    def put_foreign(self, holder: str, *, renew: dt.datetime, duration: int = 15) -> None:
+        """Another host writes the lease (its renewTime from its own clock)."""
+        cur = self.leases.get(NAME)
+        transitions = cur.spec.leaseTransitions if cur is not None and cur.spec else 0
+        self._bump(
+            Lease(
+                metadata=ObjectMeta(name=NAME, namespace=NS),
+                spec=LeaseSpec(
+                    holderIdentity=holder,
+                    leaseDurationSeconds=duration,
+                    acquireTime=renew,
+                    renewTime=renew,
+                    leaseTransitions=transitions,
+                ),
+            )
+        )
+
+
+def elector(store: LeaseStore, clock: FakeClock, identity: str, **kw: Any) -> LeaderElector:
+    cfg = LeaderElectionConfig(lease_name=NAME, namespace=NS, identity=identity, **kw)
+    return LeaderElector(cast(AsyncClient, store), cfg, clock=clock)
+
+
+# --------------------------------------------------------------------------- config
+
+
+def test_defaults_are_controller_runtime_s() -> None:
+    cfg = LeaderElectionConfig(lease_name="x", namespace="y")
+    assert (cfg.lease_duration, cfg.renew_deadline, cfg.retry_period) == (15.0, 10.0, 2.0)
+    assert cfg.request_timeout == 5.0  # max(renew_deadline / 2, 1 s)
+    assert cfg.name == "x"
+    assert cfg.release_on_cancel is False
+    host, _, uid = cfg.identity.rpartition("_")
+    assert host and len(uid) == 36
+    assert default_identity() != default_identity()
+    assert LeaderElectionConfig("x", "y", renew_deadline=1.5, retry_period=1).request_timeout == 1
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"lease_duration": 10.0}, "lease_duration must be greater than renew_deadline"),
+        ({"retry_period": 9.0}, "renew_deadline must be greater than retry_period"),
+        ({"identity": ""}, "identity"),
+        ({"lease_duration": 0.9, "renew_deadline": 0.5, "retry_period": 0.1}, "at least 1 s"),
+        ({"retry_period": 0.0}, "retry_period"),
+    ],
+)
+def test_invalid_configs_are_rejected(kw: dict[str, Any], message: str) -> None:
+    with pytest.raises(LeaderElectionError, match=message):
+        LeaderElectionConfig(lease_name="x", namespace="y", **kw)
+
+
+def test_record_round_trips_through_lease_spec() -> None:
+    t = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
+    rec = LeaderElectionRecord("me", 15, t, t, 3)
+    assert LeaderElectionRecord.from_spec(rec.to_spec()) == rec
+    assert LeaderElectionRecord.from_spec(None) == LeaderElectionRecord()
+    # an empty holder is written explicitly (release), not omitted
+    assert LeaderElectionRecord().to_spec().to_dict()["holderIdentity"] == ""
+
+
+# --------------------------------------------------------------------------- algorithm
+
+
+async def test_first_candidate_creates_the_lease() -> None:
+    store, clock = LeaseStore(), FakeClock()
+    a = elector(store, clock, "a")
+    assert await a.try_acquire_or_renew()
+    spec = store.spec()
+    assert spec.holderIdentity == "a"
+    assert spec.leaseDurationSeconds == 15
+    assert spec.leaseTransitions == 0
+    assert a.is_leader() and a.get_leader() == "a"
+
+
+async def test_held_lease_expires_by_the_observers_clock_not_the_holders() -> None:
+    """A renewTime from a host whose clock is a day behind does not make the lease look
+    expired: expiry counts from when we observed the record, exactly lease_duration later."""
+    store, clock = LeaseStore(), FakeClock()
+    ancient = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    store.put_foreign("ghost", renew=ancient, duration=15)
+    b = elector(store, clock, "b")
+    assert not await b.try_acquire_or_renew()  # observed now (t=1000)
+    assert b.get_leader() == "ghost"
+    observed = clock.now()
+    clock.set_time(observed + 14.999)
+    assert not await b.try_acquire_or_renew()
+    clock.set_time(observed + 15)  # valid while observed + 15 s is after now: expired now
+    assert await b.try_acquire_or_renew()
+    assert store.spec().holderIdentity == "b"
+    assert store.spec().leaseTransitions == 1
+
+
+async def test_renewals_by_the_holder_reset_the_observed_time() -> None:
+    store, clock = LeaseStore(), FakeClock()
+    now = dt.datetime.now(dt.UTC)
+    store.put_foreign("ghost", renew=now, duration=15)
+    b = elector(store, clock, "b")
+    assert not await b.try_acquire_or_renew()
+    for i in range(1, 5):
+        clock.step(10)
+        store.put_foreign("ghost", renew=now + dt.timedelta(seconds=10 * i), duration=15)
+        assert not await b.try_acquire_or_renew()  # 40 s in, never expired: it keeps renewing
+    clock.step(15.001)
+    assert await b.try_acquire_or_renew()
+
+
+async def test_an_empty_holder_is_acquired_at_once() -> None:
+    store, clock = LeaseStore(), FakeClock()
+    store.put_foreign("", renew=dt.datetime.now(dt.UTC), duration=15)
+    b = elector(store, clock, "b")
+    assert await b.try_acquire_or_renew()
+    assert store.spec().holderIdentity == "b"
+
+
+async def test_renew_keeps_acquire_time_and_transitions() -> None:
+    store, clock = LeaseStore(), FakeClock()
+    a = elector(store, clock, "a")
+    assert await a.try_acquire_or_renew()
+    first = store.spec()
+    clock.step(2)
+    writes = store.writes
+    assert await a.try_acquire_or_renew()  # fast path: one write, no read
+    assert store.writes == writes + 1
+    spec = store.spec()
+    assert spec.acquireTime == first.acquireTime
+    assert spec.leaseTransitions == first.leaseTransitions
+    assert spec.renewTime is not None and first.renewTime is not None
+    assert spec.renewTime >= first.renewTime
+
+
+async def test_conflicting_fast_path_falls_back_to_the_slow_path() -> None:
+    store, clock = LeaseStore(), FakeClock()
+    label = {"name": "lock-slowpath"}
+    a = elector(store, clock, "a", name="lock-slowpath")
+    assert await a.try_acquire_or_renew()
+    before = metrics.REGISTRY.get_sample_value("leader_election_slowpath_total", label) or 0.0
+    # someone rewrites the lease with us still as holder (new resourceVersion)
+    spec = store.spec()
+    assert spec.renewTime is not None
+    store.put_foreign("a", renew=spec.renewTime, duration=15)
+    clock.step(2)
+    assert await a.try_acquire_or_renew()
+    assert metrics.REGISTRY.get_sample_value("leader_election_slowpath_total", label) == (
+        before + 1
+    )
+
+
+async def test_lost_race_to_take_over_returns_false() -> None:
+    store, clock = LeaseStore(), FakeClock()
+    store.put_foreign("", renew=dt.datetime.now(dt.UTC))
+    b = elector(store, clock, "b")
+    c = elector(store, clock, "c")
+    # both read the free lease, c writes first: b's update must conflict
+    _, rec_b = await b._get()
+    assert rec_b.holder_identity == ""
+    assert await c.try_acquire_or_renew()
+    orig_get = store.get
+
+    async def stale_get(res: Any, name: str, *, namespace: str | None = None) -> Lease:
+        return copy.deepcopy(b._lease) if b._lease is not None else await orig_get(res, name)
+
+    store.get = stale_get  # type: ignore[method-assign]
+    assert not await b.try_acquire_or_renew()
+    store.get = orig_get  # type: ignore[method-assign]
+    assert store.spec().holderIdentity == "c"
+
+
+async def test_release_clears_only_our_own_lease() -> None:
+    store, clock = LeaseStore(), FakeClock()
+    a = elector(store, clock, "a")
+    assert await a.try_acquire_or_renew()
+    transitions = store.spec().leaseTransitions
+    assert await a.release()
+    spec = store.spec()
+    assert spec.holderIdentity == ""
+    assert spec.leaseDurationSeconds == 1
+    assert spec.leaseTransitions == transitions
+
+    b = elector(store, clock, "b")
+    assert await b.try_acquire_or_renew()
+    assert await a.release()  # not ours any more: nothing written
+    assert store.spec().holderIdentity == "b"
+
+
+async def test_check_reports_a_leader_that_stopped_renewing() -> None:
+    store, clock = LeaseStore(), FakeClock()
+    a = elector(store, clock, "a")
+    assert await a.try_acquire_or_renew()
+    clock.step(15 + 5)
+    a.check(5.0)  # at the limit: fine
+    clock.step(0.001)
+    with pytest.raises(LeaderElectionError):
+        a.check(5.0)
+    b = elector(store, clock, "b")
+    b.check(0.0)  # not the leader: never unhealthy
