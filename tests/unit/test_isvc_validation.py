@@ -600,7 +600,8 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
         "10 hpa external metric",
         isvc(pred(sklearn=SK, autoScaling={"metrics": [ext_metric(value=1)]}), annotations=STD_HPA),
         "spec.predictor.autoScaling.metrics[0].type",
-        "invalid HPA metric source type with value [External],valid metric source types are Resource",
+        "invalid HPA metric source type with value [External],"
+        "valid metric source types are Resource",
     ),
     (
         "10 hpa resource missing",
