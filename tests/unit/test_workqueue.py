@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from runtime import metrics
 from runtime.clock import FakeClock
 from runtime.ratelimiter import ItemExponentialFailureRateLimiter
-from runtime.workqueue import DelayingQueue, Queue, RateLimitingQueue
+from runtime.workqueue import DelayingQueue, PriorityQueue, Queue, RateLimitingQueue
 
 pytestmark = pytest.mark.anyio
 
@@ -546,3 +546,213 @@ def test_workqueue_buckets_are_c_r_exponential_buckets() -> None:
     assert b[0] == 1e-8
     assert b[-1] == pytest.approx(1000.0)
     assert all(hi / lo == pytest.approx(10.0) for lo, hi in itertools.pairwise(b))
+
+
+# --------------------------------------------------------------------------- PriorityQueue
+
+
+async def pdrain(q: PriorityQueue[str]) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    while True:
+        if len(q) == 0:
+            return out
+        with anyio.fail_after(1):
+            key, prio, shutdown = await q.get_with_priority()
+        assert not shutdown and key is not None
+        out.append((key, prio))
+        q.done(key)
+
+
+async def test_pq_higher_priority_first_fifo_within_a_priority() -> None:
+    q: PriorityQueue[str] = PriorityQueue(clock=FakeClock())
+    q.add_with_opts("low1", priority=-100)
+    q.add("a")
+    q.add_with_opts("low2", priority=-100)
+    q.add_with_opts("hi", priority=10)
+    q.add("b")
+    assert await pdrain(q) == [("hi", 10), ("a", 0), ("b", 0), ("low1", -100), ("low2", -100)]
+
+
+async def test_pq_dedup_keeps_highest_priority_and_moves_behind_that_priority() -> None:
+    q: PriorityQueue[str] = PriorityQueue(clock=FakeClock())
+    q.add_with_opts("x", priority=-100)
+    q.add("a")
+    q.add("x")  # priority 0 > -100: raised, queued after "a"
+    q.add_with_opts("x", priority=-100)  # lower: ignored
+    q.add("b")
+    assert len(q) == 3
+    assert await pdrain(q) == [("a", 0), ("x", 0), ("b", 0)]
+
+
+async def test_pq_earliest_ready_time_and_ready_keys_are_never_delayed() -> None:
+    clock = FakeClock()
+    q: PriorityQueue[str] = PriorityQueue(clock=clock)
+    q.add_after("a", 5.0)
+    q.add_after("a", 1.0)
+    q.add_after("a", 3.0)
+    q.add("r")
+    q.add_after("r", 10.0)  # already ready: stays ready
+    assert await pdrain(q) == [("r", 0)]
+    clock.step(0.999)
+    assert len(q) == 0
+    clock.step(0.001)
+    assert await pdrain(q) == [("a", 0)]
+    clock.step(10)
+    assert await pdrain(q) == []
+
+
+async def test_pq_waiting_keys_become_ready_in_ready_time_order() -> None:
+    clock = FakeClock()
+    q: PriorityQueue[str] = PriorityQueue(clock=clock)
+    q.add_after("late", 0.2)
+    q.add_after("early", 0.1)
+    q.add("now")
+    clock.step(1)
+    assert [k for k, _ in await pdrain(q)] == ["now", "early", "late"]
+
+
+async def test_pq_rate_limited_uses_exponential_backoff_and_min_with_after() -> None:
+    clock = FakeClock()
+    q: PriorityQueue[str] = PriorityQueue(clock=clock)
+    q.add_rate_limited("a")  # 5 ms
+    q.add_rate_limited("a")  # 10 ms, but the 5 ms entry is earlier and wins
+    clock.step(0.005)
+    assert await pdrain(q) == [("a", 0)]
+    assert q.num_requeues("a") == 2
+    q.add_with_opts("a", after=60.0, rate_limited=True)  # 20 ms < 60 s
+    clock.step(0.020)
+    assert await pdrain(q) == [("a", 0)]
+    q.forget("a")
+    assert q.num_requeues("a") == 0
+    # no global token bucket: 200 distinct first failures all wait only 5 ms
+    for i in range(200):
+        q.add_rate_limited(f"k{i}")
+    clock.step(0.005)
+    assert len(q) == 200
+
+
+async def test_pq_key_processing_is_not_handed_out_again_until_done() -> None:
+    q: PriorityQueue[str] = PriorityQueue(clock=FakeClock())
+    q.add("a")
+    with anyio.fail_after(1):
+        key, _ = await q.get()
+    assert key == "a"
+    q.add_with_opts("a", priority=5)
+    q.add("b")
+    assert len(q) == 2  # "a" is queued (and counted) but locked
+    got: list[str] = []
+
+    async def worker() -> None:
+        for _ in range(2):
+            with anyio.fail_after(2):
+                k, shutdown = await q.get()
+            assert not shutdown and k is not None
+            got.append(k)
+            if k == "b":
+                q.done(k)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(worker)
+        await anyio.wait_all_tasks_blocked()
+        assert got == ["b"], "the higher-priority 'a' is skipped while locked"
+        q.done("a")
+    assert got == ["b", "a"]
+
+
+async def test_pq_many_workers_never_share_a_key() -> None:
+    rng = random.Random(7)
+    q: PriorityQueue[str] = PriorityQueue(clock=FakeClock())
+    keys = [f"k{i}" for i in range(4)]
+    in_flight: set[str] = set()
+    pending = dict.fromkeys(keys, 0)
+
+    async def worker() -> None:
+        while True:
+            key, shutdown = await q.get()
+            if shutdown:
+                return
+            assert key is not None and key not in in_flight
+            in_flight.add(key)
+            pending[key] = 0
+            for _ in range(rng.randint(0, 2)):
+                await anyio.lowlevel.checkpoint()
+            in_flight.discard(key)
+            q.done(key)
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            for _ in range(6):
+                tg.start_soon(worker)
+            for _ in range(2000):
+                k = rng.choice(keys)
+                q.add_with_opts(k, priority=rng.choice([-100, 0, 0, 5]))
+                pending[k] += 1
+                if rng.random() < 0.3:
+                    await anyio.lowlevel.checkpoint()
+            while len(q) or q.processing:
+                await anyio.lowlevel.checkpoint()
+            q.shut_down()
+    assert all(n == 0 for n in pending.values()), pending
+
+
+async def test_pq_shutdown_stops_hand_outs_at_once() -> None:
+    q: PriorityQueue[str] = PriorityQueue(clock=FakeClock())
+    results: list[tuple[str | None, bool]] = []
+
+    async def worker() -> None:
+        results.append(await q.get())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(worker)
+        await anyio.wait_all_tasks_blocked()
+        q.shut_down()
+    q.add("a")  # ignored
+    assert results == [(None, True)]
+    with anyio.fail_after(1):
+        assert await q.get_with_priority() == (None, 0, True)
+        await q.shut_down_with_drain()
+
+
+async def test_pq_blocked_getter_wakes_at_ready_time() -> None:
+    clock = FakeClock()
+    q: PriorityQueue[str] = PriorityQueue(clock=clock)
+    got: list[float] = []
+
+    async def worker() -> None:
+        with anyio.fail_after(5):
+            await q.get()
+        got.append(clock.now())
+
+    async with anyio.create_task_group() as tg:
+        q.add_after("a", 2.0)
+        tg.start_soon(worker)
+        await anyio.wait_all_tasks_blocked()
+        q.add_after("b", 0.5)  # earlier: the sleeper re-arms
+        await anyio.wait_all_tasks_blocked()
+        await clock.advance(0.5)
+    assert got == [1000.5]
+
+
+async def test_pq_metrics_depth_by_priority() -> None:
+    clock = FakeClock()
+    name = "test-pq-metrics"
+    lbl = {"name": name, "controller": name}
+    q: PriorityQueue[str] = PriorityQueue(name, clock=clock)
+    q.add_with_opts("a", priority=-100)
+    q.add("b")
+    q.add("b")  # already ready: not an add
+    q.add_with_opts("a", priority=0)  # raised: depth moves between priority series
+    assert sample("workqueue_adds_total", lbl) == 2
+    assert sample("workqueue_depth", {**lbl, "priority": "-100"}) == 0
+    assert sample("workqueue_depth", {**lbl, "priority": "0"}) == 2
+    assert sample("workqueue_depth", {**lbl, "priority": ""}) is None
+    q.add_after("c", 0)  # no delay: not a retry
+    q.add_after("d", 1.0)
+    assert sample("workqueue_retries_total", lbl) == 1
+    clock.step(0.5)
+    key, _ = await q.get()
+    assert key == "b"
+    assert sample("workqueue_queue_duration_seconds_sum", lbl) == 0.5
+    for p in range(30):
+        q.add_with_opts(f"p{p}", priority=p)
+    assert sample("workqueue_depth", {**lbl, "priority": "exceeded_cardinality_limit"})
