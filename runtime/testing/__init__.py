@@ -7,4 +7,4 @@ See :mod:`runtime.testing.envtest` for the environment and
 from runtime.testing.envtest import DEFAULT_NODE_CAPACITY, Environment, find_assets
 from runtime.testing.processes import EnvtestError
 
-__all__ = ["DEFAULT_NODE_CAPACITY", "EnvtestError", "Environment", "find_assets"]
+__all__ = ["DEFAULT_NODE_CAPACITY", "Environment", "EnvtestError", "find_assets"]

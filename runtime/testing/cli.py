@@ -51,8 +51,10 @@ def _read_pid(d: Path) -> int | None:
 def _print_usage(info: dict[str, object]) -> None:
     kubeconfig = info["kubeconfig"]
     assets = info.get("assets", "")
-    print(f"control plane up: {info['server']} (Kubernetes {info['version']}), "
-          f"started in {info['start_seconds']:.1f} s")
+    print(
+        f"control plane up: {info['server']} (Kubernetes {info['version']}), "
+        f"started in {info['start_seconds']:.1f} s"
+    )
     if info.get("nodes"):
         print(f"simulated nodes (kwok): {', '.join(map(str, info['nodes']))}")  # type: ignore[call-overload]
     print(f"logs: {info['dir']}/*.log")
@@ -69,7 +71,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         _print_usage(json.loads((d / READY).read_text()))
         return 0
     if pid and _alive(pid):
-        print(f"a supervisor (pid {pid}) is running but not ready; run `down` first", file=sys.stderr)
+        print(
+            f"a supervisor (pid {pid}) is running but not ready; run `down` first", file=sys.stderr
+        )
         return 1
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
@@ -78,8 +82,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     for crd in args.crds:
         argv += ["--crds", crd]
     with open(d / "supervisor.log", "ab") as log:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     (d / PIDFILE).write_text(str(proc.pid))
     print(f"starting the control plane in {d} (supervisor pid {proc.pid}) ...", flush=True)
     deadline = time.monotonic() + args.timeout
@@ -170,16 +179,22 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kserve-envtest", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="kserve-envtest",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name in ("up", "serve", "down"):
         p = sub.add_parser(name)
         p.add_argument("--dir", default=".cluster", help="state directory (default .cluster)")
         p.add_argument("--timeout", type=float, default=120.0)
         if name != "down":
-            p.add_argument("--cluster", action="store_true",
-                           help="add kube-controller-manager, kube-scheduler and kwok nodes")
+            p.add_argument(
+                "--cluster",
+                action="store_true",
+                help="add kube-controller-manager, kube-scheduler and kwok nodes",
+            )
             p.add_argument("--crds", action="append", default=[], help="CRD file or directory")
     args = parser.parse_args(argv)
     return {"up": cmd_up, "serve": cmd_serve, "down": cmd_down}[args.cmd](args)

@@ -80,8 +80,12 @@ def _kubeconfig(server: str, ca_pem: bytes, user: str, creds: Mapping[str, str])
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "envtest", "cluster": {
-            "server": server, "certificate-authority-data": _b64(ca_pem)}}],
+        "clusters": [
+            {
+                "name": "envtest",
+                "cluster": {"server": server, "certificate-authority-data": _b64(ca_pem)},
+            }
+        ],
         "users": [{"name": user, "user": dict(creds)}],
         "contexts": [{"name": "envtest", "context": {"cluster": "envtest", "user": user}}],
         "current-context": "envtest",
@@ -191,19 +195,23 @@ class Environment:
     def _start_etcd(self) -> None:
         self._etcd_port, peer = free_port(), free_port()
         data = self.dir / "etcd"
-        proc = ManagedProcess("etcd", [
-            str(self._assets / "etcd"),
-            "--name=envtest",
-            f"--data-dir={data}",
-            f"--listen-client-urls=http://127.0.0.1:{self._etcd_port}",
-            f"--advertise-client-urls=http://127.0.0.1:{self._etcd_port}",
-            f"--listen-peer-urls=http://127.0.0.1:{peer}",
-            f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
-            f"--initial-cluster=envtest=http://127.0.0.1:{peer}",
-            "--listen-metrics-urls=",
-            "--unsafe-no-fsync=true",
-            "--log-level=warn",
-        ], self.dir / "etcd.log")
+        proc = ManagedProcess(
+            "etcd",
+            [
+                str(self._assets / "etcd"),
+                "--name=envtest",
+                f"--data-dir={data}",
+                f"--listen-client-urls=http://127.0.0.1:{self._etcd_port}",
+                f"--advertise-client-urls=http://127.0.0.1:{self._etcd_port}",
+                f"--listen-peer-urls=http://127.0.0.1:{peer}",
+                f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
+                f"--initial-cluster=envtest=http://127.0.0.1:{peer}",
+                "--listen-metrics-urls=",
+                "--unsafe-no-fsync=true",
+                "--log-level=warn",
+            ],
+            self.dir / "etcd.log",
+        )
         self._procs["etcd"] = proc
         proc.start()
         proc.wait_ready(self._etcd_healthy, self.start_timeout)
@@ -215,7 +223,9 @@ class Environment:
     def _etcd_call(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         conn = http.client.HTTPConnection("127.0.0.1", self._etcd_port, timeout=10)
         try:
-            conn.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
+            conn.request(
+                "POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"}
+            )
             resp = conn.getresponse()
             payload = resp.read()
             if resp.status != 200:
@@ -284,7 +294,9 @@ class Environment:
             self._apiserver_port = self.apiserver_port
         elif not hasattr(self, "_apiserver_port"):
             self._apiserver_port = free_port()
-        proc = ManagedProcess("kube-apiserver", self._apiserver_argv(), self.dir / "kube-apiserver.log")
+        proc = ManagedProcess(
+            "kube-apiserver", self._apiserver_argv(), self.dir / "kube-apiserver.log"
+        )
         self._procs["kube-apiserver"] = proc
         proc.start()
         proc.wait_ready(lambda: self._get("/readyz")[0] == 200, self.start_timeout, interval=0.2)
@@ -344,20 +356,34 @@ class Environment:
 
     # ---------------------------------------------------------------- kubeconfigs
     def _write_admin_kubeconfig(self) -> None:
-        self.kubeconfig_path.write_text(_kubeconfig(self.server, self._ca.cert_pem, "envtest-admin", {
-            "client-certificate-data": _b64(self._admin.cert_pem),
-            "client-key-data": _b64(self._admin.key_pem),
-        }))
+        self.kubeconfig_path.write_text(
+            _kubeconfig(
+                self.server,
+                self._ca.cert_pem,
+                "envtest-admin",
+                {
+                    "client-certificate-data": _b64(self._admin.cert_pem),
+                    "client-key-data": _b64(self._admin.key_pem),
+                },
+            )
+        )
         self.kubeconfig_path.chmod(0o600)
 
     def kubeconfig_for_user(self, user: str, groups: Sequence[str] = ()) -> Path:
         """A kubeconfig authenticating as ``user`` (in ``groups``) by client certificate."""
         pair = self._ca.client_cert(user, groups)
         path = self.dir / f"user-{user.replace(':', '_')}.kubeconfig"
-        path.write_text(_kubeconfig(self.server, self._ca.cert_pem, user, {
-            "client-certificate-data": _b64(pair.cert_pem),
-            "client-key-data": _b64(pair.key_pem),
-        }))
+        path.write_text(
+            _kubeconfig(
+                self.server,
+                self._ca.cert_pem,
+                user,
+                {
+                    "client-certificate-data": _b64(pair.cert_pem),
+                    "client-key-data": _b64(pair.key_pem),
+                },
+            )
+        )
         path.chmod(0o600)
         return path
 
@@ -372,7 +398,6 @@ class Environment:
         self, namespace: str, name: str, *, create: bool = True, expiration_seconds: int = 3600
     ) -> Path:
         """A kubeconfig for ServiceAccount ``namespace/name`` (a TokenRequest token)."""
-        from lightkube import Client
         from lightkube.core.exceptions import ApiError
         from lightkube.models.authentication_v1 import TokenRequestSpec
         from lightkube.models.meta_v1 import ObjectMeta
@@ -382,14 +407,19 @@ class Environment:
         try:
             if create:
                 try:
-                    client.create(ServiceAccount(metadata=ObjectMeta(name=name, namespace=namespace)))
+                    client.create(
+                        ServiceAccount(metadata=ObjectMeta(name=name, namespace=namespace))
+                    )
                 except ApiError as exc:
                     if exc.status.code != 409:
                         raise
-            req = ServiceAccount.Token(metadata=ObjectMeta(name=name, namespace=namespace), spec=TokenRequestSpec(
-                audiences=["https://kubernetes.default.svc.cluster.local"],
-                expirationSeconds=expiration_seconds,
-            ))
+            req = ServiceAccount.Token(
+                metadata=ObjectMeta(name=name, namespace=namespace),
+                spec=TokenRequestSpec(
+                    audiences=["https://kubernetes.default.svc.cluster.local"],
+                    expirationSeconds=expiration_seconds,
+                ),
+            )
             res = client.create(req, name=name, namespace=namespace)
             token = res.status.token
         finally:
@@ -416,8 +446,11 @@ class Environment:
             path = Path(p)
             files = sorted(path.rglob("*.yaml")) if path.is_dir() else [path]
             for f in files:
-                docs.extend(d for d in yaml.safe_load_all(f.read_text())
-                            if d and d.get("kind") == "CustomResourceDefinition")
+                docs.extend(
+                    d
+                    for d in yaml.safe_load_all(f.read_text())
+                    if d and d.get("kind") == "CustomResourceDefinition"
+                )
         client = self.client()
         names = []
         try:
@@ -431,12 +464,19 @@ class Environment:
                 for name in sorted(pending):
                     got = client.get(CustomResourceDefinition, name)
                     conds = {c.type: c for c in (got.status.conditions or [])} if got.status else {}
-                    if "NonStructuralSchema" in conds and conds["NonStructuralSchema"].status == "True":
-                        raise EnvtestError(f"CRD {name} is not structural: {conds['NonStructuralSchema'].message}")
+                    if (
+                        "NonStructuralSchema" in conds
+                        and conds["NonStructuralSchema"].status == "True"
+                    ):
+                        raise EnvtestError(
+                            f"CRD {name} is not structural: {conds['NonStructuralSchema'].message}"
+                        )
                     if "Established" in conds and conds["Established"].status == "True":
                         pending.discard(name)
                 if pending and time.monotonic() > deadline:
-                    raise EnvtestError(f"CRDs not Established within {timeout:.0f} s: {sorted(pending)}")
+                    raise EnvtestError(
+                        f"CRDs not Established within {timeout:.0f} s: {sorted(pending)}"
+                    )
                 if pending:
                     time.sleep(0.1)
         finally:
@@ -454,41 +494,56 @@ class Environment:
 
     def _start_cluster_components(self) -> None:
         pki = self.dir / "pki"
-        kcm = ManagedProcess("kube-controller-manager", [
-            str(self._assets / "kube-controller-manager"),
-            f"--kubeconfig={self._component_kubeconfig('kube-controller-manager')}",
-            "--secure-port=0",
-            "--leader-elect=false",
-            "--use-service-account-credentials=true",
-            f"--service-account-private-key-file={pki / 'sa.key'}",
-            f"--root-ca-file={pki / 'ca.crt'}",
-            f"--cluster-signing-cert-file={pki / 'ca.crt'}",
-            f"--cluster-signing-key-file={pki / 'ca.key'}",
-            "--controllers=*",
-            "--node-monitor-period=1s",
-            "--concurrent-gc-syncs=5",
-            "--v=1",
-        ], self.dir / "kube-controller-manager.log")
-        sched = ManagedProcess("kube-scheduler", [
-            str(self._assets / "kube-scheduler"),
-            f"--kubeconfig={self._component_kubeconfig('kube-scheduler')}",
-            "--secure-port=0",
-            "--leader-elect=false",
-            "--v=1",
-        ], self.dir / "kube-scheduler.log")
+        kcm = ManagedProcess(
+            "kube-controller-manager",
+            [
+                str(self._assets / "kube-controller-manager"),
+                f"--kubeconfig={self._component_kubeconfig('kube-controller-manager')}",
+                "--secure-port=0",
+                "--leader-elect=false",
+                "--use-service-account-credentials=true",
+                f"--service-account-private-key-file={pki / 'sa.key'}",
+                f"--root-ca-file={pki / 'ca.crt'}",
+                f"--cluster-signing-cert-file={pki / 'ca.crt'}",
+                f"--cluster-signing-key-file={pki / 'ca.key'}",
+                "--controllers=*",
+                "--node-monitor-period=1s",
+                "--concurrent-gc-syncs=5",
+                "--v=1",
+            ],
+            self.dir / "kube-controller-manager.log",
+        )
+        sched = ManagedProcess(
+            "kube-scheduler",
+            [
+                str(self._assets / "kube-scheduler"),
+                f"--kubeconfig={self._component_kubeconfig('kube-scheduler')}",
+                "--secure-port=0",
+                "--leader-elect=false",
+                "--v=1",
+            ],
+            self.dir / "kube-scheduler.log",
+        )
         stages = self.dir / "kwok-stages.yaml"
-        stages.write_text(resources.files("runtime.testing").joinpath("kwok-stages.yaml").read_text())
-        kwok = ManagedProcess("kwok", [
-            str(self._assets / "kwok"),
-            f"--kubeconfig={self._component_kubeconfig('kwok')}",
-            f"--config={stages}",
-            "--manage-all-nodes=false",
-            f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake",
-            f"--server-address=127.0.0.1:{free_port()}",
-            "--node-ip=10.244.0.1",
-            "--cidr=10.244.128.0/17",
-            "--v=INFO",
-        ], self.dir / "kwok.log", env={**os.environ, "KWOK_WORKDIR": str(self.dir / "kwok-home")})
+        stages.write_text(
+            resources.files("runtime.testing").joinpath("kwok-stages.yaml").read_text()
+        )
+        kwok = ManagedProcess(
+            "kwok",
+            [
+                str(self._assets / "kwok"),
+                f"--kubeconfig={self._component_kubeconfig('kwok')}",
+                f"--config={stages}",
+                "--manage-all-nodes=false",
+                f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake",
+                f"--server-address=127.0.0.1:{free_port()}",
+                "--node-ip=10.244.0.1",
+                "--cidr=10.244.128.0/17",
+                "--v=INFO",
+            ],
+            self.dir / "kwok.log",
+            env={**os.environ, "KWOK_WORKDIR": str(self.dir / "kwok-home")},
+        )
         for proc in (kcm, sched, kwok):
             self._procs[proc.name] = proc
             proc.start()
@@ -503,7 +558,9 @@ class Environment:
     def _root_ca_published(self) -> bool:
         return self._get("/api/v1/namespaces/default/configmaps/kube-root-ca.crt")[0] == 200
 
-    def add_nodes(self, count: int, *, prefix: str = "kwok-node-", timeout: float | None = None) -> list[str]:
+    def add_nodes(
+        self, count: int, *, prefix: str = "kwok-node-", timeout: float | None = None
+    ) -> list[str]:
         """Create ``count`` simulated nodes and wait until they are Ready and untainted."""
         from lightkube.core.exceptions import ApiError
         from lightkube.resources.core_v1 import Node
@@ -520,16 +577,24 @@ class Environment:
             names.append(name)
         try:
             for name in names:
-                node = Node.from_dict({
-                    "metadata": {
-                        "name": name,
-                        "annotations": {KWOK_NODE_ANNOTATION: "fake"},
-                        "labels": {"type": "kwok", "kubernetes.io/hostname": name,
-                                   "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"},
-                    },
-                    "status": {"capacity": dict(self.node_capacity),
-                               "allocatable": dict(self.node_capacity)},
-                })
+                node = Node.from_dict(
+                    {
+                        "metadata": {
+                            "name": name,
+                            "annotations": {KWOK_NODE_ANNOTATION: "fake"},
+                            "labels": {
+                                "type": "kwok",
+                                "kubernetes.io/hostname": name,
+                                "kubernetes.io/os": "linux",
+                                "kubernetes.io/arch": "amd64",
+                            },
+                        },
+                        "status": {
+                            "capacity": dict(self.node_capacity),
+                            "allocatable": dict(self.node_capacity),
+                        },
+                    }
+                )
                 try:
                     client.create(node)
                 except ApiError as exc:
@@ -539,9 +604,17 @@ class Environment:
             for name in names:
                 while True:
                     n = client.get(Node, name)
-                    ready = any(c.type == "Ready" and c.status == "True"
-                                for c in (n.status.conditions or [])) if n.status else False
-                    blocking = [t for t in (n.spec.taints or []) if t.effect in ("NoSchedule", "NoExecute")]
+                    ready = (
+                        any(
+                            c.type == "Ready" and c.status == "True"
+                            for c in (n.status.conditions or [])
+                        )
+                        if n.status
+                        else False
+                    )
+                    blocking = [
+                        t for t in (n.spec.taints or []) if t.effect in ("NoSchedule", "NoExecute")
+                    ]
                     if ready and not blocking:
                         break
                     if time.monotonic() > deadline:
@@ -549,7 +622,8 @@ class Environment:
                         raise EnvtestError(
                             f"node {name} not Ready and schedulable in time (ready={ready}, "
                             f"taints={[t.key for t in blocking]}); kwok log tail:\n"
-                            f"{kwok.log_tail() if kwok else ''}")
+                            f"{kwok.log_tail() if kwok else ''}"
+                        )
                     time.sleep(0.2)
         finally:
             client.close()

@@ -45,7 +45,9 @@ def ensure_port_free(port: int, what: str) -> None:
         try:
             s.bind(("127.0.0.1", port))
         except OSError as exc:
-            raise EnvtestError(f"port 127.0.0.1:{port} for {what} is already in use ({exc.strerror})") from exc
+            raise EnvtestError(
+                f"port 127.0.0.1:{port} for {what} is already in use ({exc.strerror})"
+            ) from exc
 
 
 class ManagedProcess:
@@ -78,8 +80,10 @@ class ManagedProcess:
     def start(self) -> None:
         binary = self.argv[0]
         if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
-            raise EnvtestError(f"{self.name}: binary {binary} not found or not executable "
-                               "(run `make envtest` to build the pinned Kubernetes binaries)")
+            raise EnvtestError(
+                f"{self.name}: binary {binary} not found or not executable "
+                "(run `make envtest` to build the pinned Kubernetes binaries)"
+            )
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self._log.write(f"--- start {time.strftime('%H:%M:%S')}: {' '.join(self.argv)}\n".encode())
         self._log.flush()

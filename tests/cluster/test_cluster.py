@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import anyio
 import pytest
 from lightkube import AsyncClient
-from lightkube.types import CascadeType
 from lightkube.models.apps_v1 import DeploymentSpec
 from lightkube.models.core_v1 import Container, PodSpec, PodTemplateSpec
 from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
 from lightkube.resources.apps_v1 import Deployment, ReplicaSet
 from lightkube.resources.core_v1 import Node, Pod
+from lightkube.types import CascadeType
 
 from runtime.testing import Environment
 
@@ -27,12 +29,9 @@ async def test_nodes_are_ready_with_gpu_capacity(cluster_client: AsyncClient) ->
         assert not [t for t in node.spec.taints or [] if t.effect == "NoSchedule"]
 
 
-async def _wait(predicate, timeout: float = 60.0, what: str = "condition"):  # type: ignore[no-untyped-def]
-    with anyio.fail_after(timeout):
-        while True:
-            value = await predicate()
-            if value:
-                return value
+async def _wait(predicate: Callable[[], Awaitable[bool]], seconds: float = 60.0) -> None:
+    with anyio.fail_after(seconds):
+        while not await predicate():
             await anyio.sleep(0.25)
 
 
@@ -58,7 +57,7 @@ async def test_deployment_gets_ready_pods_and_is_garbage_collected(
         d = await cluster_client.get(Deployment, "web", namespace=ns)
         return bool(d.status and d.status.readyReplicas == 3)
 
-    await _wait(ready, what="3 ready replicas")
+    await _wait(ready)
     pods = [p async for p in cluster_client.list(Pod, namespace=ns, labels=labels)]
     assert len(pods) == 3
     assert all(p.status.phase == "Running" and p.spec.nodeName for p in pods)
@@ -73,10 +72,15 @@ async def test_deployment_gets_ready_pods_and_is_garbage_collected(
         left_pods = [p async for p in cluster_client.list(Pod, namespace=ns)]
         return not left_rs and not left_pods
 
-    await _wait(collected, what="ReplicaSet and pods garbage-collected")
+    await _wait(collected)
 
 
 def test_cluster_components_all_running(cluster_env: Environment) -> None:
     assert set(cluster_env.pids()) == {
-        "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kwok",
+    }
     assert cluster_env.exited_components() == []

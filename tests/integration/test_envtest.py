@@ -51,8 +51,10 @@ async def test_create_read_update_delete(kube_client: AsyncClient, namespace: st
 
 async def test_server_side_apply_owns_fields(kube_client: AsyncClient, namespace: str) -> None:
     desired = ConfigMap(
-        apiVersion="v1", kind="ConfigMap",
-        metadata=ObjectMeta(name="ssa", namespace=namespace), data={"owned": "x"},
+        apiVersion="v1",
+        kind="ConfigMap",
+        metadata=ObjectMeta(name="ssa", namespace=namespace),
+        data={"owned": "x"},
     )
     first = await kube_client.apply(desired, field_manager="controller-a")
     managers = {m.manager: m.operation for m in first.metadata.managedFields}
@@ -60,8 +62,10 @@ async def test_server_side_apply_owns_fields(kube_client: AsyncClient, namespace
 
     # A second manager setting the same field conflicts unless it forces.
     other = ConfigMap(
-        apiVersion="v1", kind="ConfigMap",
-        metadata=ObjectMeta(name="ssa", namespace=namespace), data={"owned": "y"},
+        apiVersion="v1",
+        kind="ConfigMap",
+        metadata=ObjectMeta(name="ssa", namespace=namespace),
+        data={"owned": "y"},
     )
     with pytest.raises(ApiError) as conflict:
         await kube_client.apply(other, field_manager="controller-b")
@@ -78,7 +82,9 @@ async def test_watch_sees_added_modified_deleted(kube_client: AsyncClient, names
     seen: list[tuple[str, str]] = []
 
     async def watch() -> None:
-        async for event, obj in kube_client.watch(ConfigMap, namespace=namespace, resource_version="0"):
+        async for event, obj in kube_client.watch(
+            ConfigMap, namespace=namespace, resource_version="0"
+        ):
             seen.append((event, obj.metadata.name))
             if event == "DELETED":
                 return
@@ -96,7 +102,9 @@ async def test_watch_sees_added_modified_deleted(kube_client: AsyncClient, names
     assert seen == [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w")]
 
 
-async def test_unprivileged_service_account_is_forbidden(envtest: Environment, namespace: str) -> None:
+async def test_unprivileged_service_account_is_forbidden(
+    envtest: Environment, namespace: str
+) -> None:
     path = envtest.kubeconfig_for_service_account(namespace, "nobody")
     client = AsyncClient(KubeConfig.from_file(path))
     try:
@@ -109,7 +117,9 @@ async def test_unprivileged_service_account_is_forbidden(envtest: Environment, n
         await client.close()
 
 
-async def test_user_certificate_identity_is_checked_by_rbac(envtest: Environment, namespace: str) -> None:
+async def test_user_certificate_identity_is_checked_by_rbac(
+    envtest: Environment, namespace: str
+) -> None:
     client = AsyncClient(KubeConfig.from_file(envtest.kubeconfig_for_user("alice", ["devs"])))
     try:
         with pytest.raises(ApiError) as denied:
@@ -128,13 +138,17 @@ def test_install_crd_waits_for_established(envtest: Environment, tmp_path: Path)
 
 def test_non_structural_crd_is_reported(envtest: Environment, tmp_path: Path) -> None:
     crd = tmp_path / "bad.yaml"
-    crd.write_text(WIDGET_CRD.replace("widgets", "gadgets").replace("Widget", "Gadget")
-                   .replace("type: object\n            properties:", "properties:"))
+    crd.write_text(
+        WIDGET_CRD.replace("widgets", "gadgets")
+        .replace("Widget", "Gadget")
+        .replace("type: object\n            properties:", "properties:")
+    )
     with pytest.raises(Exception, match=r"(?i)(structural|type)"):
         envtest.install_crds([crd])
 
 
 # --- bad input and teardown: each its own short-lived control plane -----------------
+
 
 def _children_of(pids: dict[str, int]) -> list[int]:
     return [p for p in pids.values() if os.path.exists(f"/proc/{p}")]
@@ -153,7 +167,9 @@ def test_stop_leaves_no_process_and_no_directory() -> None:
 
 def test_failed_start_cleans_up_and_names_the_cause() -> None:
     env = Environment(extra_apiserver_args=["--no-such-flag=1"])
-    with pytest.raises(EnvtestError, match=r"(?s)kube-apiserver exited early.*unknown flag: --no-such-flag"):
+    with pytest.raises(
+        EnvtestError, match=r"(?s)kube-apiserver exited early.*unknown flag: --no-such-flag"
+    ):
         env.start()
     assert env.pids() == {}
 
@@ -164,7 +180,9 @@ def test_port_in_use_is_a_clear_error() -> None:
         busy.listen()
         port = busy.getsockname()[1]
         env = Environment(apiserver_port=port)
-        with pytest.raises(EnvtestError, match=rf"127.0.0.1:{port} for kube-apiserver is already in use"):
+        with pytest.raises(
+            EnvtestError, match=rf"127.0.0.1:{port} for kube-apiserver is already in use"
+        ):
             env.start()
         assert env.pids() == {}
 

@@ -14,7 +14,9 @@ SCRIPT = ROOT / "hack" / "build-k8s.sh"
 
 
 def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        ["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def _base_env(tmp_path: Path) -> dict[str, str]:
@@ -51,7 +53,14 @@ def test_refused_module_is_named(tmp_path: Path) -> None:
 def test_prebuilt_assets_are_used_as_is(tmp_path: Path) -> None:
     assets = tmp_path / "assets"
     assets.mkdir()
-    for b in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok"):
+    for b in (
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubectl",
+        "kwok",
+    ):
         (assets / b).write_text("#!/bin/sh\n")
         (assets / b).chmod(0o755)
     env = _base_env(tmp_path)
