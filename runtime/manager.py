@@ -347,6 +347,7 @@ class Manager:
         self._lost_lease = False
         self._releasing = False
         self._tg: anyio.abc.TaskGroup | None = None
+        self._events_tg: anyio.abc.TaskGroup | None = None
 
     # ------------------------------------------------------------------ shared deps
 
@@ -365,8 +366,10 @@ class Manager:
         if rec is None:
             from runtime.events import EventRecorder
 
-            rec = EventRecorder(self.kube, name)
+            rec = EventRecorder(name, self.client, reporting_instance=self.identity[:128])
             self._recorders[name] = rec
+            if self._events_tg is not None:
+                self._events_tg.start_soon(rec.run)
         return rec
 
     def elected(self) -> anyio.Event:
@@ -515,9 +518,14 @@ class Manager:
             self._tg = root
             if handle_signals:
                 root.start_soon(self._signals)
+            _ = self.client  # instruments the shared HTTP client: rest_client_* metrics
             async with anyio.create_task_group() as http_tg:
                 # 1. metrics and probes serve before the caches sync (probes must answer).
                 await self._serve_http(http_tg)
+                # Event recorders deliver until the very end (they report shutdown too).
+                self._events_tg = http_tg
+                for rec in self._recorders.values():
+                    http_tg.start_soon(rec.run)
                 async with anyio.create_task_group() as cache_tg:
                     # 2. caches; informers registered by controllers already exist (warm).
                     await self.cache.start(cache_tg)
@@ -551,6 +559,10 @@ class Manager:
                         le_tg.cancel_scope.cancel()  # releases the lease (release_on_cancel)
                     log.info("Stopping and waiting for caches")
                     cache_tg.cancel_scope.cancel()
+                self._events_tg = None
+                with anyio.move_on_after(5):
+                    for rec in self._recorders.values():
+                        await rec.drain()
                 log.info("Stopping and waiting for HTTP servers")
                 http_tg.cancel_scope.cancel()
             root.cancel_scope.cancel()
