@@ -11,6 +11,8 @@ Figures (one "op" = one key through add + get + done, i.e. three queue calls):
   controller rate limiter (exponential + bucket, heap insert).
 * ``workqueue_add_after_ops_per_s``: ``add_after`` with an elapsed delay, then get + done (the
   delayed-promotion path).
+* ``priorityqueue_ops_per_s``: controller-runtime's priority queue, one worker, metrics on,
+  keys at two priorities.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import anyio.lowlevel
 
 from bench._results import print_table, record
 from runtime.clock import FakeClock
-from runtime.workqueue import DelayingQueue, Queue, RateLimitingQueue
+from runtime.workqueue import DelayingQueue, PriorityQueue, Queue, RateLimitingQueue
 
 N = 200_000
 BATCH = 1_000
@@ -99,6 +101,18 @@ async def _add_after(n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+async def _priority(n: int) -> float:
+    q: PriorityQueue[int] = PriorityQueue("bench-priority")
+    t0 = time.perf_counter()
+    for base in range(0, n, BATCH):
+        for i in range(base, base + BATCH):
+            q.add_with_opts(i, priority=-100 if i & 1 else 0)
+        for _ in range(BATCH):
+            item, _shutdown = await q.get()
+            q.done(item)  # type: ignore[arg-type]
+    return n / (time.perf_counter() - t0)
+
+
 async def _run() -> dict[str, float]:
     figures: dict[str, float] = {}
     # warm-up (allocations, label children, code paths)
@@ -113,6 +127,7 @@ async def _run() -> dict[str, float]:
     figures["workqueue_dedup_adds_per_s"] = max(_dedup_adds(N) for _ in range(3))
     figures["workqueue_rate_limited_adds_per_s"] = max(_rate_limited_adds(N) for _ in range(3))
     figures["workqueue_add_after_ops_per_s"] = max([await _add_after(N) for _ in range(3)])
+    figures["priorityqueue_ops_per_s"] = max([await _priority(N) for _ in range(3)])
     return {k: round(v) for k, v in figures.items()}
 
 
