@@ -57,7 +57,8 @@ cluster-down: venv ## Stop the local cluster; leaves no process behind
 KUBECTL = $(ASSETS)/kubectl --kubeconfig $(CLUSTER_DIR)/admin.kubeconfig
 
 install: cluster ## Install the CRDs into the local cluster (server-side apply)
-	@if [ -d config/crd/full ]; then $(KUBECTL) apply --server-side --force-conflicts -f config/crd/full; \
+	@if [ -d config/crd/full ]; then $(KUBECTL) apply --server-side --force-conflicts -f config/crd/full \
+	   && $(KUBECTL) wait --for condition=established --timeout=60s -f config/crd/full; \
 	 else echo "no CRDs generated yet (config/crd/full)"; fi
 
 uninstall: ## Remove the CRDs from the local cluster
