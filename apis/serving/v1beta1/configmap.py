@@ -37,6 +37,8 @@ from pydantic import (
     model_validator,
 )
 
+from apis.serving.validation import is_quantity, parse_quantity
+
 __all__ = [
     "BUILTIN_SERVICE_ANNOTATION_DISALLOWED_LIST",
     "BUILTIN_SERVICE_LABEL_DISALLOWED_LIST",
@@ -108,43 +110,6 @@ DEFAULT_GPU_RESOURCE_TYPES: tuple[str, ...] = (
 # ---------------------------------------------------------------------------------------------
 # helpers: quantities, DNS labels, Go templates
 # ---------------------------------------------------------------------------------------------
-
-_QUANTITY_RE = re.compile(
-    r"^(?P<num>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
-    r"(?P<suffix>(?:[KMGTPE]i)|[numkMGTPE]|(?:[eE][+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)))?$"
-)
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-
-
-def is_quantity(value: str) -> bool:
-    """Whether ``value`` parses as a Kubernetes quantity (``resource.ParseQuantity``)."""
-    return isinstance(value, str) and _QUANTITY_RE.match(value) is not None
-
-
-def parse_quantity(value: str | int | float) -> float:
-    """The numeric value of a Kubernetes quantity (``"500m"`` -> 0.5, ``"1Gi"`` -> 1073741824).
-
-    Raises ``ValueError`` with upstream's message for something that is not a quantity.
-    """
-    if isinstance(value, bool):
-        raise ValueError("quantities must match the regular expression")
-    if isinstance(value, int | float):
-        return float(value)
-    m = _QUANTITY_RE.match(value or "")
-    if m is None:
-        raise ValueError(
-            "quantities must match the regular expression "
-            "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-        )
-    num = float(m.group("num"))
-    suffix = m.group("suffix") or ""
-    if suffix in _BINARY:
-        return num * _BINARY[suffix]
-    if suffix in _DECIMAL:
-        return num * 10 ** _DECIMAL[suffix]
-    return num * 10 ** float(suffix[1:])
-
 
 _DNS1123_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 

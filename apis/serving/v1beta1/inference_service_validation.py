@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from apis.serving.v1beta1.configmap import InferenceServiceConfig, parse_quantity
+from apis.serving.v1beta1.configmap import InferenceServiceConfig
 from apis.serving.validation import (
     DEFAULT_GPU_RESOURCE_TYPES,
     FieldError,
@@ -24,6 +24,7 @@ from apis.serving.validation import (
     go_quote,
     has_unknown_gpu_resource_type,
     is_gpu_enabled,
+    parse_quantity,
     validate_blocked_env_vars,
 )
 
