@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import random
 from typing import Any, cast
 
+import anyio
 import pytest
 from lightkube import AsyncClient
 from lightkube.core.exceptions import ApiError
@@ -45,6 +47,11 @@ class LeaseStore:
         self.leases: dict[str, Lease] = {}
         self.rv = 0
         self.writes = 0
+        self.down = False  # every call fails with 503, like an unreachable apiserver
+
+    def _check_up(self) -> None:
+        if self.down:
+            raise api_error(503, "ServiceUnavailable")
 
     def _bump(self, lease: Lease) -> Lease:
         self.rv += 1
@@ -56,18 +63,21 @@ class LeaseStore:
 
     async def get(self, res: Any, name: str, *, namespace: str | None = None) -> Lease:
         assert res is Lease and namespace == NS
+        self._check_up()
         if name not in self.leases:
             raise api_error(404, "NotFound")
         return copy.deepcopy(self.leases[name])
 
     async def create(self, obj: Lease) -> Lease:
         assert obj.metadata is not None and obj.metadata.name
+        self._check_up()
         if obj.metadata.name in self.leases:
             raise api_error(409, "AlreadyExists")
         return self._bump(copy.deepcopy(obj))
 
     async def replace(self, obj: Lease) -> Lease:
         assert obj.metadata is not None and obj.metadata.name
+        self._check_up()
         cur = self.leases.get(obj.metadata.name)
         if cur is None:
             raise api_error(404, "NotFound")
@@ -278,3 +288,79 @@ async def test_check_reports_a_leader_that_stopped_renewing() -> None:
         a.check(5.0)
     b = elector(store, clock, "b")
     b.check(0.0)  # not the leader: never unhealthy
+
+
+class NoJitter(random.Random):
+    def random(self) -> float:
+        return 0.0
+
+
+async def test_run_loses_leadership_exactly_after_the_renew_deadline() -> None:
+    """Last renewal at T; renewal rounds start every retry_period; the round starting at
+    T + 2 s gives up at T + 2 s + renew_deadline (10 s)."""
+    store, clock = LeaseStore(), FakeClock()
+    events: list[str] = []
+
+    async def started() -> None:
+        events.append("started")
+        try:
+            await anyio.sleep_forever()
+        finally:
+            events.append("work-cancelled")
+
+    cfg = LeaderElectionConfig(lease_name=NAME, namespace=NS, identity="a", name="lock-run")
+    a = LeaderElector(
+        cast(AsyncClient, store),
+        cfg,
+        on_started_leading=started,
+        on_stopped_leading=lambda: events.append("stopped"),
+        clock=clock,
+        rng=NoJitter(),
+    )
+    gauge = {"name": "lock-run"}
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(a.run)
+        await anyio.wait_all_tasks_blocked()
+        assert a.leading and events == ["started"]
+        assert metrics.REGISTRY.get_sample_value("leader_election_master_status", gauge) == 1
+        t_renewed = clock.now()
+        await clock.advance(2.0)  # renewed again at T + 2
+        renew_time = store.spec().renewTime
+        store.down = True
+        t_last = t_renewed + 2.0
+        for _ in range(5):  # the next round starts at t_last + 2 and fails every 2 s
+            await clock.advance(2.0)
+            assert a.leading
+        assert clock.now() == t_last + 10.0
+        await clock.advance(1.999)
+        assert a.leading
+        await clock.advance(0.001)
+        assert not a.leading
+        assert events == ["started", "work-cancelled", "stopped"]
+        assert metrics.REGISTRY.get_sample_value("leader_election_master_status", gauge) == 0
+        assert store.spec().renewTime == renew_time
+    assert a.elected.is_set()
+
+
+async def test_acquire_retries_every_retry_period_with_jitter_until_expiry() -> None:
+    store, clock = LeaseStore(), FakeClock()
+    store.put_foreign("ghost", renew=dt.datetime.now(dt.UTC), duration=15)
+    cfg = LeaderElectionConfig(lease_name=NAME, namespace=NS, identity="b")
+    new_leaders: list[str] = []
+    b = LeaderElector(
+        cast(AsyncClient, store), cfg, clock=clock, rng=NoJitter(), on_new_leader=new_leaders.append
+    )
+    start = clock.now()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(b.run)
+        await anyio.wait_all_tasks_blocked()
+        assert new_leaders == ["ghost"]
+        for _ in range(7):  # attempts at +2 .. +14 s: still held
+            await clock.advance(2.0)
+            assert not b.leading
+        await clock.advance(2.0)  # +16 s: expired 15 s after it was first observed
+        assert b.leading
+        assert clock.now() - start == 16.0
+        assert new_leaders == ["ghost", "b"]
+        assert store.spec().leaseTransitions == 1
+        tg.cancel_scope.cancel()
