@@ -63,6 +63,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
+import msgspec.inspect
 from lightkube.models import core_v1, meta_v1
 from pydantic import (
     BaseModel,
@@ -823,6 +824,95 @@ def kube_definition_name(model: type) -> str:
     return f"{prefix}.{version}.{model.__name__}"
 
 
+def _placeholder(info: Any) -> Any:
+    """A value of type ``info`` used to get past a required field the user may omit."""
+    mi = msgspec.inspect
+    if isinstance(info, mi.UnionType):
+        for t in info.types:
+            if isinstance(t, (mi.IntType, mi.StrType)):
+                return _placeholder(t)
+    if isinstance(info, mi.IntType):
+        return 0
+    if isinstance(info, mi.StrType):
+        return ""
+    raise TypeError(f"no placeholder for {info!r}")
+
+
+def _fill_missing(
+    value: Any,
+    info: Any,
+    optional: frozenset[tuple[type, str]],
+    path: tuple[str | int, ...],
+    marks: list[tuple[str | int, ...]],
+) -> Any:
+    """Copy-on-write: put placeholders where an ``optional`` required field is absent."""
+    mi = msgspec.inspect
+    if isinstance(info, mi.UnionType):
+        for t in info.types:
+            if isinstance(t, (mi.StructType, mi.ListType, mi.DictType)):
+                return _fill_missing(value, t, optional, path, marks)
+        return value
+    if isinstance(info, mi.StructType) and isinstance(value, dict):
+        out: dict[str, Any] | None = None
+        for f in info.fields:
+            if f.encode_name in value:
+                old = value[f.encode_name]
+                new = _fill_missing(old, f.type, optional, (*path, f.name), marks)
+                if new is not old:
+                    out = out if out is not None else dict(value)
+                    out[f.encode_name] = new
+            elif f.required and (info.cls, f.name) in optional:
+                out = out if out is not None else dict(value)
+                out[f.encode_name] = _placeholder(f.type)
+                marks.append((*path, f.name))
+        return out if out is not None else value
+    if isinstance(info, mi.ListType) and isinstance(value, list):
+        items = [
+            _fill_missing(v, info.item_type, optional, (*path, i), marks)
+            for i, v in enumerate(value)
+        ]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    if isinstance(info, mi.DictType) and isinstance(value, dict):
+        vals = {
+            k: _fill_missing(v, info.value_type, optional, (*path, k), marks)
+            for k, v in value.items()
+        }
+        return vals if any(vals[k] is not value[k] for k in value) else value
+    return value
+
+
+_TYPE_INFO: dict[type, Any] = {}
+
+
+def _type_info(model: type) -> Any:
+    info = _TYPE_INFO.get(model)
+    if info is None:
+        info = _TYPE_INFO[model] = msgspec.inspect.type_info(model)
+    return info
+
+
+def _clear(obj: Any, path: tuple[str | int, ...]) -> None:
+    for step in path[:-1]:
+        obj = (
+            getattr(obj, step) if isinstance(step, str) and not isinstance(obj, dict) else obj[step]
+        )
+    last = path[-1]
+    if isinstance(obj, msgspec.Struct) and isinstance(last, str):
+        setattr(obj, last, None)
+
+
+def _strip_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_none(v) for v in value]
+    return value
+
+
+def _serialize(value: Any) -> Any:
+    return _strip_none(msgspec.to_builtins(value))
+
+
 @dataclass(frozen=True)
 class K8sType:
     """Adapter for a lightkube (msgspec) model: ``Annotated[core_v1.Toleration, K8sType()]``.
@@ -830,10 +920,15 @@ class K8sType:
     Validation: the model instance passes through unchanged; a mapping is converted with
     ``msgspec.convert`` (strict: ``"80"`` for an int is refused). Serialisation: plain builtins
     with camelCase keys and ``None`` omitted. JSON schema: ``kube_schema(definition)``.
+
+    ``optional=((core_v1.HTTPGetAction, "port"),)`` lets a field that the Kubernetes type
+    requires be absent (where a CRD schema drops that ``required``, as KServe does for probe
+    ports): the value decodes with that attribute ``None`` and serialises without it.
     """
 
     definition: str | None = None
     schema: JsonDict | None = field(default=None, compare=False, hash=False)
+    optional: tuple[tuple[type, str], ...] = ()
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
@@ -841,6 +936,14 @@ class K8sType:
         model: type[Any] = source
         name = self.definition or kube_definition_name(model)
         fixed = self.schema
+        optional = frozenset(self.optional)
+
+        def fail(exc: Exception) -> PydanticCustomError:
+            return PydanticCustomError(
+                "kube_type",
+                "invalid {name}: {error}",
+                {"name": model.__name__, "error": str(exc)},
+            )
 
         def validate(value: Any) -> Any:
             if isinstance(value, model):
@@ -848,18 +951,25 @@ class K8sType:
             try:
                 return msgspec.convert(value, model)
             except msgspec.ValidationError as exc:
-                raise PydanticCustomError(
-                    "kube_type",
-                    "invalid {name}: {error}",
-                    {"name": model.__name__, "error": str(exc)},
-                ) from None
+                if not optional or "missing required field" not in str(exc):
+                    raise fail(exc) from None
+                first = exc
+            marks: list[tuple[str | int, ...]] = []
+            filled = _fill_missing(value, _type_info(model), optional, (), marks)
+            try:
+                obj = msgspec.convert(filled, model)
+            except msgspec.ValidationError:
+                raise fail(first) from None
+            for path in marks:
+                _clear(obj, path)
+            return obj
 
         def js(_cs: core_schema.CoreSchema, _h: GetJsonSchemaHandler) -> JsonSchemaValue:
             return copy.deepcopy(fixed) if fixed is not None else kube_schema(name)
 
         return core_schema.no_info_plain_validator_function(
             validate,
-            serialization=core_schema.plain_serializer_function_ser_schema(msgspec.to_builtins),
+            serialization=core_schema.plain_serializer_function_ser_schema(_serialize),
             metadata={"pydantic_js_functions": [js]},
         )
 

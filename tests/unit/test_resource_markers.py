@@ -389,3 +389,22 @@ def test_custom_resource_registration_and_type_meta() -> None:
         "spec": {"size": 2},
     }
     assert Widget.__crd__.name == "widgets.example.com"
+
+
+def test_adapter_optional_required_field() -> None:
+    Relaxed = Annotated[core_v1.Container, K8sType(optional=((core_v1.HTTPGetAction, "port"),))]
+
+    class M(KubeModel):
+        c: Relaxed = Field(alias="c")
+        strict: Container | None = Field(None, alias="strict")
+
+    raw = {"name": "a", "readinessProbe": {"httpGet": {"path": "/ready"}}}
+    m = M.model_validate({"c": raw})
+    assert m.c.readinessProbe is not None and m.c.readinessProbe.httpGet is not None
+    assert m.c.readinessProbe.httpGet.port is None
+    assert m.to_kube() == {"c": raw}
+    assert raw == {"name": "a", "readinessProbe": {"httpGet": {"path": "/ready"}}}  # not mutated
+    with pytest.raises(ValidationError):
+        M.model_validate({"c": raw, "strict": raw})
+    with pytest.raises(ValidationError):  # other errors still reported
+        M.model_validate({"c": {**raw, "ports": [{"containerPort": "x"}]}})

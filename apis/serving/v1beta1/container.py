@@ -34,6 +34,14 @@ Lifecycle = Annotated[core_v1.Lifecycle, K8sType()]
 
 CONTAINER_DEFINITION = "io.k8s.api.core.v1.Container"
 
+PROBE_PORTS = ((core_v1.HTTPGetAction, "port"), (core_v1.TCPSocketAction, "port"))
+"""Knative forbids a probe port, so KServe's CRD drops ``required: [port]`` under
+readiness/liveness ``httpGet``/``tcpSocket``; the Python types accept its absence too."""
+ServingProbe = Annotated[core_v1.Probe, K8sType(optional=PROBE_PORTS)]
+"""A readiness/liveness probe whose handler port may be omitted."""
+ServingContainer = Annotated[core_v1.Container, K8sType(optional=PROBE_PORTS)]
+"""A component container whose readiness/liveness probe port may be omitted."""
+
 
 class ContainerFields(KubeModel):
     """The fields of a Kubernetes Container, inlined."""
@@ -56,8 +64,8 @@ class ContainerFields(KubeModel):
     )
     volume_mounts: list[VolumeMount] | None = Field(None, alias="volumeMounts")
     volume_devices: list[VolumeDevice] | None = Field(None, alias="volumeDevices")
-    liveness_probe: Probe | None = Field(None, alias="livenessProbe")
-    readiness_probe: Probe | None = Field(None, alias="readinessProbe")
+    liveness_probe: ServingProbe | None = Field(None, alias="livenessProbe")
+    readiness_probe: ServingProbe | None = Field(None, alias="readinessProbe")
     startup_probe: Probe | None = Field(None, alias="startupProbe")
     lifecycle: Lifecycle | None = Field(None, alias="lifecycle")
     termination_message_path: str | None = Field(None, alias="terminationMessagePath")

@@ -37,6 +37,8 @@ from runtime.resource import (
     Volume,
 )
 
+from .container import ServingContainer
+
 EphemeralContainer = Annotated[core_v1.EphemeralContainer, K8sType()]
 PodOS = Annotated[core_v1.PodOS, K8sType()]
 
@@ -49,7 +51,7 @@ class PodSpec(KubeModel):
     init_containers: list[Container] | None = Field(None, alias="initContainers")
     """List of initialization containers belonging to the pod, run in order before the
     containers start."""
-    containers: list[Container] | None = Field(None, alias="containers")
+    containers: list[ServingContainer] | None = Field(None, alias="containers")
     """List of containers belonging to the pod."""
     ephemeral_containers: list[EphemeralContainer] | None = Field(None, alias="ephemeralContainers")
     """List of ephemeral containers run in this pod (not part of the InferenceService CRD)."""
