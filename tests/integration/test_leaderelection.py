@@ -111,7 +111,7 @@ async def wait_until(cond: Callable[[], bool], within: float, step: float = 0.02
     fail after ``within`` seconds."""
     t0 = time.monotonic()
     with anyio.fail_after(within):
-        while not cond():  # noqa: ASYNC110
+        while not cond():
             await anyio.sleep(step)
     return time.monotonic() - t0
 
