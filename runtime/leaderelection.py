@@ -49,7 +49,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 from lightkube import AsyncClient
@@ -63,6 +63,7 @@ from runtime.clock import REAL_CLOCK, Clock
 
 __all__ = [
     "JITTER_FACTOR",
+    "EventSink",
     "LeaderElectionConfig",
     "LeaderElectionError",
     "LeaderElectionRecord",
@@ -74,6 +75,14 @@ log = logging.getLogger(__name__)
 
 JITTER_FACTOR = 1.2
 """client-go ``leaderelection.JitterFactor``: acquire retries wait ``retry_period * [1, 2.2)``."""
+
+
+class EventSink(Protocol):
+    """What the elector needs from an event recorder (``runtime.events.EventRecorder``)."""
+
+    def event(
+        self, regarding: Any, type: str, reason: str, action: str, note: str = ""
+    ) -> None: ...
 
 
 class LeaderElectionError(Exception):
@@ -177,6 +186,10 @@ class LeaderElector:
       candidate never led (as client-go does).
     * ``on_new_leader(identity)``: sync; called whenever the observed holder changes
       (including to ourselves, and to ``""`` after a release).
+
+    With ``event_recorder``, Normal events with reason ``LeaderElection`` and note
+    ``"<identity> became leader"`` / ``"<identity> stopped leading"`` are recorded on the Lease,
+    as client-go's lock does.
     """
 
     def __init__(
@@ -187,10 +200,12 @@ class LeaderElector:
         on_started_leading: Callable[[], Awaitable[None]] | None = None,
         on_stopped_leading: Callable[[], None] | None = None,
         on_new_leader: Callable[[str], None] | None = None,
+        event_recorder: EventSink | None = None,
         clock: Clock = REAL_CLOCK,
         rng: random.Random | None = None,
     ) -> None:
         self.client = client
+        self.event_recorder = event_recorder
         self.config = config
         self.on_started_leading = on_started_leading
         self.on_stopped_leading = on_stopped_leading
@@ -392,6 +407,7 @@ class LeaderElector:
                 self._leading = True
                 self._gauge.set(1)
                 self.elected.set()
+                self._record_event("became leader")
                 log.info(
                     "successfully acquired lease",
                     extra={"lease": self._describe(), "identity": self.identity},
@@ -478,6 +494,7 @@ class LeaderElector:
             finally:
                 self._leading = False
                 self._gauge.set(0)
+                self._record_event("stopped leading")
                 if self.config.release_on_cancel:
                     with (
                         anyio.CancelScope(shield=True),
@@ -501,6 +518,24 @@ class LeaderElector:
 
     def _describe(self) -> str:
         return f"{self.config.namespace}/{self.config.lease_name}"
+
+    def _record_event(self, what: str) -> None:
+        """client-go ``LeaseLock.RecordEvent``: an event on the Lease (never raises)."""
+        if self.event_recorder is None or self._lease is None:
+            return
+        subject = Lease(
+            metadata=ObjectMeta(
+                name=self.config.lease_name,
+                namespace=self.config.namespace,
+                uid=self._lease.metadata.uid if self._lease.metadata else None,
+            )
+        )
+        try:
+            self.event_recorder.event(
+                subject, "Normal", "LeaderElection", "LeaderElection", f"{self.identity} {what}"
+            )
+        except Exception:
+            log.exception("recording leader election event failed")
 
 
 def _replace(record: LeaderElectionRecord, **changes: Any) -> LeaderElectionRecord:

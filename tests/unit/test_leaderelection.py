@@ -364,3 +364,27 @@ async def test_acquire_retries_every_retry_period_with_jitter_until_expiry() -> 
         assert new_leaders == ["ghost", "b"]
         assert store.spec().leaseTransitions == 1
         tg.cancel_scope.cancel()
+
+
+class Events:
+    def __init__(self) -> None:
+        self.recorded: list[tuple[str, str, str, str, str]] = []
+
+    def event(self, regarding: Any, type: str, reason: str, action: str, note: str = "") -> None:
+        assert isinstance(regarding, Lease) and regarding.metadata is not None
+        self.recorded.append((regarding.metadata.name or "", type, reason, action, note))
+
+
+async def test_became_and_stopped_leading_events_on_the_lease() -> None:
+    store, clock = LeaseStore(), FakeClock()
+    events = Events()
+    cfg = LeaderElectionConfig(lease_name=NAME, namespace=NS, identity="a")
+    a = LeaderElector(cast(AsyncClient, store), cfg, clock=clock, event_recorder=events)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(a.run)
+        await anyio.wait_all_tasks_blocked()
+        assert events.recorded == [
+            (NAME, "Normal", "LeaderElection", "LeaderElection", "a became leader")
+        ]
+        tg.cancel_scope.cancel()
+    assert events.recorded[-1][-1] == "a stopped leading"
