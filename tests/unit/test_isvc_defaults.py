@@ -352,3 +352,20 @@ def test_default_config_is_empty_configmap() -> None:
     out = default_inference_service(isvc())
     assert out["spec"]["predictor"]["automountServiceAccountToken"] is False
     assert MODE not in ann(out)
+
+
+def test_typed_inference_service_round_trip() -> None:
+    from apis.serving.v1beta1 import InferenceService
+
+    c = cfg(inferenceService={"resource": RESOURCE}, deploy={"defaultDeploymentMode": "Standard"})
+    typed = InferenceService.model_validate(
+        isvc(
+            {"sklearn": {"storageUri": "gs://b/m"}},
+            transformer={"containers": [{"name": "t", "image": "t"}]},
+        )
+    )
+    out = default_inference_service(typed, c)
+    assert out["spec"]["predictor"]["model"]["modelFormat"] == {"name": "sklearn"}
+    assert ann(out)[MODE] == "Standard"
+    again = InferenceService.model_validate(out)
+    assert again.to_kube() == out

@@ -1199,3 +1199,24 @@ def test_input_not_mutated() -> None:
     with pytest.raises(FieldError):
         validate_inference_service(obj)
     assert obj == before
+
+
+def test_typed_inference_service_and_samples() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from apis.serving.v1beta1 import InferenceService
+
+    samples = sorted(
+        (Path(__file__).resolve().parents[2] / "config" / "samples").glob(
+            "serving_v1beta1_inferenceservice_*.yaml"
+        )
+    )
+    for path in samples:
+        typed = InferenceService.model_validate(yaml.safe_load(path.read_text()))
+        assert validate_inference_service(typed) == [], path.name
+    bad = InferenceService.model_validate(isvc(pred(sklearn=SK, minReplicas=-1)))
+    with pytest.raises(FieldError) as info:
+        validate_inference_service(bad)
+    assert info.value.field == "spec.predictor.minReplicas"
