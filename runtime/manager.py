@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 import anyio
 import anyio.abc
 from anyio.abc import TaskStatus
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from runtime import metrics
 from runtime.cache import Cache, CacheOptions
@@ -437,8 +438,9 @@ class Manager:
             host, port = self.metrics_bind_address
 
             async def metrics_route(_rest: str, _query: str) -> Response:
+                # The classic text format, labelled as client_golang labels it (version=0.0.4).
                 body = metrics.exposition()
-                return Response(200, {"Content-Type": metrics.CONTENT_TYPE_LATEST}, body)
+                return Response(200, {"Content-Type": CONTENT_TYPE_PLAIN_0_0_4}, body)
 
             srv = _HTTPServer("metrics server", host, port, {"/metrics": metrics_route})
             self.metrics_port = await tg.start(srv.serve)
