@@ -223,6 +223,5 @@ def parse_quantity(value: str | int | float) -> float:
     suffix = m.group("suffix") or ""
     if suffix in _BINARY:
         return num * _BINARY[suffix]
-    if suffix in _DECIMAL:
-        return num * 10 ** _DECIMAL[suffix]
-    return num * 10 ** float(suffix[1:])
+    exponent = float(_DECIMAL[suffix]) if suffix in _DECIMAL else float(suffix[1:])
+    return float(num * 10.0**exponent)

@@ -56,7 +56,7 @@ def _same_quantity(a: Any, b: Any) -> bool:
             b if b is not None else "0"
         )
     except ValueError:
-        return a == b
+        return bool(a == b)
 
 
 def validate_trained_model_update(new: Any, old: Any) -> list[str]:

@@ -210,22 +210,22 @@ class _GoJSON(BaseModel):
 class ResourceConfig(_GoJSON):
     """CPU and memory requests/limits as Kubernetes quantity strings (``ResourceConfig``)."""
 
-    cpu_limit: StrictStr = Field("", alias="cpuLimit")
+    cpu_limit: StrictStr = Field(default="", alias="cpuLimit")
     """CPU limit, e.g. ``"1"``."""
-    memory_limit: StrictStr = Field("", alias="memoryLimit")
+    memory_limit: StrictStr = Field(default="", alias="memoryLimit")
     """Memory limit, e.g. ``"2Gi"``."""
-    cpu_request: StrictStr = Field("", alias="cpuRequest")
+    cpu_request: StrictStr = Field(default="", alias="cpuRequest")
     """CPU request, e.g. ``"1"``."""
-    memory_request: StrictStr = Field("", alias="memoryRequest")
+    memory_request: StrictStr = Field(default="", alias="memoryRequest")
     """Memory request, e.g. ``"2Gi"``."""
 
 
 class ExplainerConfig(_GoJSON):
     """One explainer's image configuration."""
 
-    container_image: StrictStr = Field("", alias="image")
+    container_image: StrictStr = Field(default="", alias="image")
     """Explainer container image name (without tag)."""
-    default_image_version: StrictStr = Field("", alias="defaultImageVersion")
+    default_image_version: StrictStr = Field(default="", alias="defaultImageVersion")
     """Default explainer image tag, used when ``runtimeVersion`` is not set."""
 
 
@@ -243,12 +243,12 @@ class InferenceServicesConfig(_GoJSON):
     explainers: ExplainersConfig = Field(default_factory=ExplainersConfig, alias="explainers")
     """Explainer configurations (from the ``explainers`` key)."""
     service_annotation_disallowed_list: list[StrictStr] | None = Field(
-        None, alias="serviceAnnotationDisallowedList"
+        default=None, alias="serviceAnnotationDisallowedList"
     )
     """Annotations never propagated to Knative revisions / workloads. When the key exists the
     built-in list is prepended (upstream ``constants.ServiceAnnotationDisallowedList``)."""
     service_label_disallowed_list: list[StrictStr] | None = Field(
-        None, alias="serviceLabelDisallowedList"
+        default=None, alias="serviceLabelDisallowedList"
     )
     """Labels never propagated to Knative revisions. When the key exists the built-in list
     (``networking.knative.dev/visibility``) is prepended."""
@@ -273,61 +273,63 @@ class MultiNodeConfig(_GoJSON):
 class IngressConfig(_GoJSON):
     """The ``ingress`` key."""
 
-    enable_gateway_api: StrictBool = Field(False, alias="enableGatewayApi")
+    enable_gateway_api: StrictBool = Field(default=False, alias="enableGatewayApi")
     """Use Gateway API HTTPRoutes (Standard mode) instead of an Ingress."""
-    kserve_ingress_gateway: StrictStr = Field("", alias="kserveIngressGateway")
+    kserve_ingress_gateway: StrictStr = Field(default="", alias="kserveIngressGateway")
     """Gateway for HTTPRoutes, ``<namespace>/<name>``; required with ``enableGatewayApi``."""
-    ingress_gateway: StrictStr = Field("", alias="ingressGateway")
+    ingress_gateway: StrictStr = Field(default="", alias="ingressGateway")
     """Knative/Istio ingress gateway ``<namespace>/<name>``; required when the key exists."""
-    knative_local_gateway_service: StrictStr = Field("", alias="knativeLocalGatewayService")
+    knative_local_gateway_service: StrictStr = Field(default="", alias="knativeLocalGatewayService")
     """Knative local gateway service host; defaults to ``localGatewayService``."""
-    local_gateway: StrictStr = Field("", alias="localGateway")
+    local_gateway: StrictStr = Field(default="", alias="localGateway")
     """Istio local gateway ``<namespace>/<name>``."""
-    local_gateway_service_name: StrictStr = Field("", alias="localGatewayService")
+    local_gateway_service_name: StrictStr = Field(default="", alias="localGatewayService")
     """Local gateway service host name."""
-    ingress_domain: StrictStr = Field("", alias="ingressDomain")
+    ingress_domain: StrictStr = Field(default="", alias="ingressDomain")
     """Ingress domain; ``example.com`` when empty."""
-    ingress_class_name: StrictStr | None = Field(None, alias="ingressClassName")
+    ingress_class_name: StrictStr | None = Field(default=None, alias="ingressClassName")
     """IngressClass of the Standard-mode Ingress."""
     additional_ingress_domains: list[StrictStr] | None = Field(
-        None, alias="additionalIngressDomains"
+        default=None, alias="additionalIngressDomains"
     )
     """Extra domains for the top-level route hosts."""
-    domain_template: StrictStr = Field("", alias="domainTemplate")
+    domain_template: StrictStr = Field(default="", alias="domainTemplate")
     """Go template for host names (vars Name, Namespace, IngressDomain, Annotations, Labels)."""
-    url_scheme: StrictStr = Field("", alias="urlScheme")
+    url_scheme: StrictStr = Field(default="", alias="urlScheme")
     """Scheme of ``status.url``; ``http`` when empty."""
     enable_llm_inference_service_tls: StrictBool = Field(
-        False, alias="enableLLMInferenceServiceTLS"
+        default=False, alias="enableLLMInferenceServiceTLS"
     )
     """LLMInferenceService only: TLS between gateway and workloads."""
-    disable_istio_virtual_host: StrictBool = Field(False, alias="disableIstioVirtualHost")
+    disable_istio_virtual_host: StrictBool = Field(default=False, alias="disableIstioVirtualHost")
     """Do not create the Istio VirtualService (Knative mode)."""
-    path_template: StrictStr = Field("", alias="pathTemplate")
+    path_template: StrictStr = Field(default="", alias="pathTemplate")
     """Go template for path-based routing (vars Name, Namespace); needs ``ingressDomain``."""
-    disable_ingress_creation: StrictBool = Field(False, alias="disableIngressCreation")
+    disable_ingress_creation: StrictBool = Field(default=False, alias="disableIngressCreation")
     """Create no Ingress/HTTPRoute/VirtualService at all."""
-    disable_http_route_timeout: StrictBool = Field(False, alias="disableHTTPRouteTimeout")
+    disable_http_route_timeout: StrictBool = Field(default=False, alias="disableHTTPRouteTimeout")
     """Omit ``timeouts.request`` on HTTPRoutes."""
-    model_based_routing_header_name: StrictStr = Field("", alias="modelBasedRoutingHeaderName")
+    model_based_routing_header_name: StrictStr = Field(
+        default="", alias="modelBasedRoutingHeaderName"
+    )
     """LLMInferenceService only: model-based routing header; ``X-Gateway-Model-Name`` when empty."""
-    model_based_routing_mode: StrictStr = Field("", alias="modelBasedRoutingMode")
+    model_based_routing_mode: StrictStr = Field(default="", alias="modelBasedRoutingMode")
     """LLMInferenceService only: model-based routing mode; ``enabled`` when empty."""
 
 
 class RolloutSpec(_GoJSON):
     """Default rolling-update parameters."""
 
-    max_surge: StrictStr = Field("", alias="maxSurge")
+    max_surge: StrictStr = Field(default="", alias="maxSurge")
     """Pods above the desired count during an update (number or percentage)."""
-    max_unavailable: StrictStr = Field("", alias="maxUnavailable")
+    max_unavailable: StrictStr = Field(default="", alias="maxUnavailable")
     """Pods that may be unavailable during an update (number or percentage)."""
 
 
 class DeploymentRolloutStrategy(_GoJSON):
     """Rollout strategy defaults for Standard-mode Deployments."""
 
-    default_rollout: RolloutSpec | None = Field(None, alias="defaultRollout")
+    default_rollout: RolloutSpec | None = Field(default=None, alias="defaultRollout")
     """The default rollout configuration."""
 
 
@@ -337,11 +339,11 @@ DeploymentModeName = Literal["Knative", "Standard", "ModelMesh", ""]
 class DeployConfig(_GoJSON):
     """The ``deploy`` key."""
 
-    default_deployment_mode: StrictStr = Field("", alias="defaultDeploymentMode")
+    default_deployment_mode: StrictStr = Field(default="", alias="defaultDeploymentMode")
     """Default deployment mode: Knative, Standard or ModelMesh (legacy Serverless and
     RawDeployment are converted). Required when the key exists."""
     deployment_rollout_strategy: DeploymentRolloutStrategy | None = Field(
-        None, alias="deploymentRolloutStrategy"
+        default=None, alias="deploymentRolloutStrategy"
     )
     """Rollout strategy defaults, applied when the default mode is Standard."""
 
@@ -349,23 +351,23 @@ class DeployConfig(_GoJSON):
 class LocalModelConfig(_GoJSON):
     """The ``localModel`` key."""
 
-    enabled: StrictBool = Field(False, alias="enabled")
+    enabled: StrictBool = Field(default=False, alias="enabled")
     """Whether model caching on local node storage is enabled."""
-    job_namespace: StrictStr = Field("", alias="jobNamespace")
+    job_namespace: StrictStr = Field(default="", alias="jobNamespace")
     """Namespace of the download Jobs."""
-    default_job_image: StrictStr = Field("", alias="defaultJobImage")
+    default_job_image: StrictStr = Field(default="", alias="defaultJobImage")
     """Image of the download Jobs when no ClusterStorageContainer matches."""
-    fs_group: StrictInt | None = Field(None, alias="fsGroup")
+    fs_group: StrictInt | None = Field(default=None, alias="fsGroup")
     """fsGroup of the download Jobs."""
     job_ttl_seconds_after_finished: StrictInt | None = Field(
-        None, alias="jobTTLSecondsAfterFinished"
+        default=None, alias="jobTTLSecondsAfterFinished"
     )
     """ttlSecondsAfterFinished of the download Jobs."""
     reconcilation_frequency_in_secs: StrictInt | None = Field(
-        None, alias="reconcilationFrequencyInSecs"
+        default=None, alias="reconcilationFrequencyInSecs"
     )
     """Node agent requeue period in seconds (upstream's spelling)."""
-    disable_volume_management: StrictBool = Field(False, alias="disableVolumeManagement")
+    disable_volume_management: StrictBool = Field(default=False, alias="disableVolumeManagement")
     """Do not manage per-namespace PV/PVCs for consumers of a cache."""
 
 
@@ -373,7 +375,7 @@ class SecurityConfig(_GoJSON):
     """The ``security`` key."""
 
     auto_mount_service_account_token: StrictBool = Field(
-        False, alias="autoMountServiceAccountToken"
+        default=False, alias="autoMountServiceAccountToken"
     )
     """When false (also when the key is missing, as upstream), the defaulter sets
     ``automountServiceAccountToken: false`` on components that leave it unset."""
@@ -382,18 +384,18 @@ class SecurityConfig(_GoJSON):
 class ServiceConfig(_GoJSON):
     """The ``service`` key."""
 
-    service_cluster_ip_none: StrictBool = Field(False, alias="serviceClusterIPNone")
+    service_cluster_ip_none: StrictBool = Field(default=False, alias="serviceClusterIPNone")
     """Standard-mode Services are headless (``clusterIP: None``)."""
 
 
 class OtelCollectorConfig(_GoJSON):
     """The ``opentelemetryCollector`` key."""
 
-    scrape_interval: StrictStr = Field("", alias="scrapeInterval")
+    scrape_interval: StrictStr = Field(default="", alias="scrapeInterval")
     """Prometheus receiver scrape interval, e.g. ``5s``."""
-    metric_receiver_endpoint: StrictStr = Field("", alias="metricReceiverEndpoint")
+    metric_receiver_endpoint: StrictStr = Field(default="", alias="metricReceiverEndpoint")
     """OTLP exporter endpoint."""
-    metric_scaler_endpoint: StrictStr = Field("", alias="metricScalerEndpoint")
+    metric_scaler_endpoint: StrictStr = Field(default="", alias="metricScalerEndpoint")
     """KEDA external scaler address for PodMetric triggers."""
     resource: ResourceConfig = Field(default_factory=ResourceConfig, alias="resource")
     """Resources of the collector sidecar."""
@@ -403,11 +405,11 @@ class AutoscalerConfig(_GoJSON):
     """The ``autoscaler`` key."""
 
     scale_up_stabilization_window_seconds: StrictStr = Field(
-        "", alias="scaleUpStabilizationWindowSeconds"
+        default="", alias="scaleUpStabilizationWindowSeconds"
     )
     """KEDA HPA scale-up stabilization window (seconds, as a string)."""
     scale_down_stabilization_window_seconds: StrictStr = Field(
-        "", alias="scaleDownStabilizationWindowSeconds"
+        default="", alias="scaleDownStabilizationWindowSeconds"
     )
     """KEDA HPA scale-down stabilization window (seconds, as a string)."""
 
@@ -415,33 +417,33 @@ class AutoscalerConfig(_GoJSON):
 class StorageInitializerConfig(_GoJSON):
     """The ``storageInitializer`` key (upstream ``pkg/types.StorageInitializerConfig``)."""
 
-    image: StrictStr = Field("", alias="image")
+    image: StrictStr = Field(default="", alias="image")
     """Storage initializer image."""
-    cpu_request: StrictStr = Field("", alias="cpuRequest")
+    cpu_request: StrictStr = Field(default="", alias="cpuRequest")
     """CPU request of the init container."""
-    cpu_limit: StrictStr = Field("", alias="cpuLimit")
+    cpu_limit: StrictStr = Field(default="", alias="cpuLimit")
     """CPU limit of the init container."""
-    cpu_modelcar: StrictStr = Field("", alias="cpuModelcar")
+    cpu_modelcar: StrictStr = Field(default="", alias="cpuModelcar")
     """CPU of the modelcar sidecar."""
-    memory_request: StrictStr = Field("", alias="memoryRequest")
+    memory_request: StrictStr = Field(default="", alias="memoryRequest")
     """Memory request of the init container."""
-    memory_limit: StrictStr = Field("", alias="memoryLimit")
+    memory_limit: StrictStr = Field(default="", alias="memoryLimit")
     """Memory limit of the init container."""
-    ca_bundle_config_map_name: StrictStr = Field("", alias="caBundleConfigMapName")
+    ca_bundle_config_map_name: StrictStr = Field(default="", alias="caBundleConfigMapName")
     """ConfigMap holding ``cabundle.crt`` to copy into ISVC namespaces."""
-    ca_bundle_volume_mount_path: StrictStr = Field("", alias="caBundleVolumeMountPath")
+    ca_bundle_volume_mount_path: StrictStr = Field(default="", alias="caBundleVolumeMountPath")
     """Mount path of the CA bundle in the init container."""
-    memory_modelcar: StrictStr = Field("", alias="memoryModelcar")
+    memory_modelcar: StrictStr = Field(default="", alias="memoryModelcar")
     """Memory of the modelcar sidecar."""
-    enable_oci_image_source: StrictBool = Field(False, alias="enableModelcar")
+    enable_oci_image_source: StrictBool = Field(default=False, alias="enableModelcar")
     """Legacy switch for OCI (modelcar) model storage."""
-    uid_modelcar: StrictInt | None = Field(None, alias="uidModelcar")
+    uid_modelcar: StrictInt | None = Field(default=None, alias="uidModelcar")
     """runAsUser of the modelcar containers."""
-    enable_oci_model_support: StrictBool = Field(False, alias="enableOciModelSupport")
+    enable_oci_model_support: StrictBool = Field(default=False, alias="enableOciModelSupport")
     """Enables any OCI-backed model storage path (newer switch)."""
-    oci_model_mode: StrictStr = Field("", alias="ociModelMode")
+    oci_model_mode: StrictStr = Field(default="", alias="ociModelMode")
     """``modelcar``, ``native`` or ``fetch``; empty: modelcar if an enable flag is set."""
-    oci_insecure_registry: StrictBool = Field(False, alias="ociInsecureRegistry")
+    oci_insecure_registry: StrictBool = Field(default=False, alias="ociInsecureRegistry")
     """Disable TLS verification for ``oci+fetch://`` pulls."""
 
     def resolve_oci_model_mode(self) -> str:
@@ -456,34 +458,34 @@ class StorageInitializerConfig(_GoJSON):
 class S3Config(_GoJSON):
     """``credentials.s3``."""
 
-    s3_access_key_id_name: StrictStr = Field("", alias="s3AccessKeyIDName")
+    s3_access_key_id_name: StrictStr = Field(default="", alias="s3AccessKeyIDName")
     """Secret data key holding the access key id."""
-    s3_secret_access_key_name: StrictStr = Field("", alias="s3SecretAccessKeyName")
+    s3_secret_access_key_name: StrictStr = Field(default="", alias="s3SecretAccessKeyName")
     """Secret data key holding the secret access key."""
-    s3_endpoint: StrictStr = Field("", alias="s3Endpoint")
+    s3_endpoint: StrictStr = Field(default="", alias="s3Endpoint")
     """Default S3 endpoint."""
-    s3_use_https: StrictStr = Field("", alias="s3UseHttps")
+    s3_use_https: StrictStr = Field(default="", alias="s3UseHttps")
     """Default ``S3_USE_HTTPS``."""
-    s3_region: StrictStr = Field("", alias="s3Region")
+    s3_region: StrictStr = Field(default="", alias="s3Region")
     """Default region."""
-    s3_verify_ssl: StrictStr = Field("", alias="s3VerifySSL")
+    s3_verify_ssl: StrictStr = Field(default="", alias="s3VerifySSL")
     """Default ``S3_VERIFY_SSL``."""
-    s3_use_virtual_bucket: StrictStr = Field("", alias="s3UseVirtualBucket")
+    s3_use_virtual_bucket: StrictStr = Field(default="", alias="s3UseVirtualBucket")
     """Default ``S3_USER_VIRTUAL_BUCKET``."""
-    s3_use_accelerate: StrictStr = Field("", alias="s3UseAccelerate")
+    s3_use_accelerate: StrictStr = Field(default="", alias="s3UseAccelerate")
     """Default ``S3_USE_ACCELERATE``."""
-    s3_use_anonymous_credential: StrictStr = Field("", alias="s3UseAnonymousCredential")
+    s3_use_anonymous_credential: StrictStr = Field(default="", alias="s3UseAnonymousCredential")
     """Default anonymous-credential flag."""
-    s3_ca_bundle_config_map: StrictStr = Field("", alias="s3CABundleConfigMap")
+    s3_ca_bundle_config_map: StrictStr = Field(default="", alias="s3CABundleConfigMap")
     """ConfigMap with a CA bundle for S3."""
-    s3_ca_bundle: StrictStr = Field("", alias="s3CABundle")
+    s3_ca_bundle: StrictStr = Field(default="", alias="s3CABundle")
     """Path of a CA bundle for S3."""
 
 
 class GCSConfig(_GoJSON):
     """``credentials.gcs``."""
 
-    gcs_credential_file_name: StrictStr = Field("", alias="gcsCredentialFileName")
+    gcs_credential_file_name: StrictStr = Field(default="", alias="gcsCredentialFileName")
     """Secret data key holding the GCP service-account JSON."""
 
 
@@ -494,22 +496,24 @@ class CredentialConfig(_GoJSON):
     """S3 credential settings."""
     gcs: GCSConfig = Field(default_factory=GCSConfig, alias="gcs")
     """GCS credential settings."""
-    storage_spec_secret_name: StrictStr = Field("", alias="storageSpecSecretName")
+    storage_spec_secret_name: StrictStr = Field(default="", alias="storageSpecSecretName")
     """Secret for ``storage:`` specs; ``storage-config`` when empty."""
-    storage_secret_name_annotation: StrictStr = Field("", alias="storageSecretNameAnnotation")
+    storage_secret_name_annotation: StrictStr = Field(
+        default="", alias="storageSecretNameAnnotation"
+    )
     """Annotation naming a per-ISVC storage secret."""
 
 
 class _ContainerResources(_GoJSON):
-    image: StrictStr = Field("", alias="image")
+    image: StrictStr = Field(default="", alias="image")
     """Container image."""
-    cpu_request: StrictStr = Field("", alias="cpuRequest")
+    cpu_request: StrictStr = Field(default="", alias="cpuRequest")
     """CPU request."""
-    cpu_limit: StrictStr = Field("", alias="cpuLimit")
+    cpu_limit: StrictStr = Field(default="", alias="cpuLimit")
     """CPU limit."""
-    memory_request: StrictStr = Field("", alias="memoryRequest")
+    memory_request: StrictStr = Field(default="", alias="memoryRequest")
     """Memory request."""
-    memory_limit: StrictStr = Field("", alias="memoryLimit")
+    memory_limit: StrictStr = Field(default="", alias="memoryLimit")
     """Memory limit."""
 
     _quantity_fields: ClassVar[tuple[str, ...]] = (
@@ -527,63 +531,63 @@ class AgentConfig(_ContainerResources):
 class LoggerStorageConfig(_GoJSON):
     """``logger.storage`` (upstream ``v1beta1.LoggerStorageSpec``)."""
 
-    path: StrictStr | None = Field(None, alias="path")
+    path: StrictStr | None = Field(default=None, alias="path")
     """Path inside the storage."""
-    parameters: dict[str, StrictStr] | None = Field(None, alias="parameters")
+    parameters: dict[str, StrictStr] | None = Field(default=None, alias="parameters")
     """Storage parameters (override the secret's)."""
-    storage_key: StrictStr | None = Field(None, alias="key")
+    storage_key: StrictStr | None = Field(default=None, alias="key")
     """Key in the storage secret; ``logger-storage`` default applied at use."""
-    service_account_name: StrictStr | None = Field(None, alias="serviceAccountName")
+    service_account_name: StrictStr | None = Field(default=None, alias="serviceAccountName")
     """Service account with the storage credentials; ``logger-sa`` default applied at use."""
 
 
 class LoggerConfig(_ContainerResources):
     """The ``logger`` key."""
 
-    default_url: StrictStr = Field("", alias="defaultUrl")
+    default_url: StrictStr = Field(default="", alias="defaultUrl")
     """Default logger sink URL."""
-    ca_bundle: StrictStr = Field("", alias="caBundle")
+    ca_bundle: StrictStr = Field(default="", alias="caBundle")
     """ConfigMap with the CA bundle of the sink."""
-    ca_cert_file: StrictStr = Field("", alias="caCertFile")
+    ca_cert_file: StrictStr = Field(default="", alias="caCertFile")
     """CA certificate file name in that ConfigMap."""
-    tls_skip_verify: StrictBool = Field(False, alias="tlsSkipVerify")
+    tls_skip_verify: StrictBool = Field(default=False, alias="tlsSkipVerify")
     """Skip TLS verification of the sink."""
-    store: LoggerStorageConfig | None = Field(None, alias="storage")
+    store: LoggerStorageConfig | None = Field(default=None, alias="storage")
     """Blob storage for logs."""
-    marshaller_url: StrictStr = Field("", alias="marshallerUrl")
+    marshaller_url: StrictStr = Field(default="", alias="marshallerUrl")
     """Log marshaller URL."""
-    batch_size: StrictInt = Field(0, alias="batchSize")
+    batch_size: StrictInt = Field(default=0, alias="batchSize")
     """Log batch size."""
-    batch_interval: StrictStr = Field("", alias="batchInterval")
+    batch_interval: StrictStr = Field(default="", alias="batchInterval")
     """Log batch interval."""
 
 
 class BatcherConfig(_ContainerResources):
     """The ``batcher`` key."""
 
-    max_batch_size: StrictStr = Field("", alias="maxBatchSize")
+    max_batch_size: StrictStr = Field(default="", alias="maxBatchSize")
     """Default maximum batch size (string)."""
-    max_latency: StrictStr = Field("", alias="maxLatency")
+    max_latency: StrictStr = Field(default="", alias="maxLatency")
     """Default maximum latency in ms (string)."""
 
 
 class RouterConfig(_ContainerResources):
     """The ``router`` key (InferenceGraph router)."""
 
-    headers: dict[str, list[StrictStr]] | None = Field(None, alias="headers")
+    headers: dict[str, list[StrictStr]] | None = Field(default=None, alias="headers")
     """Header operations; ``propagate`` lists headers passed to graph steps."""
-    image_pull_policy: StrictStr = Field("", alias="imagePullPolicy")
+    image_pull_policy: StrictStr = Field(default="", alias="imagePullPolicy")
     """imagePullPolicy of the router container."""
-    image_pull_secrets: list[StrictStr] | None = Field(None, alias="imagePullSecrets")
+    image_pull_secrets: list[StrictStr] | None = Field(default=None, alias="imagePullSecrets")
     """Image pull secret names for the router pod."""
 
 
 class MetricsAggregatorConfig(_GoJSON):
     """The ``metricsAggregator`` key."""
 
-    enable_metric_aggregation: StrictStr = Field("", alias="enableMetricAggregation")
+    enable_metric_aggregation: StrictStr = Field(default="", alias="enableMetricAggregation")
     """Default of annotation ``serving.kserve.io/enable-metric-aggregation`` ("true"/"false")."""
-    enable_prometheus_scraping: StrictStr = Field("", alias="enablePrometheusScraping")
+    enable_prometheus_scraping: StrictStr = Field(default="", alias="enablePrometheusScraping")
     """Default of annotation ``serving.kserve.io/enable-prometheus-scraping``."""
 
 
@@ -841,7 +845,7 @@ def parse_inferenceservice_config(data: Mapping[str, str] | None) -> InferenceSe
         isvc = _decode("inferenceService", data["inferenceService"], InferenceServicesConfig)
         assert isinstance(isvc, InferenceServicesConfig)
         if "explainers" not in _raw_keys(data["inferenceService"]):
-            isvc.explainers = explainers  # type: ignore[assignment]
+            isvc.explainers = explainers
         isvc.service_annotation_disallowed_list = [
             *BUILTIN_SERVICE_ANNOTATION_DISALLOWED_LIST,
             *(isvc.service_annotation_disallowed_list or []),
@@ -858,7 +862,7 @@ def parse_inferenceservice_config(data: Mapping[str, str] | None) -> InferenceSe
             prefix="resource.",
         )
     else:
-        isvc = InferenceServicesConfig(explainers=explainers)  # type: ignore[call-arg]
+        isvc = InferenceServicesConfig(explainers=explainers)
     parsed["inference_service"] = isvc
 
     ingress = parsed.setdefault("ingress", IngressConfig())

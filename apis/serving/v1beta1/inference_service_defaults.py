@@ -266,9 +266,10 @@ def default_inference_service(
 
     # 1. normalise legacy deploymentMode annotation values
     has_mode = isinstance(annotations, dict) and DEPLOYMENT_MODE_ANNOTATION in annotations
-    mode = annotations[DEPLOYMENT_MODE_ANNOTATION] if has_mode else ""
-    if has_mode:
-        mode = {"RawDeployment": "Standard", "Serverless": "Knative"}.get(mode, mode)
+    mode = ""
+    if isinstance(annotations, dict) and has_mode:
+        raw = str(annotations[DEPLOYMENT_MODE_ANNOTATION])
+        mode = {"RawDeployment": "Standard", "Serverless": "Knative"}.get(raw, raw)
         annotations[DEPLOYMENT_MODE_ANNOTATION] = mode
     # 2. write the default mode when it is Standard or ModelMesh (never for Knative)
     if not has_mode and cfg.deploy.default_deployment_mode in ("ModelMesh", "Standard"):

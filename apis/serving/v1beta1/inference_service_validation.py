@@ -482,10 +482,9 @@ def _validate_blocked_env(spec: Mapping[str, Any]) -> None:
             ws.get("initContainers"), "spec.predictor.workerSpec.initContainers"
         )
     for comp in ("transformer", "explainer"):
-        c = spec.get(comp)
-        if c is None:
+        if spec.get(comp) is None:
             continue
-        c = _obj(c)
+        c = _obj(spec.get(comp))
         validate_blocked_env_vars(c.get("containers"), f"spec.{comp}.containers")
         validate_blocked_env_vars(c.get("initContainers"), f"spec.{comp}.initContainers")
         if comp == "explainer" and c.get("art") is not None:
