@@ -7,6 +7,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 import yaml
 from lightkube import AsyncClient
@@ -160,3 +161,22 @@ async def test_canary_traffic_bounds(kube_client: AsyncClient, namespace: str) -
     with pytest.raises(ApiError) as err:
         await strict_create(kube_client, kind, obj, namespace)
     assert "spec.canary[0].trafficPercent" in str(err.value.status.message)
+
+
+async def test_kubectl_explain_has_descriptions(kube_client: AsyncClient) -> None:
+    """``kubectl explain`` reads the apiserver's OpenAPI v3 document for the group version."""
+    http = kube_client._client._client  # the configured httpx client (base URL, TLS, auth)
+    doc = None
+    for _ in range(50):  # the OpenAPI controller publishes CRDs asynchronously
+        resp = await http.get("/openapi/v3/apis/serving.kserve.io/v1beta1")
+        if resp.status_code == 200:
+            doc = resp.json()
+            break
+        await anyio.sleep(0.2)
+    assert doc is not None
+    schemas = doc["components"]["schemas"]
+    isvc = schemas["io.kserve.serving.v1beta1.InferenceService"]
+    assert isvc["description"].startswith("InferenceService is the Schema")
+    predictor = isvc["properties"]["spec"]["properties"]["predictor"]
+    assert predictor["description"].startswith("Predictor defines the model serving spec")
+    assert "scale-to-zero" in predictor["properties"]["minReplicas"]["description"]
