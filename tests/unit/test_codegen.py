@@ -261,3 +261,22 @@ def test_build_all_groups_versions() -> None:
     for crd in crds.values():
         names = [v["name"] for v in crd["spec"]["versions"]]
         assert names == sorted(names)
+
+
+def test_yaml_same_with_and_without_libyaml() -> None:
+    """Byte-stability across machines: the C and pure-Python dumpers agree."""
+    if not hasattr(yaml, "CSafeDumper"):
+        pytest.skip("libyaml not available")
+    crds = build_all(discover("apis"))
+    for name in ("trainedmodels.serving.kserve.io", "servingruntimes.serving.kserve.io"):
+        if name not in crds:
+            continue
+        opts: dict[str, Any] = {
+            "sort_keys": True,
+            "default_flow_style": False,
+            "width": 1 << 20,
+            "allow_unicode": True,
+        }
+        c = yaml.dump(crds[name], Dumper=yaml.CSafeDumper, **opts)
+        py = yaml.dump(crds[name], Dumper=yaml.SafeDumper, **opts)
+        assert c == py
