@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 
 from apis.serving.v1beta1.configmap import parse_inferenceservice_config
-from apis.serving.v1beta1.inference_service_defaults import default_inference_service
+from apis.serving.v1beta1.inference_service_defaults import (
+    default_inference_service,
+    set_runtime_defaults,
+)
 
 MODE = "serving.kserve.io/deploymentMode"
 RESOURCE = {"cpuLimit": "1", "memoryLimit": "2Gi", "cpuRequest": "1", "memoryRequest": "2Gi"}
@@ -369,3 +372,103 @@ def test_typed_inference_service_round_trip() -> None:
     assert ann(out)[MODE] == "Standard"
     again = InferenceService.model_validate(out)
     assert again.to_kube() == out
+
+
+# reconcile-time runtime defaults (SetRuntimeDefaults)
+
+
+def _model_isvc(model: dict[str, Any], labels: dict[str, str] | None = None) -> dict[str, Any]:
+    obj = isvc({"model": model})
+    if labels is not None:
+        obj["metadata"]["labels"] = labels
+    return obj
+
+
+@pytest.mark.parametrize(
+    ("fmt", "model_class"),
+    [
+        ("sklearn", "mlserver_sklearn.SKLearnModel"),
+        ("xgboost", "mlserver_xgboost.XGBoostModel"),
+        ("lightgbm", "mlserver_lightgbm.LightGBMModel"),
+        ("mlflow", "mlserver_mlflow.MLflowRuntime"),
+    ],
+)
+def test_runtime_defaults_mlserver(fmt: str, model_class: str) -> None:
+    obj = _model_isvc({"modelFormat": {"name": fmt}, "storageUri": "gs://b/m"})
+    out = set_runtime_defaults(obj, {"serving.kserve.io/server-type": "mlserver"})
+    model = out["spec"]["predictor"]["model"]
+    assert model["protocolVersion"] == "v2"
+    assert model["env"] == [
+        {"name": "MLSERVER_MODEL_NAME", "value": "m"},
+        {"name": "MLSERVER_MODEL_URI", "value": "/mnt/models"},
+    ]
+    assert out["metadata"]["labels"]["modelClass"] == model_class
+    assert "env" not in obj["spec"]["predictor"]["model"]  # input untouched
+
+
+def test_runtime_defaults_mlserver_without_storage_and_existing_env() -> None:
+    obj = _model_isvc(
+        {
+            "modelFormat": {"name": "sklearn"},
+            "runtime": "kserve-mlserver",
+            "env": [{"name": "MLSERVER_LOAD_MODELS_AT_STARTUP", "value": "true"}],
+        }
+    )
+    out = set_runtime_defaults(obj)  # server type from the runtime name
+    assert out["spec"]["predictor"]["model"]["env"] == [
+        {"name": "MLSERVER_LOAD_MODELS_AT_STARTUP", "value": "true"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("model", "want_args"),
+    [
+        ({"modelFormat": {"name": "triton"}}, ["--model-control-mode=explicit"]),
+        ({"modelFormat": {"name": "triton"}, "storageUri": "gs://b/m"}, None),
+        (
+            {"modelFormat": {"name": "triton"}, "args": ["--x"]},
+            ["--x", "--model-control-mode=explicit"],
+        ),
+    ],
+)
+def test_runtime_defaults_triton(model: dict[str, Any], want_args: list[str] | None) -> None:
+    out = set_runtime_defaults(_model_isvc({**model, "runtime": "kserve-tritonserver"}))
+    m = out["spec"]["predictor"]["model"]
+    assert m["protocolVersion"] == "v2"
+    assert m.get("args") == want_args
+
+
+@pytest.mark.parametrize(
+    ("protocol", "envelope"),
+    [
+        (None, "kserve"),
+        ("v1", "kserve"),
+        ("v2", "kservev2"),
+        ("grpc-v2", "kservev2"),
+        ("grpc-v1", "kserve"),
+    ],
+)
+def test_runtime_defaults_torchserve(protocol: str | None, envelope: str) -> None:
+    model: dict[str, Any] = {
+        "modelFormat": {"name": "pytorch"},
+        "storageUri": "gs://b/m",
+        "runtime": "kserve-torchserve",
+    }
+    if protocol:
+        model["protocolVersion"] = protocol
+    out = set_runtime_defaults(_model_isvc(model, labels={"Purpose": "Testing"}))
+    labels = out["metadata"]["labels"]
+    assert labels == {"Purpose": "Testing", "serviceEnvelope": envelope}
+    m = out["spec"]["predictor"]["model"]
+    assert m["env"] == [{"name": "PROTOCOL_VERSION", "value": protocol or "v1"}]
+
+
+def test_runtime_defaults_other_or_no_model() -> None:
+    obj = _model_isvc({"modelFormat": {"name": "sklearn"}, "runtime": "kserve-sklearnserver"})
+    assert set_runtime_defaults(obj) == obj
+    assert set_runtime_defaults(obj, {"serving.kserve.io/server-type": "sklearnserver"}) == obj
+    custom = isvc({"containers": [{"name": "kserve-container"}]})
+    assert set_runtime_defaults(custom, {"serving.kserve.io/server-type": "mlserver"}) == custom
+    # the annotation wins over the runtime name
+    named = _model_isvc({"modelFormat": {"name": "triton"}, "runtime": "kserve-tritonserver"})
+    assert set_runtime_defaults(named, {"serving.kserve.io/server-type": "custom"}) == named

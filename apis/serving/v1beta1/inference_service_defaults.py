@@ -4,8 +4,8 @@ webhook's ``DefaultInferenceService``) and the ``Default()`` methods of the impl
 A pure function over the object's JSON shape: it returns a defaulted deep copy and never
 touches its input; the webhook turns the difference into a JSON patch. Rule numbers refer to
 ``kserve-behaviour.md`` §4.2. Runtime-specific defaults applied at reconcile time
-(``SetRuntimeDefaults``: mlserver/triton/torchserve) are not part of admission and live with
-the controller.
+(``SetRuntimeDefaults``: mlserver/triton/torchserve) are not part of admission;
+:func:`set_runtime_defaults` provides them for the controller.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ __all__ = [
     "MODEL_FORMAT_ANNOTATION",
     "NODE_GROUP_ANNOTATION",
     "default_inference_service",
+    "set_runtime_defaults",
 ]
 
 DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
@@ -299,4 +300,94 @@ def default_inference_service(
             comp = spec.get(name)
             if isinstance(comp, dict) and comp.get("automountServiceAccountToken") is None:
                 comp["automountServiceAccountToken"] = False
+    return obj
+
+
+# ---------------------------------------------------------------------------------------------
+# reconcile-time runtime defaults (upstream SetRuntimeDefaults; applied in memory by the
+# InferenceService controller once the runtime is chosen, never persisted)
+# ---------------------------------------------------------------------------------------------
+
+SERVER_TYPE_ANNOTATION = "serving.kserve.io/server-type"
+#: ``constants.GetServerTypeFromRuntimeName`` (fallback when the runtime has no annotation).
+RUNTIME_NAME_SERVER_TYPES = {
+    "kserve-mlserver": "mlserver",
+    "kserve-torchserve": "torchserve",
+    "kserve-tritonserver": "tritonserver",
+    "kserve-tensorflow-serving": "tensorflow-serving",
+    "kserve-huggingfaceserver": "huggingfaceserver",
+    "kserve-vllmserver": "vllmserver",
+}
+_MLSERVER_MODEL_CLASSES = {
+    "xgboost": "mlserver_xgboost.XGBoostModel",
+    "lightgbm": "mlserver_lightgbm.LightGBMModel",
+    "mlflow": "mlserver_mlflow.MLflowRuntime",
+}
+
+
+def _append_env_if_missing(model: _Obj, *envs: tuple[str, str]) -> None:
+    env = list(model.get("env") or [])
+    names = {_obj(e).get("name") for e in env}
+    for name, value in envs:
+        if name not in names:
+            env.append({"name": name, "value": value})
+            names.add(name)
+    model["env"] = env
+
+
+def set_runtime_defaults(isvc: Any, runtime_annotations: dict[str, str] | None = None) -> _Obj:
+    """Upstream ``SetRuntimeDefaults``: server-specific defaults for a ``predictor.model`` once
+    its runtime is known. The server type comes from the runtime's
+    ``serving.kserve.io/server-type`` annotation, else from ``predictor.model.runtime`` by the
+    built-in runtime names. Returns a defaulted copy (JSON shape).
+
+    * mlserver: protocol v2; ``MLSERVER_MODEL_NAME``/``MLSERVER_MODEL_URI`` (or
+      ``MLSERVER_LOAD_MODELS_AT_STARTUP=false`` without storage); label ``modelClass``.
+    * tritonserver: protocol v2; ``--model-control-mode=explicit`` without storage.
+    * torchserve: protocol v1; label ``serviceEnvelope`` (kserve / kservev2 for v2 and
+      grpc-v2); env ``PROTOCOL_VERSION`` appended (always, as upstream).
+    """
+    obj = copy.deepcopy(as_dict(isvc))
+    meta = obj.setdefault("metadata", {})
+    model = _obj(_obj(_obj(obj.get("spec")).get("predictor")).get("model"))
+    if not model:
+        return obj
+    annotations = runtime_annotations or {}
+    if SERVER_TYPE_ANNOTATION in annotations:
+        server_type = annotations[SERVER_TYPE_ANNOTATION]
+    else:
+        server_type = RUNTIME_NAME_SERVER_TYPES.get(model.get("runtime") or "", "")
+    has_storage = model.get("storageUri") is not None or model.get("storage") is not None
+    if server_type == "mlserver":
+        if model.get("protocolVersion") is None:
+            model["protocolVersion"] = "v2"
+        if not has_storage:
+            _append_env_if_missing(model, ("MLSERVER_LOAD_MODELS_AT_STARTUP", "false"))
+        else:
+            _append_env_if_missing(
+                model,
+                ("MLSERVER_MODEL_NAME", meta.get("name") or ""),
+                ("MLSERVER_MODEL_URI", "/mnt/models"),
+            )
+        fmt = _obj(model.get("modelFormat")).get("name") or ""
+        model_class = _MLSERVER_MODEL_CLASSES.get(fmt, "mlserver_sklearn.SKLearnModel")
+        labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+        labels["modelClass"] = model_class
+        meta["labels"] = labels
+    elif server_type == "tritonserver":
+        if model.get("protocolVersion") is None:
+            model["protocolVersion"] = "v2"
+        if not has_storage:
+            model["args"] = [*(model.get("args") or []), "--model-control-mode=explicit"]
+    elif server_type == "torchserve":
+        if model.get("protocolVersion") is None:
+            model["protocolVersion"] = "v1"
+        protocol = model["protocolVersion"]
+        labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+        labels["serviceEnvelope"] = "kservev2" if protocol in ("v2", "grpc-v2") else "kserve"
+        meta["labels"] = labels
+        model["env"] = [
+            *(model.get("env") or []),
+            {"name": "PROTOCOL_VERSION", "value": protocol},
+        ]
     return obj
