@@ -321,6 +321,8 @@ class Controller:
         queue: WorkQueue | None = None,
         new_queue: Callable[[str], WorkQueue] | None = None,
         need_leader_election: bool = True,
+        kind: str = "",
+        group: str = "",
     ) -> None:
         if not name:
             raise ValueError("a controller needs a name")
@@ -331,6 +333,8 @@ class Controller:
         if not callable(getattr(reconciler, "reconcile", None)):
             raise TypeError(f"{reconciler!r} has no reconcile() method")
         self.name = name
+        self.kind = kind
+        self.group = group
         self.reconciler = reconciler
         self.max_concurrent_reconciles = max_concurrent_reconciles
         self.reconcile_timeout = reconcile_timeout
@@ -457,7 +461,7 @@ class Controller:
         active.inc()
         start = time.monotonic()
         try:
-            with reconcile_context(name, req):
+            with reconcile_context(name, req, kind=self.kind, group=self.group):
                 try:
                     result = await self._call_reconciler(req)
                 except TerminalError as err:
@@ -679,9 +683,12 @@ class Builder:
         max_c = self._max_concurrent
         if max_c is None:
             max_c = int(getattr(self._mgr, "max_concurrent_reconciles", 1) or 1)
+        for_gvk = gvk_of(self._for.resource) if self._for is not None else None
         ctrl = Controller(
             name,
             reconciler,
+            kind=for_gvk.kind if for_gvk else "",
+            group=for_gvk.group if for_gvk else "",
             max_concurrent_reconciles=max_c,
             reconcile_timeout=self._reconcile_timeout,
             cache_sync_timeout=self._cache_sync_timeout,

@@ -1,9 +1,10 @@
 """Structured JSON logging on stdlib ``logging``.
 
-Every record written inside a reconcile carries ``controller``, ``namespace``, ``name``
-(the object) and ``reconcileID``, read from the reconcile contextvars, so a reconciler just
-uses ``logging.getLogger(__name__)``. Extra fields go through ``extra={...}``. Keys are the
-ones controller-runtime's zap logger emits, so log queries written for Go operators work.
+Every record written inside a reconcile carries ``controller``, ``controllerGroup``,
+``controllerKind``, ``<Kind>: {name, namespace}``, ``namespace``, ``name`` and
+``reconcileID``, read from the reconcile contextvars, so a reconciler just uses
+``logging.getLogger(__name__)``. Extra fields go through ``extra={...}``. Keys are the ones
+controller-runtime's zap logger emits, so log queries written for Go operators work.
 
 No secrets: values whose key looks like a credential (token, password, secret, authorization,
 ...) are replaced by ``"<redacted>"``; never log object ``data`` of Secrets.
@@ -50,6 +51,13 @@ class JSONFormatter(logging.Formatter):
         ctx = reconcile.current()
         if ctx is not None:
             out["controller"] = ctx.controller
+            if ctx.kind:  # controller-runtime's keys: controllerGroup, controllerKind, <Kind>
+                out["controllerGroup"] = ctx.group
+                out["controllerKind"] = ctx.kind
+                obj = {"name": ctx.request.name}
+                if ctx.request.namespace:
+                    obj["namespace"] = ctx.request.namespace
+                out[ctx.kind] = obj
             if ctx.request.namespace:
                 out["namespace"] = ctx.request.namespace
             out["name"] = ctx.request.name

@@ -234,19 +234,28 @@ class _Group:
         self.stopping = anyio.Event()
         self.done = anyio.Event()
         self.scope: anyio.CancelScope | None = None
+        self.tg: anyio.abc.TaskGroup | None = None
         self.started = False
+
+    def add(self, r: Any) -> None:
+        self.runnables.append(r)
+        if self.tg is not None and not self.stopping.is_set():
+            self.tg.start_soon(self._run_one, r, name=f"runnable {r!r}")
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         try:
             async with anyio.create_task_group() as tg:
                 self.scope = tg.cancel_scope
+                self.tg = tg
                 self.started = True
                 for r in self.runnables:
                     tg.start_soon(self._run_one, r, name=f"runnable {r!r}")
                 task_status.started()
                 # Runnables added after start join at once (e.g. a controller built late).
                 await self.stopping.wait()
+                self.tg = None
         finally:
+            self.tg = None
             self.done.set()
 
     async def _run_one(self, r: Any) -> None:
@@ -390,16 +399,17 @@ class Manager:
 
     def add(self, runnable: Any) -> None:
         """Add a runnable (``mgr.Add``): leader-gated unless ``need_leader_election()`` is
-        False. Runnables added after start are started at once (if their group runs)."""
+        False. Runnables added after start join their group at once (a leader runnable added
+        before election waits for it, as in Go)."""
         if not callable(getattr(runnable, "start", None)):
             if callable(runnable):
                 runnable = RunnableFunc(runnable)
             else:
                 raise TypeError(f"{runnable!r} is not a Runnable")
         group = self._leaders if _needs_leader(runnable) else self._others
-        if group.started:
-            raise RuntimeError("adding runnables to a started manager is not supported yet")
-        group.runnables.append(runnable)
+        if group.stopping.is_set():
+            raise RuntimeError("the manager is stopping: cannot add runnables")
+        group.add(runnable)
 
     def add_healthz_check(self, name: str, check: Checker) -> None:
         if self._started:

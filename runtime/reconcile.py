@@ -96,6 +96,9 @@ class ReconcileContext:
     controller: str
     request: Request
     reconcile_id: str
+    kind: str = ""
+    """Kind of the controller's ``for_()`` type ("" if none): logs key the object by it."""
+    group: str = ""
 
 
 _current: contextvars.ContextVar[ReconcileContext | None] = contextvars.ContextVar(
@@ -115,10 +118,17 @@ def new_reconcile_id() -> str:
 
 @contextmanager
 def reconcile_context(
-    controller: str, request: Request, reconcile_id: str | None = None
+    controller: str,
+    request: Request,
+    reconcile_id: str | None = None,
+    *,
+    kind: str = "",
+    group: str = "",
 ) -> Iterator[ReconcileContext]:
     """Bind a reconcile context for the duration of the ``with`` block."""
-    ctx = ReconcileContext(controller, request, reconcile_id or new_reconcile_id())
+    ctx = ReconcileContext(
+        controller, request, reconcile_id or new_reconcile_id(), kind=kind, group=group
+    )
     token = _current.set(ctx)
     try:
         yield ctx

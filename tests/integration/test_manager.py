@@ -345,3 +345,18 @@ def test_sigterm_graceful_exit_of_example_binary(envtest: Any) -> None:
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+async def test_controller_added_after_start(envtest: Any, kube_client: AsyncClient,
+                                            namespace: str) -> None:
+    mgr = manager(envtest, namespace, metrics_bind_address="0", health_probe_bind_address="0")
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(mgr.start)
+        await until(lambda: mgr.elected().is_set())
+        rec = Recorder()
+        Builder(mgr, name="mgr-late").for_(ConfigMap).with_event_filter(only("late")).complete(rec)
+        await kube_client.create(ConfigMap(metadata=ObjectMeta(
+            name="late", namespace=namespace, labels={"test": "late"})))
+        await until(lambda: rec.finished)
+        mgr.stop()
+    assert rec.finished == [Request(namespace, "late")]

@@ -522,3 +522,36 @@ def test_builder_registers_informers_before_start() -> None:
     mgr = FakeManager()
     Builder(mgr).for_(Deployment).owns(ConfigMap, metadata_only=True).complete(Scripted())
     assert mgr.cache.informers == [(Deployment, False), (ConfigMap, True)]
+
+
+async def test_logs_carry_controller_runtime_keys_and_redact_secrets() -> None:
+    buf = io.StringIO()
+    h = logging.StreamHandler(buf)
+    h.setFormatter(JSONFormatter())
+    user = logging.getLogger("test.user")
+    user.addHandler(h)
+    user.setLevel(logging.INFO)
+
+    async def logs(req: Request) -> Result:
+        user.info("working", extra={"replicas": 3, "api_token": "s3cr3t", "password": "pw"})
+        return Result()
+
+    rec = Scripted(logs)
+    q = RecordingQueue(FakeClock())
+    ctrl = Controller("oc-log", rec, queue=q, kind="Deployment", group="apps")
+    try:
+        async with running(ctrl) as send:
+            await send.send(obj("a"))
+            await settle()
+    finally:
+        user.removeHandler(h)
+    line = json.loads(buf.getvalue().splitlines()[0])
+    assert line["msg"] == "working" and line["level"] == "info" and line["logger"] == "test.user"
+    assert line["controller"] == "oc-log"
+    assert line["controllerKind"] == "Deployment" and line["controllerGroup"] == "apps"
+    assert line["Deployment"] == {"name": "a", "namespace": "ns"}
+    assert (line["namespace"], line["name"]) == ("ns", "a")
+    assert line["reconcileID"] == rec.ids[0]
+    assert line["replicas"] == 3
+    assert line["api_token"] == "<redacted>" and line["password"] == "<redacted>"
+    assert "s3cr3t" not in buf.getvalue()
