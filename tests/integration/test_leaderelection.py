@@ -190,7 +190,7 @@ async def test_release_on_cancel_hands_over_quickly(
             await a.finished.wait()
         released = await kube_client.get(Lease, name, namespace=namespace)
         took = await wait_until(lambda: b.leading, within=LEASE + 5)
-        assert took < RETRY_MAX + 0.5, f"takeover after release took {took:.2f} s"
+        assert took < RETRY_MAX + 1.0 < LEASE, f"takeover after release took {took:.2f} s"
 
         assert released.spec is not None
         # released (unless b was faster than our read): empty holder, 1 s lease
@@ -257,7 +257,7 @@ async def test_partitioned_leader_stops_before_the_other_starts(
         t0 = time.monotonic()
         a.client.partitioned = True
         lost = await wait_until(lambda: not a.leading, within=LEASE + 5)
-        assert lost <= RETRY + RENEW + 0.5, f"partitioned leader kept leading {lost:.2f} s"
+        assert lost <= RETRY + RENEW + 1.0, f"partitioned leader kept leading {lost:.2f} s"
         assert not b.leading
         with anyio.fail_after(1):
             await a.finished.wait()  # run() returns when leadership is lost
