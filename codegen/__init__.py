@@ -11,16 +11,21 @@ from pathlib import Path
 
 from runtime.resource import discover
 
-from .crd import build_all, file_name, minimal, to_yaml
+from .crd import build_all, file_name, limit_descriptions, minimal, to_yaml
 
 __all__ = ["generate", "write"]
 
 
-def generate(package: str = "apis") -> dict[str, str]:
-    """``{"full/<file>.yaml": text, "minimal/<file>.yaml": text}`` for every discovered kind."""
+def generate(package: str = "apis", *, max_desc_len: int | None = None) -> dict[str, str]:
+    """``{"full/<file>.yaml": text, "minimal/<file>.yaml": text}`` for every discovered kind.
+
+    ``max_desc_len`` truncates descriptions like controller-gen's ``crd:maxDescLen`` (0 drops
+    them, as upstream KServe does); ``None`` (the project default) keeps them."""
     crds = build_all(discover(package))
     out: dict[str, str] = {}
     for crd in crds.values():
+        if max_desc_len is not None:
+            crd = limit_descriptions(crd, max_desc_len)
         name = file_name(crd)
         out[f"full/{name}"] = to_yaml(crd)
         out[f"minimal/{name}"] = to_yaml(minimal(crd))

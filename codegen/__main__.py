@@ -14,8 +14,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
     ap.add_argument("--out", type=Path, default=Path("config/crd"), help="output root")
     ap.add_argument("--check", action="store_true", help="fail if the files on disk differ")
+    ap.add_argument(
+        "--max-desc-len",
+        type=int,
+        default=None,
+        help="truncate descriptions like controller-gen crd:maxDescLen (0: none, as upstream)",
+    )
     args = ap.parse_args(argv)
-    files = generate()
+    files = generate(max_desc_len=args.max_desc_len)
     if args.check:
         stale = 0
         for rel, text in files.items():

@@ -247,3 +247,46 @@ def to_yaml(crd: Schema) -> str:
         allow_unicode=True,
     )
     return "---\n" + text
+
+
+_STERM = ".!?。"
+
+
+def truncate_description(text: str, max_len: int) -> str | None:
+    """controller-gen's ``crd:maxDescLen``: 0 drops the description; otherwise cut to the last
+    sentence end within ``max_len``, else the last whitespace + ``...``."""
+    if max_len <= 0:
+        return None
+    if len(text) <= max_len:
+        return text
+    head = text[:max_len]
+    cut = max(head.rfind(c) for c in _STERM)
+    if cut > 0:
+        return head[: cut + 1]
+    space = head.rfind(" ")
+    return (head[:space] if space > 0 else head) + "..."
+
+
+def limit_descriptions(crd: Schema, max_len: int) -> Schema:
+    """A copy of ``crd`` with every schema description truncated (``max_len=0``: removed)."""
+    out = copy.deepcopy(crd)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            desc = node.get("description")
+            if isinstance(desc, str) and ("type" in node or "properties" in node or len(node) > 1):
+                new = truncate_description(desc, max_len)
+                if new is None:
+                    del node["description"]
+                else:
+                    node["description"] = new
+            for key, value in node.items():
+                if key != "description":
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for version in out["spec"]["versions"]:
+        walk(version["schema"]["openAPIV3Schema"])
+    return out

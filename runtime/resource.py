@@ -1077,13 +1077,15 @@ class CustomResource(KubeModel):
 
 
 def registered(package: str | None = None) -> list[type[CustomResource]]:
-    """Registered kinds (optionally only those defined below ``package``), sorted."""
-    kinds = [
-        c
-        for c in _REGISTRY
-        if package is None or c.__module__ == package or c.__module__.startswith(package + ".")
-    ]
-    return sorted(kinds, key=lambda c: (c.__crd__.group, c.__crd__.kind, c.__crd__.version))
+    """Registered kinds (optionally only those defined below ``package``), sorted. A class
+    registered again under the same module and name (a reloaded module) replaces the old one."""
+    latest: dict[tuple[str, str], type[CustomResource]] = {}
+    for c in _REGISTRY:
+        if package is None or c.__module__ == package or c.__module__.startswith(package + "."):
+            latest[(c.__module__, c.__qualname__)] = c
+    return sorted(
+        latest.values(), key=lambda c: (c.__crd__.group, c.__crd__.kind, c.__crd__.version)
+    )
 
 
 def _import_tree(package: str) -> None:

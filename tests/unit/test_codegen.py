@@ -280,3 +280,27 @@ def test_yaml_same_with_and_without_libyaml() -> None:
         c = yaml.dump(crds[name], Dumper=yaml.CSafeDumper, **opts)
         py = yaml.dump(crds[name], Dumper=yaml.SafeDumper, **opts)
         assert c == py
+
+
+@pytest.mark.parametrize(
+    ("text", "n", "expected"),
+    [
+        ("Short.", 10, "Short."),
+        ("Hello world. More text here.", 15, "Hello world."),
+        ("abc def ghi jkl", 9, "abc def..."),
+        ("anything", 0, None),
+    ],
+)
+def test_truncate_description(text: str, n: int, expected: str | None) -> None:
+    from codegen.crd import truncate_description
+
+    assert truncate_description(text, n) == expected
+
+
+def test_max_desc_len_zero_is_upstream_shape() -> None:
+    from codegen.crd import limit_descriptions
+
+    crds = build_all(discover("apis"))
+    crd = limit_descriptions(crds["trainedmodels.serving.kserve.io"], 0)
+    assert "description" not in json.dumps(crd["spec"]["versions"])
+    assert "description" in json.dumps(crds["trainedmodels.serving.kserve.io"])
