@@ -306,7 +306,8 @@ class Controller:
     """A named reconcile loop (``controller.Controller``); a manager ``Runnable``.
 
     Started with :meth:`start`, which returns after ``stopping`` is set and the in-flight
-    reconciles finished (the queue is shut down first, so nothing new starts). The manager
+    reconciles finished (the queue is shut down first and no new reconcile starts: keys still
+    queued are dropped, as with controller-runtime's default priority queue). The manager
     bounds that wait with its graceful shutdown timeout by cancelling.
     """
 
@@ -344,6 +345,7 @@ class Controller:
         self._need_leader_election = need_leader_election
         self._sources: list[Source] = []
         self._started = False
+        self._stopping = False
         self.synced = anyio.Event()
         """Set once every source synced and the workers started."""
 
@@ -412,6 +414,7 @@ class Controller:
                 "Shutdown signal received, waiting for all workers to finish",
                 extra={"controller": self.name},
             )
+            self._stopping = True
             queue.shut_down()
         log.info("All workers finished", extra={"controller": self.name})
 
@@ -446,6 +449,11 @@ class Controller:
         while True:
             req, shutdown = await queue.get()
             if shutdown or req is None:
+                return
+            if self._stopping:
+                # As controller-runtime's (default) priority queue: after shutdown no new
+                # reconcile starts; keys still queued are dropped, not drained.
+                queue.done(req)
                 return
             try:
                 await self.reconcile_handler(req)

@@ -555,3 +555,31 @@ async def test_logs_carry_controller_runtime_keys_and_redact_secrets() -> None:
     assert line["replicas"] == 3
     assert line["api_token"] == "<redacted>" and line["password"] == "<redacted>"
     assert "s3cr3t" not in buf.getvalue()
+
+
+async def test_no_new_reconcile_starts_after_shutdown() -> None:
+    started, release = anyio.Event(), anyio.Event()
+    seen: list[Request] = []
+
+    async def slow(req: Request) -> Result:
+        seen.append(req)
+        started.set()
+        await release.wait()
+        return Result()
+
+    ctrl, q = make("oc-noqueue", Scripted(default=slow))
+    send, recv = anyio.create_memory_object_stream[Any](10)
+    ctrl.watch(Channel(recv))
+    stopping = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ctrl.start, stopping)
+        await send.send(obj("a"))
+        with anyio.fail_after(5):
+            await started.wait()
+        await send.send(obj("b"))  # queued behind the single worker
+        await settle()
+        assert len(q) == 1
+        stopping.set()
+        await settle()
+        release.set()
+    assert seen == [R]  # "b" was dropped at shutdown, not reconciled
