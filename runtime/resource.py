@@ -280,6 +280,42 @@ class ListType(Marker):
         if self.map_keys:
             t["x-kubernetes-list-map-keys"] = list(self.map_keys)
 
+    def check(self, value: Any) -> str | None:
+        """Duplicates the apiserver would refuse (set entries, map-list keys as written)."""
+        if self.type == "atomic" or not isinstance(value, list):
+            return None
+        seen: set[Any] = set()
+        for i, item in enumerate(value):
+            if self.type == "set":
+                key: Any = json.dumps(_plain(item), sort_keys=True)
+            else:
+                key = tuple(json.dumps(_json_field(item, k), sort_keys=True) for k in self.map_keys)
+            if key in seen:
+                return f"[{i}]: duplicate entry {key!r} in a list of type {self.type}"
+            seen.add(key)
+        return None
+
+
+def _plain(item: Any) -> Any:
+    if isinstance(item, msgspec.Struct):
+        return msgspec.to_builtins(item)
+    if isinstance(item, BaseModel):
+        return item.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return item
+
+
+def _json_field(item: Any, name: str) -> Any:
+    """The value of JSON field ``name`` of a dict, lightkube struct or KubeModel."""
+    if isinstance(item, dict):
+        return item.get(name)
+    if isinstance(item, msgspec.Struct):
+        return _plain(getattr(item, name, None))
+    if isinstance(item, BaseModel):
+        for attr, info in type(item).model_fields.items():
+            if (info.alias or attr) == name:
+                return _plain(getattr(item, attr))
+    return None
+
 
 @dataclass(frozen=True)
 class MapType(Marker):

@@ -408,3 +408,25 @@ def test_adapter_optional_required_field() -> None:
         M.model_validate({"c": raw, "strict": raw})
     with pytest.raises(ValidationError):  # other errors still reported
         M.model_validate({"c": {**raw, "ports": [{"containerPort": "x"}]}})
+
+
+def test_list_type_duplicates_refused() -> None:
+    class M(KubeModel):
+        tags: Annotated[list[str] | None, ListType("set")] = Field(None, alias="tags")
+        tols: Annotated[list[Toleration] | None, ListType("map", "key", "effect")] = Field(
+            None, alias="tols"
+        )
+        anything: Annotated[list[str] | None, ListType("atomic")] = Field(None, alias="anything")
+
+    ok = M.model_validate(
+        {
+            "tags": ["a", "b"],
+            "tols": [{"key": "a", "effect": "NoSchedule"}, {"key": "a", "effect": "NoExecute"}],
+            "anything": ["x", "x"],
+        }
+    )
+    assert ok.tols is not None and len(ok.tols) == 2
+    with pytest.raises(ValidationError, match="duplicate"):
+        M.model_validate({"tags": ["a", "a"]})
+    with pytest.raises(ValidationError, match="duplicate"):
+        M.model_validate({"tols": [{"key": "a", "effect": "X"}, {"key": "a", "effect": "X"}]})
