@@ -460,3 +460,29 @@ def test_resource_info_for_lightkube_and_custom_types() -> None:
         "/apis/example.com/v1/namespaces/ns/policies/p/status"
     )
     assert w.metric_label(True) == "policies.example.com/v1:metadata"
+
+
+def test_resync_delivers_update_with_same_object() -> None:
+    inf = informer()
+    inf.reflectors[0].store.replace([cm("x"), cm("y")], "1")
+    pairs: list[tuple[Any, Any]] = []
+    inf.add_event_handler(ResourceEventHandlerFuncs(update=lambda o, n: pairs.append((o, n))))
+    inf.resync()
+    assert sorted(n.metadata.name for _, n in pairs) == ["x", "y"]
+    assert all(o is n for o, n in pairs)  # c-r: resync updates carry old is new
+
+
+@pytest.mark.anyio
+async def test_resync_loop_runs_periodically() -> None:
+    inf = informer(resync_period=0.01)
+    inf.reflectors[0].store.replace([cm("x")], "1")
+    count = 0
+
+    def upd(_o: Any, _n: Any) -> None:
+        nonlocal count
+        count += 1
+
+    inf.add_event_handler(ResourceEventHandlerFuncs(update=upd))
+    with anyio.move_on_after(0.2):
+        await inf._resync_loop(0.01)
+    assert count >= 3
