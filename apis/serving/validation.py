@@ -9,10 +9,14 @@ the reason mirrors upstream's message where upstream has one.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 __all__ = [
     "CUSTOM_GPU_RESOURCE_TYPES_ANNOTATION",
@@ -27,7 +31,9 @@ __all__ = [
     "has_unknown_gpu_resource_type",
     "is_gpu_enabled",
     "is_quantity",
+    "malformed_guard",
     "parse_quantity",
+    "typed_check",
     "validate_blocked_env_vars",
 ]
 
@@ -225,3 +231,55 @@ def parse_quantity(value: str | int | float) -> float:
         return num * _BINARY[suffix]
     exponent = float(_DECIMAL[suffix]) if suffix in _DECIMAL else float(suffix[1:])
     return float(num * 10.0**exponent)
+
+
+# ---------------------------------------------------------------------------------------------
+# malformed input
+# ---------------------------------------------------------------------------------------------
+
+_MALFORMED = (TypeError, AttributeError, KeyError, IndexError, ValueError)
+
+
+def typed_check(obj: Any, model: Any) -> None:
+    """Raise :class:`FieldError` at the first place where ``obj`` does not fit the typed
+    ``model`` (a pydantic model class); return quietly when it fits."""
+    from pydantic import ValidationError
+
+    try:
+        model.model_validate(as_dict(obj))
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        path = ""
+        for part in err["loc"]:
+            if isinstance(part, int):
+                path += f"[{part}]"
+            elif "[" in str(part) and str(part).endswith("]"):  # pydantic union/function tags
+                continue
+            else:
+                path += ("." if path else "") + str(part)
+        raise FieldError(path, str(err["msg"])) from None
+
+
+def malformed_guard(model_path: str, n_objects: int = 1) -> Callable[[_F], _F]:
+    """Decorator for validators/defaulters that walk the JSON shape: a value of the wrong JSON
+    type somewhere (possible with the minimal CRDs, which do not validate) becomes a
+    :class:`FieldError` naming the field (found with the typed model ``model_path``,
+    ``"module:Class"``), never a crash. Well-typed input takes the fast path untouched."""
+
+    def deco(fn: _F) -> _F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except FieldError:
+                raise
+            except _MALFORMED as exc:
+                module, _, cls = model_path.partition(":")
+                model = getattr(importlib.import_module(module), cls)
+                for obj in args[:n_objects]:
+                    typed_check(obj, model)
+                raise FieldError("", f"malformed object: {type(exc).__name__}: {exc}") from None
+
+        return wrapper  # type: ignore[return-value]
+
+    return deco

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from apis.serving.validation import FieldError, as_dict
+from apis.serving.validation import FieldError, as_dict, malformed_guard
 
 __all__ = [
     "GRAPH_NAME_FMT",
@@ -26,6 +26,7 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+@malformed_guard("apis.serving.v1alpha1:InferenceGraph")
 def validate_inference_graph(graph: Any) -> list[str]:
     """CREATE: name, ``root`` node, unique step names per node, exactly one target per step,
     Splitter weights present and summing to 100. Returns warnings (none); raises

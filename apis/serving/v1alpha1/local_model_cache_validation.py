@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any
 
-from apis.serving.validation import FieldError, as_dict
+from apis.serving.validation import FieldError, as_dict, malformed_guard
 
 __all__ = [
     "ConsumerLabels",
@@ -38,6 +38,7 @@ def _meta(obj: Mapping[str, Any]) -> tuple[str, str]:
     return m.get("name") or "", m.get("namespace") or ""
 
 
+@malformed_guard("apis.serving.v1alpha1:LocalModelCache")
 def validate_local_model_cache(cache: Any, existing: Sequence[Any] = ()) -> list[str]:
     """CREATE/UPDATE: no other LocalModelCache has the same ``sourceModelUri``. ``existing``
     are all LocalModelCaches. Nothing is checked for an object being deleted."""
@@ -110,6 +111,7 @@ def _check_consumers(
             )
 
 
+@malformed_guard("apis.serving.v1alpha1:LocalModelCache")
 def validate_local_model_cache_delete(
     cache: Any, isvc_labels: ConsumerLabels, llm_isvc_labels: ConsumerLabels | None = None
 ) -> list[str]:
@@ -120,6 +122,7 @@ def validate_local_model_cache_delete(
     return []
 
 
+@malformed_guard("apis.serving.v1alpha1:LocalModelNamespaceCache")
 def validate_local_model_namespace_cache(cache: Any, node_groups: Container[str]) -> list[str]:
     """CREATE/UPDATE: every ``spec.nodeGroups`` entry names an existing LocalModelNodeGroup
     (``node_groups`` holds the existing names)."""
@@ -136,6 +139,7 @@ def validate_local_model_namespace_cache(cache: Any, node_groups: Container[str]
     return []
 
 
+@malformed_guard("apis.serving.v1alpha1:LocalModelNamespaceCache")
 def validate_local_model_namespace_cache_delete(
     cache: Any, isvc_labels: ConsumerLabels, llm_isvc_labels: ConsumerLabels | None = None
 ) -> list[str]:

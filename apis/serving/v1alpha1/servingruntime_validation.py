@@ -19,6 +19,7 @@ from apis.serving.validation import (
     get_env,
     go_quote,
     has_unknown_gpu_resource_type,
+    malformed_guard,
     validate_blocked_env_vars,
 )
 
@@ -220,6 +221,7 @@ def _validate(
         ) from None
 
 
+@malformed_guard("apis.serving.v1alpha1:ServingRuntime")
 def validate_serving_runtime(
     runtime: Any,
     others: Sequence[Any] = (),
@@ -232,6 +234,7 @@ def validate_serving_runtime(
     _validate("ServingRuntime", runtime, others, True, gpu_resource_types)
 
 
+@malformed_guard("apis.serving.v1alpha1:ClusterServingRuntime")
 def validate_cluster_serving_runtime(
     runtime: Any,
     others: Sequence[Any] = (),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from apis.serving.validation import FieldError, as_dict, parse_quantity
+from apis.serving.validation import FieldError, as_dict, malformed_guard, parse_quantity
 
 __all__ = [
     "STORAGE_URI_PROTOCOLS",
@@ -24,6 +24,7 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+@malformed_guard("apis.serving.v1alpha1:TrainedModel")
 def validate_trained_model(tm: Any) -> list[str]:
     """CREATE: name ``^[a-zA-Z0-9_-]+$`` and a storageUri the model agent can pull."""
     obj = as_dict(tm)
@@ -59,6 +60,7 @@ def _same_quantity(a: Any, b: Any) -> bool:
         return bool(a == b)
 
 
+@malformed_guard("apis.serving.v1alpha1:TrainedModel", 2)
 def validate_trained_model_update(new: Any, old: Any) -> list[str]:
     """UPDATE: nothing for an object being deleted; else the CREATE rules, then
     ``spec.model.memory`` is immutable (compared as quantities: ``1Gi`` == ``1024Mi``)."""

@@ -20,7 +20,7 @@ from apis.serving.v1beta1.configmap import (
     parse_inferenceservice_config,
 )
 from apis.serving.v1beta1.inference_service_validation import predictor_implementations
-from apis.serving.validation import as_dict
+from apis.serving.validation import as_dict, malformed_guard
 
 __all__ = [
     "DEPLOYMENT_MODE_ANNOTATION",
@@ -240,6 +240,7 @@ def _set_local_model_label(
     _delete_local_model_metadata(meta)
 
 
+@malformed_guard("apis.serving.v1beta1:InferenceService")
 def default_inference_service(
     isvc: Any,
     config: InferenceServiceConfig | None = None,
@@ -335,6 +336,7 @@ def _append_env_if_missing(model: _Obj, *envs: tuple[str, str]) -> None:
     model["env"] = env
 
 
+@malformed_guard("apis.serving.v1beta1:InferenceService")
 def set_runtime_defaults(isvc: Any, runtime_annotations: dict[str, str] | None = None) -> _Obj:
     """Upstream ``SetRuntimeDefaults``: server-specific defaults for a ``predictor.model`` once
     its runtime is known. The server type comes from the runtime's

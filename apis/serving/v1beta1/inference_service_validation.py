@@ -24,6 +24,7 @@ from apis.serving.validation import (
     go_quote,
     has_unknown_gpu_resource_type,
     is_gpu_enabled,
+    malformed_guard,
     parse_quantity,
     validate_blocked_env_vars,
 )
@@ -797,6 +798,7 @@ def _gpu_types(config: InferenceServiceConfig | None) -> list[str]:
     return [*DEFAULT_GPU_RESOURCE_TYPES, *dict.fromkeys(custom)]
 
 
+@malformed_guard("apis.serving.v1beta1:InferenceService")
 def validate_inference_service(
     isvc: Any, *, config: InferenceServiceConfig | None = None
 ) -> list[str]:
@@ -881,6 +883,7 @@ def _normalize_mode(mode: str) -> str:
     return {"RawDeployment": "Standard", "Serverless": "Knative"}.get(mode, mode)
 
 
+@malformed_guard("apis.serving.v1beta1:InferenceService", 2)
 def validate_inference_service_update(
     new: Any, old: Any, *, config: InferenceServiceConfig | None = None
 ) -> list[str]:
