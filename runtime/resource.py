@@ -30,12 +30,24 @@ Conventions
     * Markers are ``Annotated`` metadata (``Annotated[list[str], ListType("set"), MinItems(1)]``);
       each one maps to exactly one schema keyword (controller-gen's ``+kubebuilder`` markers).
       ``Items(marker, ...)`` applies markers to a list's ``items``.
-      ``Pattern``/``Minimum``/``Maximum``/``*Length``/``*Items``/``Enum`` also validate in Python.
+      ``Pattern``/``Minimum``/``Maximum``/``*Length``/``*Items``/``Enum`` also validate in Python,
+      and ``ListType("set"|"map", ...)`` refuses duplicate entries as the apiserver does.
+      Full list: IntOrString, Quantity, Int32, Int64, Time (types); ListType, MapType, Default,
+      Enum, Pattern, Minimum, Maximum, ExclusiveMinimum, ExclusiveMaximum, MultipleOf,
+      MinLength, MaxLength, MinItems, MaxItems, MinProperties, MaxProperties, Format, Type,
+      Nullable, PreserveUnknownFields, EmbeddedResource, Schemaless, XValidation, Items.
+      ``typing.Literal[...]`` gives ``enum``; ``dict[str, Any]`` gives preserve-unknown-fields.
     * Core types: ``Container``, ``Volume``, ``PodSpec``... (below) are
       ``Annotated[lightkube_model, K8sType()]``: the value *is* the lightkube msgspec struct
       (validated with ``msgspec.convert``, strict), and the JSON schema is the structural schema
       controller-gen would emit for it, built from kubernetes-validate's offline Kubernetes
       definitions (``KUBE_SCHEMA_VERSION``). Any other lightkube model: ``Annotated[M, K8sType()]``.
+      ``K8sType(optional=((core_v1.HTTPGetAction, "port"),))`` accepts values where a required
+      field of the core type is absent (when the CRD relaxes it). ``KUBE_DESCRIPTIONS`` (a
+      ContextVar) controls whether core-type descriptions are kept in schemas.
+    * Go's ``corev1.Container `json:",inline"```: declare the fields on a ``KubeModel`` and set
+      ``__kube_inline__ = ("io.k8s.api.core.v1.Container",)``; their schemas then come from the
+      Kubernetes definition (list/map markers, defaults).
 
 Registration (how code generators find kinds)
     Every subclass of ``CustomResource`` that defines ``__crd__`` in its own class body is
