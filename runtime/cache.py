@@ -70,7 +70,7 @@ from runtime.reflector import (
     Transform,
     api_error,
     decode_object,
-    http_client,
+    instrument,
     resource_info,
     strip_managed_fields,
 )
@@ -801,7 +801,7 @@ class Cache:
     """
 
     def __init__(self, kube: Any, options: CacheOptions | None = None) -> None:
-        self.http = kube if isinstance(kube, httpx2.AsyncClient) else http_client(kube)
+        self.http = instrument(kube)  # rest_client_* metrics for lists and watches
         self.options = options or CacheOptions()
         self._informers: dict[tuple[ResourceInfo, bool], Informer] = {}
         self._tg: anyio.abc.TaskGroup | None = None

@@ -76,6 +76,7 @@ __all__ = [
     "decode_object",
     "encode_object",
     "http_client",
+    "instrument",
     "object_to_dict",
     "resource_info",
     "selector_string",
@@ -310,6 +311,49 @@ def http_client(kube: Any) -> httpx2.AsyncClient:
     http = getattr(inner, "_client", None)
     if not isinstance(http, httpx2.AsyncClient):
         raise TypeError("expected a lightkube.AsyncClient")
+    return http
+
+
+# --------------------------------------------------------------------------- request metrics
+
+
+class _MetricsTransport(httpx2.AsyncBaseTransport):
+    """Counts and times every request (client-go's ``rest_client_*`` adapters). The duration
+    is time to response headers, as client-go measures it (a watch counts when it opens)."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        host = request.url.netloc.decode()
+        method = request.method
+        start = time.perf_counter()
+        code = "<error>"
+        try:
+            resp = await self.inner.handle_async_request(request)
+            code = str(resp.status_code)
+            return resp
+        finally:
+            metrics.REST_CLIENT_REQUESTS_TOTAL.labels(code=code, method=method, host=host).inc()
+            metrics.REST_CLIENT_REQUEST_DURATION_SECONDS.labels(verb=method, host=host).observe(
+                time.perf_counter() - start
+            )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def instrument(kube: Any) -> httpx2.AsyncClient:
+    """Install the request-metrics transport on a lightkube ``AsyncClient`` (or an httpx
+    client); idempotent. Returns the httpx client."""
+    http = kube if isinstance(kube, httpx2.AsyncClient) else http_client(kube)
+    transport = http._transport
+    if not isinstance(transport, _MetricsTransport):
+        http._transport = _MetricsTransport(transport)
+    mounts = http._mounts
+    for pattern, t in list(mounts.items()):
+        if t is not None and not isinstance(t, _MetricsTransport):
+            mounts[pattern] = _MetricsTransport(t)
     return http
 
 
