@@ -527,3 +527,15 @@ def test_fuzz_never_crashes() -> None:
             parse_inferenceservice_config(data)
 
     run()
+
+
+def test_last_good_config_is_kept() -> None:
+    from apis.serving.v1beta1.configmap import LastGoodConfig
+
+    holder = LastGoodConfig()
+    assert holder.update({"deploy": "{"}) is None and holder.error is not None
+    good = holder.update({"deploy": '{"defaultDeploymentMode": "Standard"}'})
+    assert good is not None and holder.error is None
+    kept = holder.update({"deploy": '{"defaultDeploymentMode": "Fast"}'})
+    assert kept is good and holder.error is not None and holder.error.key == "deploy"
+    assert holder.update({}) is not good and holder.error is None

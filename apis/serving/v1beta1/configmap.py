@@ -62,6 +62,7 @@ __all__ = [
     "InferenceServiceConfigError",
     "InferenceServicesConfig",
     "IngressConfig",
+    "LastGoodConfig",
     "LocalModelConfig",
     "LoggerConfig",
     "LoggerStorageConfig",
@@ -902,3 +903,27 @@ def _raw_keys(raw: str) -> set[str]:
     except json.JSONDecodeError:
         return set()
     return {k.lower() for k in doc} if isinstance(doc, dict) else set()
+
+
+class LastGoodConfig:
+    """Holds the last ``inferenceservice-config`` that parsed (DESIGN: a malformed key is a
+    clear error, and the manager keeps the last good config instead of crashing).
+
+    ``update(data)`` parses; on success the new config becomes current and ``error`` is None;
+    on failure the previous config stays current and ``error`` holds the
+    :class:`InferenceServiceConfigError` (for an event/condition). Before the first good
+    update, ``config`` is None.
+    """
+
+    def __init__(self) -> None:
+        self.config: InferenceServiceConfig | None = None
+        self.error: InferenceServiceConfigError | None = None
+
+    def update(self, data: Mapping[str, str] | None) -> InferenceServiceConfig | None:
+        """Parse ``data``; return the current (new or last good) config."""
+        try:
+            self.config = parse_inferenceservice_config(data)
+            self.error = None
+        except InferenceServiceConfigError as exc:
+            self.error = exc
+        return self.config
