@@ -474,6 +474,7 @@ class Reflector:
         self.synced = anyio.Event()
         #: number of completed lists (the initial one included); tests and metrics read it
         self.list_count = 0
+        self._events_since_list = 0
 
     # ------------------------------------------------------------------ helpers
 
@@ -505,22 +506,23 @@ class Reflector:
     async def run(self) -> None:
         """client-go's ``Reflector.Run``: ``ListAndWatch`` under the backoff manager."""
         need_list = True
+        gone_streak = 0
         while True:
             try:
                 if need_list:
                     await self.list()
                     need_list = False
                 await self.watch()
+                gone_streak = 0
             except _Gone:
                 log.info("reflector %s: resourceVersion %s expired (410), relisting",
                          self.name, self.last_sync_resource_version)
                 self._restart("expired")
                 need_list = True
-                # relist at once the first time; repeated 410s go through the backoff
-                if self.backoff._last_failure is not None:
+                # relist at once; a relist whose watch is 410 again before any event backs off
+                gone_streak = gone_streak + 1 if self._events_since_list == 0 else 1
+                if gone_streak > 1:
                     await anyio.sleep(self.backoff.next())
-                else:
-                    self.backoff.next()
             except (httpx2.HTTPError, OSError, _VeryShortWatch, ApiError,
                     msgspec.DecodeError) as e:
                 delay = self.backoff.next()
@@ -561,6 +563,7 @@ class Reflector:
                 break
             log.info("reflector %s: continue token expired, restarting the list", self.name)
         self.store.replace(items, rv)
+        self._events_since_list = 0
         self.last_sync_resource_version = rv
         self.list_count += 1
         self.synced.set()
@@ -612,6 +615,7 @@ class Reflector:
                 raise _Gone()
             raise ApiError(status=msgspec.convert(obj, meta_v1.Status))
         rv = _rv_of(obj)
+        self._events_since_list += 1
         if typ == "BOOKMARK":
             if rv:
                 self.last_sync_resource_version = rv

@@ -486,3 +486,27 @@ async def test_resync_loop_runs_periodically() -> None:
     with anyio.move_on_after(0.2):
         await inf._resync_loop(0.01)
     assert count >= 3
+
+
+@pytest.mark.anyio
+async def test_reflector_relists_at_once_on_first_410_and_backs_off_when_repeated() -> None:
+    server = FakeServer()
+    server.set("a")
+    inf = informer(namespaces=["a"])
+    r = fake_reflector(server, inf)
+    waits: list[float] = []
+    real_next = r.backoff.next
+
+    def counting_next() -> float:
+        waits.append(real_next())
+        return waits[-1]
+
+    r.backoff.next = counting_next  # type: ignore[method-assign]
+    server.watch_scripts = [410, 410, 410]
+    with anyio.move_on_after(1):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(r.run)
+            await eventually(lambda: r.list_count >= 4)
+            tg.cancel_scope.cancel()
+    # list, 410 -> relist at once, 410 (no event since) -> backoff, 410 -> backoff
+    assert len(waits) == 2
