@@ -1079,9 +1079,13 @@ class KubeModel(BaseModel):
             target = handler.resolve_ref_schema(schema)
             props: JsonDict = target.get("properties", {})
             for name in cls.__kube_inline__:
+                documented = kube_schema(name, keep_descriptions=True).get("properties", {})
                 for key, sub in kube_schema(name).get("properties", {}).items():
                     if key in props:
-                        own = props[key].get("description")
+                        # Inlined fields are this type's own fields: keep their top-level
+                        # descriptions (``kubectl explain ...sklearn.env``) even when nested
+                        # core-type descriptions are dropped.
+                        own = props[key].get("description") or documented[key].get("description")
                         props[key] = sub
                         if own is not None:
                             sub["description"] = own

@@ -176,6 +176,11 @@ def test_descriptions_kept_for_kubectl_explain(crds: dict[str, dict[str, Any]]) 
     assert predictor["description"].startswith("Predictor defines the model serving spec")
     assert predictor["properties"]["minReplicas"]["description"]
     assert predictor["properties"]["sklearn"]["description"]
+    # inlined corev1.Container fields keep their own (top-level) descriptions
+    sklearn = predictor["properties"]["sklearn"]["properties"]
+    assert sklearn["env"]["description"].startswith("List of environment variables")
+    # nested core-type descriptions are dropped (size)
+    assert "description" not in sklearn["env"]["items"]["properties"]["name"]
 
 
 # --- upstream parity ----------------------------------------------------------------------------
