@@ -539,3 +539,18 @@ def test_last_good_config_is_kept() -> None:
     kept = holder.update({"deploy": '{"defaultDeploymentMode": "Fast"}'})
     assert kept is good and holder.error is not None and holder.error.key == "deploy"
     assert holder.update({}) is not good and holder.error is None
+
+
+def test_inference_service_key_explainers_merge_like_go() -> None:
+    cfg = parse_inferenceservice_config(
+        {
+            "explainers": '{"art": {"image": "kserve/art", "defaultImageVersion": "0.9"}}',
+            "inferenceService": '{"explainers": {"art": {"defaultImageVersion": "1.0"}}}',
+        }
+    )
+    art = cfg.inference_service.explainers.art_explainer
+    assert (art.container_image, art.default_image_version) == ("kserve/art", "1.0")
+    assert cfg.explainers.art_explainer.default_image_version == "0.9"
+    with pytest.raises(InferenceServiceConfigError) as info:
+        parse_inferenceservice_config({"inferenceService": '{"explainers": {"art": {"image": 1}}}'})
+    assert (info.value.key, info.value.field) == ("inferenceService", "explainers.art.image")

@@ -472,3 +472,16 @@ def test_runtime_defaults_other_or_no_model() -> None:
     # the annotation wins over the runtime name
     named = _model_isvc({"modelFormat": {"name": "triton"}, "runtime": "kserve-tritonserver"})
     assert set_runtime_defaults(named, {"serving.kserve.io/server-type": "custom"}) == named
+
+
+def test_rule6_art_version_from_inference_service_key_when_it_overrides() -> None:
+    base = {"art": {"image": "kserve/art", "defaultImageVersion": "0.9"}}
+    obj = isvc(explainer={"art": {"type": "SquareAttack"}})
+    out = default_inference_service(obj, cfg(explainers=base))
+    assert out["spec"]["explainer"]["art"]["runtimeVersion"] == "0.9"
+    # upstream unmarshals the inferenceService key into the same struct: its explainers win
+    over = cfg(
+        explainers=base, inferenceService={"explainers": {"art": {"defaultImageVersion": "1.0"}}}
+    )
+    out = default_inference_service(obj, over)
+    assert out["spec"]["explainer"]["art"]["runtimeVersion"] == "1.0"

@@ -845,8 +845,9 @@ def parse_inferenceservice_config(data: Mapping[str, str] | None) -> InferenceSe
     if "inferenceService" in data:
         isvc = _decode("inferenceService", data["inferenceService"], InferenceServicesConfig)
         assert isinstance(isvc, InferenceServicesConfig)
-        if "explainers" not in _raw_keys(data["inferenceService"]):
-            isvc.explainers = explainers
+        # Go unmarshals this key into the struct already holding the ``explainers`` key:
+        # fields the inferenceService document does not mention keep their values.
+        isvc.explainers = _merged_explainers(data, explainers)
         isvc.service_annotation_disallowed_list = [
             *BUILTIN_SERVICE_ANNOTATION_DISALLOWED_LIST,
             *(isvc.service_annotation_disallowed_list or []),
@@ -897,12 +898,43 @@ def parse_inferenceservice_config(data: Mapping[str, str] | None) -> InferenceSe
     return InferenceServiceConfig(**parsed, present_keys=present)
 
 
-def _raw_keys(raw: str) -> set[str]:
+def _json_object(raw: str | None) -> dict[str, Any]:
     try:
-        doc = json.loads(raw)
+        doc = json.loads(raw) if raw is not None else None
     except json.JSONDecodeError:
-        return set()
-    return {k.lower() for k in doc} if isinstance(doc, dict) else set()
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _get_folded(doc: dict[str, Any], key: str) -> Any:
+    if key in doc:
+        return doc[key]
+    for k, v in doc.items():
+        if isinstance(k, str) and k.lower() == key.lower():
+            return v
+    return None
+
+
+def _deep_merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            if v is None:
+                continue
+            out[k] = _deep_merge(base.get(k), v)
+        return out
+    return over if over is not None else base
+
+
+def _merged_explainers(data: Mapping[str, str], explainers: ExplainersConfig) -> ExplainersConfig:
+    over = _get_folded(_json_object(data.get("inferenceService")), "explainers")
+    if over is None:
+        return explainers
+    base = explainers.model_dump(by_alias=True)
+    merged = _deep_merge(base, over)
+    out = _decode("inferenceService", json.dumps(merged), ExplainersConfig)
+    assert isinstance(out, ExplainersConfig)
+    return out
 
 
 class LastGoodConfig:

@@ -116,7 +116,9 @@ def _default_component(component: str, spec: _Obj, config: InferenceServiceConfi
         art = _obj(spec["art"])
         art["name"] = INFERENCE_SERVICE_CONTAINER
         if art.get("runtimeVersion") is None:
-            art["runtimeVersion"] = config.explainers.art_explainer.default_image_version
+            art["runtimeVersion"] = (
+                config.inference_service.explainers.art_explainer.default_image_version
+            )
         _set_resource_defaults(resource, art)
         return
     # custom transformer / explainer
