@@ -14,6 +14,7 @@ from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap
 from lightkube.resources.events_v1 import Event
+from pydantic import Field
 
 from runtime import metrics
 from runtime.cache import Cache, ResourceEventHandlerFuncs
@@ -32,6 +33,7 @@ from runtime.client import (
     set_owner_reference,
 )
 from runtime.events import EventRecorder
+from runtime.resource import CRD, CustomResource, KubeModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -258,3 +260,87 @@ async def test_event_recorder_rate_limits_new_events(kube_client: Any, namespace
         rec.event(target, "Normal", f"Reason{i}", "Act")
     await rec.drain()
     assert (rec.creates, rec.dropped) == (3, 7)
+
+
+# --------------------------------------------------------------------------- custom resources
+
+
+class WidgetSpec(KubeModel):
+    size: int | None = Field(None, alias="size")
+
+
+class WidgetStatus(KubeModel):
+    ready: bool | None = Field(None, alias="ready")
+
+
+class Widget(CustomResource):
+    __crd__ = CRD(group="test.kserve-py.io", version="v1", kind="Widget", plural="widgets",
+                  status_subresource=True)
+    spec: WidgetSpec | None = Field(None, alias="spec")
+    status: WidgetStatus | None = Field(None, alias="status")
+
+
+WIDGET_CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.test.kserve-py.io}
+spec:
+  group: test.kserve-py.io
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer}}}
+          status: {type: object, properties: {ready: {type: boolean}}}
+"""
+
+
+async def test_custom_resource_round_trip(envtest: Any, kube_client: Any, namespace: str,
+                                          tmp_path: Any) -> None:
+    crd = tmp_path / "widget.yaml"
+    crd.write_text(WIDGET_CRD)
+    await anyio.to_thread.run_sync(envtest.install_crds, [crd])
+
+    async with running(kube_client) as client:
+        w = Widget(metadata=ObjectMeta(name="w1", namespace=namespace),
+                   spec=WidgetSpec(size=3))
+        applied = await client.apply(w)
+        assert isinstance(applied, Widget)
+        assert applied.spec is not None and applied.spec.size == 3
+        assert applied.metadata is not None and applied.metadata.uid
+
+        out = await client.apply_status(applied, WidgetStatus(ready=True))
+        assert out.status is not None and out.status.ready is True
+        assert out.spec is not None and out.spec.size == 3
+
+        # the cache decodes into the Pydantic type as well
+        async def cached() -> Widget | None:
+            try:
+                got: Widget = await client.get(Widget, "w1", namespace)
+            except Exception as e:
+                if is_not_found(e):
+                    return None
+                raise
+            return got if got.status and got.status.ready else None
+
+        got = await eventually(cached)
+        assert isinstance(got, Widget) and got.spec is not None and got.spec.size == 3
+        listed = await client.list(Widget, namespace)
+        assert [x.metadata.name for x in listed if x.metadata] == ["w1"]
+
+        child = cm("widget-child", namespace)
+        set_controller_reference(got, child)
+        ref = child.metadata.ownerReferences[0]
+        assert (ref.apiVersion, ref.kind, ref.name) == ("test.kserve-py.io/v1", "Widget", "w1")
+        await client.create(child)
+        await client.delete(got)
+        with pytest.raises(Exception) as exc:
+            await client.api_reader.get(Widget, "w1", namespace)
+        assert is_not_found(exc.value)
