@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_GPU_RESOURCE_TYPES",
     "FieldError",
     "as_dict",
+    "canonical_quantity",
     "find_common_parent_path",
     "get_env",
     "go_quote",
@@ -283,3 +284,61 @@ def malformed_guard(model_path: str, n_objects: int = 1) -> Callable[[_F], _F]:
         return wrapper  # type: ignore[return-value]
 
     return deco
+
+
+# ---------------------------------------------------------------------------------------------
+# canonical quantity text (apimachinery resource.Quantity.String())
+# ---------------------------------------------------------------------------------------------
+
+_SI_SUFFIX = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}
+_BIN_SUFFIX = {0: "", 1: "Ki", 2: "Mi", 3: "Gi", 4: "Ti", 5: "Pi", 6: "Ei"}
+
+
+def canonical_quantity(value: str | int) -> str:
+    """``resource.MustParse(value).String()``: the canonical text Go writes back for a
+    quantity (``"1000m"`` -> ``"1"``, ``"0.5"`` -> ``"500m"``, ``"1024Mi"`` -> ``"1Gi"``,
+    ``"1536"`` stays, ``"1e3"`` stays). Values are rounded up to nano units as Go does.
+    Raises ``ValueError`` for something that is not a quantity."""
+    from decimal import ROUND_CEILING, Decimal
+
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str):
+        raise ValueError(f"not a quantity: {value!r}")
+    m = _QUANTITY_RE.match(text)
+    if m is None:
+        raise ValueError(f"quantities must match the regular expression: {text!r}")
+    suffix = m.group("suffix") or ""
+    num = Decimal(m.group("num"))
+    if suffix in _BINARY:
+        fmt, amount = "BinarySI", num * _BINARY[suffix]
+    elif suffix in _DECIMAL:
+        fmt, amount = "DecimalSI", num.scaleb(_DECIMAL[suffix])
+    else:
+        fmt, amount = "DecimalExponent", num.scaleb(int(Decimal(suffix[1:])))
+    # Go keeps at most nano precision, rounding up (away from -inf)
+    amount = amount.quantize(Decimal("1e-9"), rounding=ROUND_CEILING)
+    if amount == 0:
+        return "0"
+    if fmt == "BinarySI" and (-1024 < amount < 1024 or amount != amount.to_integral_value()):
+        fmt = "DecimalSI"
+    sign = "-" if amount < 0 else ""
+    amount = abs(amount)
+    if fmt == "BinarySI":
+        n, exp = int(amount), 0
+        while n % 1024 == 0 and exp < 6:
+            n //= 1024
+            exp += 1
+        return f"{sign}{n}{_BIN_SUFFIX[exp]}"
+    # mantissa * 10**exponent with an integer mantissa free of trailing zeros
+    t = amount.normalize().as_tuple()
+    digits = int("".join(map(str, t.digits)))
+    exponent = int(t.exponent)
+    while digits % 10 == 0 and digits:
+        digits //= 10
+        exponent += 1
+    shift = exponent % 3  # Python's % is floor-mod: exponent -> largest multiple of 3 below
+    digits *= 10**shift
+    exponent -= shift
+    if fmt == "DecimalSI" and exponent in _SI_SUFFIX:
+        return f"{sign}{digits}{_SI_SUFFIX[exponent]}"
+    return f"{sign}{digits}" + (f"e{exponent}" if exponent else "")

@@ -554,3 +554,35 @@ def test_inference_service_key_explainers_merge_like_go() -> None:
     with pytest.raises(InferenceServiceConfigError) as info:
         parse_inferenceservice_config({"inferenceService": '{"explainers": {"art": {"image": 1}}}'})
     assert (info.value.key, info.value.field) == ("inferenceService", "explainers.art.image")
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("1000m", "1"),
+        ("0.5", "500m"),
+        ("1024Mi", "1Gi"),
+        ("1536", "1536"),
+        ("1e3", "1e3"),
+        ("2Gi", "2Gi"),
+        ("100m", "100m"),
+        ("1.5", "1500m"),
+        ("1.5Ki", "1536"),
+        ("0.5Gi", "512Mi"),
+        ("1000", "1k"),
+        ("12e6", "12e6"),
+        ("0", "0"),
+        ("-1", "-1"),
+        ("1e-10", "1e-9"),
+        ("1.0000000001", "1000000001n"),
+        ("5000000000", "5G"),
+        ("2e1", "20"),
+        ("1.5M", "1500k"),
+        (500, "500"),
+        ("3000Mi", "3000Mi"),
+    ],
+)
+def test_canonical_quantity_like_go(text: str | int, canonical: str) -> None:
+    from apis.serving.validation import canonical_quantity
+
+    assert canonical_quantity(text) == canonical

@@ -485,3 +485,25 @@ def test_rule6_art_version_from_inference_service_key_when_it_overrides() -> Non
     )
     out = default_inference_service(obj, over)
     assert out["spec"]["explainer"]["art"]["runtimeVersion"] == "1.0"
+
+
+def test_quantities_come_back_canonical_like_go_marshal() -> None:
+    c = cfg(inferenceService={"resource": {"cpuLimit": "1000m", "memoryLimit": "2048Mi"}})
+    obj = isvc(
+        {
+            "model": {
+                "modelFormat": {"name": "x"},
+                "resources": {"limits": {"memory": "1024Mi"}, "requests": {"cpu": 2}},
+            }
+        },
+        transformer={
+            "containers": [{"name": "t", "image": "i"}],
+            "volumes": [{"name": "v", "emptyDir": {"sizeLimit": "1000Mi"}}],
+        },
+    )
+    out = default_inference_service(obj, c)
+    model = out["spec"]["predictor"]["model"]
+    assert model["resources"] == {"limits": {"memory": "1Gi"}, "requests": {"cpu": "2"}}
+    t = out["spec"]["transformer"]
+    assert t["containers"][0]["resources"]["limits"] == {"cpu": "1", "memory": "2Gi"}
+    assert t["volumes"][0]["emptyDir"]["sizeLimit"] == "1000Mi"

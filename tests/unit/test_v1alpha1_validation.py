@@ -69,6 +69,9 @@ def test_trained_model_memory_immutable() -> None:
     with pytest.raises(FieldError) as info:
         validate_trained_model_update(tm(memory="2Gi"), tm())
     assert info.value.field == "spec.model.memory"
+    with pytest.raises(FieldError) as canon:
+        validate_trained_model_update(tm(memory="2048Mi"), tm(memory="1024Mi"))
+    assert 'The memory was "1Gi" but it is updated to "2Gi"' in canon.value.reason
     assert (
         'memory field is immutable. The memory was "1Gi" but it is updated to "2Gi"'
         in info.value.reason

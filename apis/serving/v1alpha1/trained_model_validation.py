@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from apis.serving.validation import FieldError, as_dict, malformed_guard, parse_quantity
+from apis.serving.validation import (
+    FieldError,
+    as_dict,
+    canonical_quantity,
+    malformed_guard,
+    parse_quantity,
+)
 
 __all__ = [
     "STORAGE_URI_PROTOCOLS",
@@ -51,6 +57,14 @@ def _memory(obj: dict[str, Any]) -> Any:
     return _obj(_obj(obj.get("spec")).get("model")).get("memory")
 
 
+def _text(q: Any) -> str:
+    """Go's ``Quantity.String()`` (canonical form) for the message."""
+    try:
+        return canonical_quantity(q if q is not None else "0")
+    except ValueError:
+        return str(q)
+
+
 def _same_quantity(a: Any, b: Any) -> bool:
     try:
         return parse_quantity(a if a is not None else "0") == parse_quantity(
@@ -73,6 +87,6 @@ def validate_trained_model_update(new: Any, old: Any) -> list[str]:
         raise FieldError(
             "spec.model.memory",
             f'the Trained Model "{name}" memory field is immutable. The memory was '
-            f'"{_memory(o)}" but it is updated to "{_memory(n)}"',
+            f'"{_text(_memory(o))}" but it is updated to "{_text(_memory(n))}"',
         )
     return []

@@ -20,7 +20,7 @@ from apis.serving.v1beta1.configmap import (
     parse_inferenceservice_config,
 )
 from apis.serving.v1beta1.inference_service_validation import predictor_implementations
-from apis.serving.validation import as_dict, malformed_guard
+from apis.serving.validation import as_dict, canonical_quantity, malformed_guard
 
 __all__ = [
     "DEPLOYMENT_MODE_ANNOTATION",
@@ -85,9 +85,42 @@ def _set_resource_defaults(resource: ResourceConfig, container: _Obj) -> None:
         if not isinstance(current, dict):
             current = {}
         for res, value in values.items():
-            current.setdefault(res, value)
+            current.setdefault(res, canonical_quantity(value))
         resources[kind] = current
     container["resources"] = resources
+
+
+def _canonicalize_quantities(node: Any) -> None:
+    """Upstream's webhook answers with a patch between the request and ``json.Marshal`` of the
+    defaulted Go object, so every ``resource.Quantity`` comes back in canonical form
+    (``1024Mi`` -> ``1Gi``). Quantities in an InferenceService live in ``resources``
+    (``limits``/``requests``) of containers, pods and claim templates, and in
+    ``emptyDir.sizeLimit``; a value that does not parse is left alone."""
+    if isinstance(node, list):
+        for item in node:
+            _canonicalize_quantities(item)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key == "resources" and isinstance(value, dict):
+            for kind in ("limits", "requests"):
+                q = value.get(kind)
+                if isinstance(q, dict):
+                    for name, amount in q.items():
+                        q[name] = _canonical_or_same(amount)
+        elif key == "sizeLimit" and value is not None:
+            node[key] = _canonical_or_same(value)
+        _canonicalize_quantities(value)
+
+
+def _canonical_or_same(amount: Any) -> Any:
+    if isinstance(amount, bool) or not isinstance(amount, str | int):
+        return amount
+    try:
+        return canonical_quantity(amount)
+    except ValueError:
+        return amount
 
 
 def _exactly_one(component: str, spec: _Obj) -> bool:
@@ -297,6 +330,8 @@ def default_inference_service(
     caches = [as_dict(c) for c in local_model_caches or []] if lookup else None
     ns_caches = [as_dict(c) for c in local_model_namespace_caches or []] if lookup else None
     _set_local_model_label(obj, pred, caches, ns_caches)
+    # quantities come back canonical, as from upstream's json.Marshal of the Go object
+    _canonicalize_quantities(spec)
     # 8. automountServiceAccountToken: false unless the config allows it
     if not cfg.security.auto_mount_service_account_token:
         for name in ("predictor", "transformer", "explainer"):
