@@ -1070,11 +1070,20 @@ class KubeModel(BaseModel):
     class; their schemas are replaced by the definition's property schemas (list/map markers,
     defaults) so the CRD matches what controller-gen emits for the embedded struct."""
 
+    __schema_required__: ClassVar[tuple[str, ...]] = ()
+    """JSON names of fields the CRD schema lists as ``required`` although the Python type
+    accepts their absence (the CRD may drop that ``required`` in places, as KServe's yq does,
+    and objects the apiserver admitted must always decode)."""
+
     @classmethod
     def __get_pydantic_json_schema__(
         cls, cs: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         schema = handler(cs)
+        if cls.__schema_required__:
+            target = handler.resolve_ref_schema(schema)
+            required = set(target.get("required", [])) | set(cls.__schema_required__)
+            target["required"] = sorted(required)
         if cls.__kube_inline__:
             target = handler.resolve_ref_schema(schema)
             props: JsonDict = target.get("properties", {})

@@ -430,3 +430,14 @@ def test_list_type_duplicates_refused() -> None:
         M.model_validate({"tags": ["a", "a"]})
     with pytest.raises(ValidationError, match="duplicate"):
         M.model_validate({"tols": [{"key": "a", "effect": "X"}, {"key": "a", "effect": "X"}]})
+
+
+def test_schema_required_without_python_required() -> None:
+    class M(KubeModel):
+        __schema_required__ = ("fmt",)
+
+        fmt: str | None = Field(None, alias="fmt")
+        other: str = Field(alias="other")
+
+    assert structural_schema(M)["required"] == ["fmt", "other"]
+    assert M.model_validate({"other": "x"}).fmt is None

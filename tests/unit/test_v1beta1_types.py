@@ -106,3 +106,18 @@ def test_status_defaults_required_like_upstream() -> None:
     assert isvc.status is not None and isvc.status.model_status is not None
     with pytest.raises(ValidationError):
         InferenceService.model_validate({"status": {"modelStatus": {}}})
+
+
+def test_objects_the_apiserver_admits_decode() -> None:
+    """KServe's yq strips `required` under spec.predictor.<framework>: those objects must parse."""
+    isvc = InferenceService.model_validate(
+        {
+            "spec": {
+                "predictor": {"model": {"storageUri": "s3://m"}},
+                "explainer": {"art": {"storageUri": "s3://e"}},
+                "transformer": {"containers": [{"name": "t", "livenessProbe": {"tcpSocket": {}}}]},
+            }
+        }
+    )
+    assert isvc.spec is not None and isvc.spec.predictor.model is not None
+    assert isvc.spec.predictor.model.model_format is None

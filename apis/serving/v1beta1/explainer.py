@@ -27,7 +27,9 @@ class ExplainerExtensionSpec(ContainerFields):
 class ARTExplainerSpec(ExplainerExtensionSpec):
     """Arguments for configuring an ART Explanation Server."""
 
-    type: str = Field(alias="type")
+    __schema_required__ = ("type",)
+
+    type: str | None = Field(None, alias="type")
     """The type of ART explainer (SquareAttack)."""
 
 

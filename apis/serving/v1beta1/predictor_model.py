@@ -20,9 +20,14 @@ class ModelFormat(KubeModel):
 
 
 class ModelSpec(PredictorExtensionSpec):
-    """Model spec for any arbitrary framework, served by a matching ServingRuntime."""
+    """Model spec for any arbitrary framework, served by a matching ServingRuntime.
 
-    model_format: ModelFormat = Field(alias="modelFormat")
+    ``modelFormat`` is required by the CRD schema except under ``spec.predictor`` (KServe's yq
+    strips it there), so the Python type accepts its absence; validation reports it."""
+
+    __schema_required__ = ("modelFormat",)
+
+    model_format: ModelFormat | None = Field(None, alias="modelFormat")
     """ModelFormat being served."""
     runtime: str | None = Field(None, alias="runtime")
     """Specific ClusterServingRuntime/ServingRuntime name to use for deployment."""
