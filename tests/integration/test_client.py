@@ -344,3 +344,28 @@ async def test_custom_resource_round_trip(envtest: Any, kube_client: Any, namesp
         with pytest.raises(Exception) as exc:
             await client.api_reader.get(Widget, "w1", namespace)
         assert is_not_found(exc.value)
+
+
+async def test_api_reader_metadata_only_and_disable_for(kube_client: Any, namespace: str) -> None:
+    from lightkube.resources.core_v1 import Secret
+
+    from runtime.reflector import PartialObjectMetadata
+
+    async with running(kube_client, disable_for=[Secret]) as client:
+        await client.create(Secret(metadata=ObjectMeta(name="tok", namespace=namespace,
+                                                       labels={"a": "b"}),
+                                   stringData={"token": "s3cr3t"}))
+        # disable_for: read straight from the API, so visible at once (no informer started)
+        full = await client.get(Secret, "tok", namespace)
+        assert full.data and "token" in full.data
+        assert client.cache is not None and client.cache.informers() == []
+
+        meta = await client.api_reader.get(Secret, "tok", namespace, metadata_only=True)
+        assert isinstance(meta, PartialObjectMetadata)
+        assert (meta.apiVersion, meta.kind, meta.metadata.labels) == ("v1", "Secret", {"a": "b"})
+        listed = await client.api_reader.list(Secret, namespace, labels={"a": "b"},
+                                              metadata_only=True)
+        assert [m.metadata.name for m in listed] == ["tok"]
+        assert all(isinstance(m, PartialObjectMetadata) for m in listed)
+        by_field = await client.list(Secret, namespace, fields={"metadata.name": "tok"})
+        assert [s.metadata.name for s in by_field] == ["tok"]
