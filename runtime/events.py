@@ -204,21 +204,23 @@ class EventRecorder:
                 next_flush = self._now() + self.flush_interval
 
     async def drain(self) -> None:
-        """Process everything queued now (tests, shutdown)."""
+        """Process everything queued now and write pending series counts (shutdown, tests)."""
         while True:
             try:
                 p = self._receive.receive_nowait()
             except anyio.WouldBlock:
-                return
+                break
             await self._process(p)
+        await self.flush(expire=False)
 
-    async def flush(self) -> None:
-        """Write pending series counts and forget series older than ``series_window``."""
+    async def flush(self, *, expire: bool = True) -> None:
+        """Write pending series counts; with ``expire``, forget series not seen for
+        ``series_window`` (the next occurrence then starts a new Event)."""
         now = self._now()
         for key, s in list(self._series.items()):
             if s.dirty:
                 await self._patch_series(s)
-            if now - s.last_seen > self.series_window:
+            if expire and now - s.last_seen > self.series_window:
                 del self._series[key]
 
     async def _process(self, p: _Pending) -> None:
