@@ -507,3 +507,15 @@ def test_quantities_come_back_canonical_like_go_marshal() -> None:
     t = out["spec"]["transformer"]
     assert t["containers"][0]["resources"]["limits"] == {"cpu": "1", "memory": "2Gi"}
     assert t["volumes"][0]["emptyDir"]["sizeLimit"] == "1000Mi"
+
+
+def test_null_label_and_annotation_maps() -> None:
+    obj = isvc({"model": {"modelFormat": {"name": "triton"}, "runtime": "kserve-mlserver"}})
+    obj["metadata"]["annotations"] = None
+    obj["metadata"]["labels"] = None
+    out = default_inference_service(obj, cfg())
+    assert ann(out) == {"modelFormat": "triton"}
+    assert "labels" not in out["metadata"]
+    obj["metadata"]["labels"] = None
+    out = set_runtime_defaults(obj)
+    assert out["metadata"]["labels"] == {"modelClass": "mlserver_sklearn.SKLearnModel"}

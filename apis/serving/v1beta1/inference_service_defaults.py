@@ -297,6 +297,9 @@ def default_inference_service(
     meta = obj.setdefault("metadata", {})
     if not isinstance(meta, dict):
         meta = obj["metadata"] = {}
+    for key in ("labels", "annotations"):  # explicit null is an empty (nil) map
+        if key in meta and meta[key] is None:
+            del meta[key]
     annotations = meta.get("annotations")
     spec = obj.setdefault("spec", {})
     pred = spec.setdefault("predictor", {})
@@ -388,6 +391,8 @@ def set_runtime_defaults(isvc: Any, runtime_annotations: dict[str, str] | None =
     """
     obj = copy.deepcopy(as_dict(isvc))
     meta = obj.setdefault("metadata", {})
+    if meta.get("labels", {}) is None:
+        del meta["labels"]
     model = _obj(_obj(_obj(obj.get("spec")).get("predictor")).get("model"))
     if not model:
         return obj
