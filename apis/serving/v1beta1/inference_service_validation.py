@@ -303,7 +303,7 @@ def _validate_scale_target(target: Mapping[str, Any], path: str) -> None:
 
 
 def _validate_hpa(ext: Mapping[str, Any], path: str) -> None:
-    metric = ext.get("scaleMetric") or "cpu"
+    metric = ext["scaleMetric"] if ext.get("scaleMetric") is not None else "cpu"
     if metric not in _HPA_METRICS:
         raise FieldError(f"{path}.scaleMetric", f"[{metric}] is not a supported metric")
     target = ext.get("scaleTarget")
@@ -425,7 +425,7 @@ def _validate_kpa(ext: Mapping[str, Any], path: str) -> None:
             f"{path}.deploymentStrategy",
             "customizing deploymentStrategy is only supported for raw deployment mode",
         )
-    metric = ext.get("scaleMetric") or "concurrency"
+    metric = ext["scaleMetric"] if ext.get("scaleMetric") is not None else "concurrency"
     if metric not in _KPA_METRICS:
         raise FieldError(f"{path}.scaleMetric", f"[{metric}] is not a supported metric")
     target = ext.get("scaleTarget")
