@@ -369,3 +369,22 @@ async def test_api_reader_metadata_only_and_disable_for(kube_client: Any, namesp
         assert all(isinstance(m, PartialObjectMetadata) for m in listed)
         by_field = await client.list(Secret, namespace, fields={"metadata.name": "tok"})
         assert [s.metadata.name for s in by_field] == ["tok"]
+
+
+async def test_event_series_ends_after_window(kube_client: Any, namespace: str) -> None:
+    client = Client(kube_client, None)
+    target = await client.create(cm("periodic", namespace))
+    t = [0.0]
+    rec = EventRecorder("test-controller", client, series_window=360.0, now=lambda: t[0])
+    rec.event(target, "Warning", "Failed", "Sync", "1")
+    rec.event(target, "Warning", "Failed", "Sync", "2")
+    await rec.drain()
+    t[0] = 1000.0  # quiet for longer than the series window: a new Event, not count 3
+    await rec.flush()
+    rec.event(target, "Warning", "Failed", "Sync", "3")
+    await rec.drain()
+    assert rec.creates == 2
+    evs = sorted((e.note, e.series.count if e.series else 1)
+                 for e in await client.list(Event, namespace)
+                 if e.regarding and e.regarding.name == "periodic")
+    assert evs == [("1", 2), ("3", 1)]
