@@ -530,6 +530,13 @@ class Reflector:
                             self.name, type(e).__name__, e, delay)
                 self._restart("error")
                 await anyio.sleep(delay)
+            except Exception:
+                # e.g. a failing transform: never let one bad object kill the informer
+                delay = self.backoff.next()
+                log.exception("reflector %s: unexpected error; retrying in %.1fs",
+                              self.name, delay)
+                self._restart("error")
+                await anyio.sleep(delay)
 
     async def list(self) -> None:
         """Paginated consistent list; replaces the store. Retries from scratch if the
@@ -602,8 +609,6 @@ class Reflector:
         if events == 0 and time.monotonic() - started < 1.0:
             raise _VeryShortWatch("watch closed within 1s without events")
         self._restart("timeout")
-        if time.monotonic() - started > 10.0:
-            self.backoff.reset()
 
     def _handle_line(self, line: str) -> None:
         ev = msgspec.json.decode(line)

@@ -511,3 +511,27 @@ async def test_reflector_relists_at_once_on_first_410_and_backs_off_when_repeate
     # list, 410 -> relist at once, 410 (no event since) -> backoff, 410 -> backoff
     # (later backoffs are the 4th watch's scripted empty answer, a very short watch)
     assert [n for n in waits if n < 4] == [2, 3]
+
+
+@pytest.mark.anyio
+async def test_reflector_survives_a_failing_transform() -> None:
+    server = FakeServer()
+    server.set("a")
+    inf = informer(namespaces=["a"])
+    r = fake_reflector(server, inf)
+    calls = 0
+
+    def flaky(obj: dict[str, Any]) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("transform bug")
+        return strip_managed_fields(obj)
+
+    r.transform = flaky
+    with anyio.move_on_after(1):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(r.run)
+            await eventually(lambda: r.list_count >= 1)
+            tg.cancel_scope.cancel()
+    assert inf.store.keys() == ["a/a"] and calls >= 2
