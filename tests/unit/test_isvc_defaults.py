@@ -519,3 +519,23 @@ def test_null_label_and_annotation_maps() -> None:
     obj["metadata"]["labels"] = None
     out = set_runtime_defaults(obj)
     assert out["metadata"]["labels"] == {"modelClass": "mlserver_sklearn.SKLearnModel"}
+
+
+def test_schema_default_mount_path() -> None:
+    obj = isvc(
+        {
+            "model": {"modelFormat": {"name": "x"}},
+            "storageUris": [{"uri": "s3://a"}, {"uri": "s3://b", "mountPath": "/m"}],
+        },
+        transformer={"containers": [{"name": "t"}], "storageUris": [{"uri": "s3://c"}]},
+        canary=[
+            {"predictor": {"name": "c", "storageUris": [{"uri": "s3://d"}]}, "trafficPercent": 1}
+        ],
+    )
+    out = default_inference_service(obj, cfg())
+    assert [u["mountPath"] for u in out["spec"]["predictor"]["storageUris"]] == [
+        "/mnt/models",
+        "/m",
+    ]
+    assert out["spec"]["transformer"]["storageUris"][0]["mountPath"] == "/mnt/models"
+    assert out["spec"]["canary"][0]["predictor"]["storageUris"][0]["mountPath"] == "/mnt/models"

@@ -284,3 +284,17 @@ def test_local_model_namespace_cache() -> None:
         info.value.reason
         == "LocalModelNamespaceCache team/c is being used by InferenceService team/isvc"
     )
+
+
+def test_source_model_uri_immutable() -> None:
+    from apis.serving.v1alpha1.local_model_cache_validation import (
+        validate_source_model_uri_unchanged,
+    )
+
+    assert validate_source_model_uri_unchanged(lmc("a"), lmc("a")) == []
+    with pytest.raises(FieldError) as info:
+        validate_source_model_uri_unchanged(lmc("a", "gs://b/other"), lmc("a"))
+    assert (info.value.field, info.value.reason) == (
+        "spec.sourceModelUri",
+        "StorageUri is immutable",
+    )

@@ -19,6 +19,7 @@ __all__ = [
     "validate_local_model_cache_delete",
     "validate_local_model_namespace_cache",
     "validate_local_model_namespace_cache_delete",
+    "validate_source_model_uri_unchanged",
 ]
 
 LOCAL_MODEL_LABEL = "internal.serving.kserve.io/localmodel"
@@ -57,6 +58,18 @@ def validate_local_model_cache(cache: Any, existing: Sequence[Any] = ()) -> list
             raise FieldError(
                 "spec.sourceModelUri", f"LocalModelCache {o_name} has the same StorageURI {o_uri}"
             )
+    return []
+
+
+def validate_source_model_uri_unchanged(new: Any, old: Any) -> list[str]:
+    """The CRD's CEL rule on ``spec.sourceModelUri`` (``self == oldSelf``, "StorageUri is
+    immutable") for LocalModelCache and LocalModelNamespaceCache UPDATEs. The full CRDs make
+    the apiserver enforce it; with the minimal CRDs the webhook has to."""
+    n, o = as_dict(new), as_dict(old)
+    new_uri = _obj(n.get("spec")).get("sourceModelUri")
+    old_uri = _obj(o.get("spec")).get("sourceModelUri")
+    if old_uri is not None and new_uri != old_uri:
+        raise FieldError("spec.sourceModelUri", "StorageUri is immutable")
     return []
 
 

@@ -90,6 +90,20 @@ def _set_resource_defaults(resource: ResourceConfig, container: _Obj) -> None:
     container["resources"] = resources
 
 
+DEFAULT_MOUNT_PATH = "/mnt/models"
+
+
+def _default_mount_paths(spec: _Obj) -> None:
+    comps = [spec.get(c) for c in ("predictor", "transformer", "explainer")]
+    comps += [_obj(c).get("predictor") for c in spec.get("canary") or [] if isinstance(c, dict)]
+    for comp in comps:
+        if not isinstance(comp, dict):
+            continue
+        for item in comp.get("storageUris") or []:
+            if isinstance(item, dict) and item.get("mountPath") is None:
+                item["mountPath"] = DEFAULT_MOUNT_PATH
+
+
 def _canonicalize_quantities(node: Any) -> None:
     """Upstream's webhook answers with a patch between the request and ``json.Marshal`` of the
     defaulted Go object, so every ``resource.Quantity`` comes back in canonical form
@@ -333,6 +347,9 @@ def default_inference_service(
     caches = [as_dict(c) for c in local_model_caches or []] if lookup else None
     ns_caches = [as_dict(c) for c in local_model_namespace_caches or []] if lookup else None
     _set_local_model_label(obj, pred, caches, ns_caches)
+    # schema default storageUris[].mountPath (what the full CRD's structural defaulting does;
+    # needed with the minimal CRDs, a no-op otherwise)
+    _default_mount_paths(spec)
     # quantities come back canonical, as from upstream's json.Marshal of the Go object
     _canonicalize_quantities(spec)
     # 8. automountServiceAccountToken: false unless the config allows it
