@@ -227,11 +227,13 @@ def validate_serving_runtime(
     others: Sequence[Any] = (),
     *,
     gpu_resource_types: Sequence[str] = DEFAULT_GPU_RESOURCE_TYPES,
-) -> None:
+) -> list[str]:
     """Validate a ServingRuntime on CREATE/UPDATE. ``others`` are the ServingRuntimes in its
     namespace as the apiserver has them (on UPDATE this includes the old version of this one,
-    which is how removing ``workerSpec`` is detected). Raises :class:`FieldError`."""
+    which is how removing ``workerSpec`` is detected). Returns warnings (none); raises
+    :class:`FieldError`."""
     _validate("ServingRuntime", runtime, others, True, gpu_resource_types)
+    return []
 
 
 @malformed_guard("apis.serving.v1alpha1:ClusterServingRuntime")
@@ -240,6 +242,7 @@ def validate_cluster_serving_runtime(
     others: Sequence[Any] = (),
     *,
     gpu_resource_types: Sequence[str] = DEFAULT_GPU_RESOURCE_TYPES,
-) -> None:
+) -> list[str]:
     """Validate a ClusterServingRuntime; ``others`` are all ClusterServingRuntimes."""
     _validate("ClusterServingRuntime", runtime, others, False, gpu_resource_types)
+    return []
