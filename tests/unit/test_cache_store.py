@@ -381,8 +381,10 @@ async def test_reflector_pages_watches_bookmarks_and_relists_on_410() -> None:
     lists = [q for q in server.requests if q.url.params.get("watch") != "true"]
     assert len(lists) == 3  # 5 objects, pages of 2
     assert all(q.url.params["limit"] == "2" for q in lists)
+    initial = list(rec.events)
     await r.watch()  # ends cleanly after the scripted events
-    assert r.last_sync_resource_version == "500"
+    assert r.last_sync_resource_version == "500"  # the bookmark advanced it...
+    assert rec.events[len(initial):] == [("add", "x", False)]  # ...without an event
     watch = next(q for q in server.requests if q.url.params.get("watch") == "true")
     assert watch.url.params["allowWatchBookmarks"] == "true"
     assert 300 <= int(watch.url.params["timeoutSeconds"]) <= 600
