@@ -1,0 +1,338 @@
+"""The manager process on envtest: memory idle and with 10k ConfigMaps + 10k Secrets, cold start.
+
+The manager under test is this file run as a child (``--child``): a ``runtime.manager.Manager``
+watching the whole cluster with one trivial controller, ``for_(ConfigMap)`` (full objects
+cached) plus ``watches_metadata(Secret, ...)`` (a metadata-only informer, as a controller that
+only needs to know which Secrets exist uses), whose reconcile reads the ConfigMap from the
+cache and returns. ``/readyz`` (a cache-synced check) and ``/metrics`` serve on free ports.
+Figures (RSS is ``VmRSS`` from ``/proc/<pid>/status``, after the work queue drained and 2 s of
+quiet; every ConfigMap and Secret is ~1 KB):
+
+* ``manager_cold_start_s``: process spawn until ``/readyz`` answers 200, empty cluster:
+  interpreter start, imports, the HTTP servers, the initial lists, caches synced.
+* ``manager_rss_idle_mb``: that process, idle, nothing but envtest's own objects.
+* ``manager_rss_10k_cm_10k_secrets_watched_mb``: the same process after 10k ConfigMaps and 10k
+  Secrets were created (delivered by the watches) and reconciled.
+* ``manager_cold_start_10k_s`` / ``manager_rss_10k_cm_10k_secrets_mb``: a fresh process
+  started with those objects in the cluster (the initial lists carry them): time to ready,
+  and RSS once synced and every ConfigMap was reconciled.
+* ``manager_rss_peak_10k_mb``: that process's peak RSS (``VmHWM``): the initial list's
+  decoding garbage included.
+* ``manager_cpu_10k_s``: CPU seconds (user + system) of that process until ready+reconciled.
+* ``manager_rss_10k_after_trim_mb``: its RSS after ``gc.collect()`` + ``malloc_trim(0)``
+  (sent as SIGUSR1): the difference is heap freed after the initial list but kept by malloc.
+
+Set ``BENCH_KUBECONFIG`` to use an existing cluster instead of envtest (the figures then
+include whatever else is in it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import gc
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import msgspec
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench._results import print_table, record
+
+ROOT = Path(__file__).resolve().parent.parent
+N = 10_000
+CONCURRENCY = 64
+SETTLE = 2.0  # seconds of quiet before reading RSS
+
+
+# --------------------------------------------------------------------------- the child
+
+
+async def _child(kubeconfig: str, metrics_port: int, health_port: int) -> None:
+    from lightkube.resources.core_v1 import ConfigMap, Secret
+
+    from runtime.client import is_not_found
+    from runtime.controller import Builder
+    from runtime.manager import Manager, RunnableFunc
+    from runtime.reconcile import Request, Result
+
+    mgr = Manager(kubeconfig, metrics_bind_address=f"127.0.0.1:{metrics_port}",
+                  health_probe_bind_address=f"127.0.0.1:{health_port}",
+                  field_manager="bench-manager")
+    client = mgr.client
+
+    class Trivial:
+        async def reconcile(self, req: Request) -> Result:
+            try:
+                await client.get(ConfigMap, req.name, req.namespace)
+            except Exception as e:
+                if not is_not_found(e):
+                    raise
+            return Result()
+
+    def config_of(secret: Any) -> list[Request]:
+        return [Request(secret.metadata.namespace, secret.metadata.name)]
+
+    (Builder(mgr, name="bench-manager").for_(ConfigMap)
+        .watches_metadata(Secret, config_of).complete(Trivial()))
+    mgr.add(RunnableFunc(_trim_on_sigusr1, need_leader_election=False))
+    mgr.add_healthz_check("ping", lambda: None)
+    mgr.add_readyz_check("informers", mgr.cache_synced_check)
+    await mgr.run()
+
+
+async def _trim_on_sigusr1(stopping: anyio.Event) -> None:
+    """A diagnostic: on SIGUSR1, ``gc.collect()`` and glibc ``malloc_trim(0)``, to see how
+    much of the RSS is freed-but-unreturned heap rather than live objects."""
+    libc = ctypes.CDLL("libc.so.6")
+    with anyio.open_signal_receiver(signal.SIGUSR1) as sigs:
+        async with anyio.create_task_group() as tg:
+            async def stop() -> None:
+                await stopping.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(stop)
+            async for _ in sigs:
+                gc.collect()
+                libc.malloc_trim(0)
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _status(pid: int) -> dict[str, float]:
+    """VmRSS / VmHWM in MB and CPU seconds (utime + stime) of a live process."""
+    out: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(rest.split()[0]) / 1024
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    out["cpu"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as resp:
+            return int(resp.status), resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return int(e.code), ""
+    except OSError:
+        return 0, ""
+
+
+def _free_port() -> int:
+    from runtime.testing.processes import free_port
+
+    return free_port()
+
+
+class Child:
+    """The manager under test as a subprocess, with its ports."""
+
+    def __init__(self, kubeconfig: str, log: Path) -> None:
+        self.metrics_port = _free_port()
+        self.health_port = _free_port()
+        self.log = log
+        self.t0 = time.perf_counter()
+        with open(log, "ab") as f:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bench.bench_manager", "--child",
+                 "--kubeconfig", kubeconfig, "--metrics-port", str(self.metrics_port),
+                 "--health-port", str(self.health_port)],
+                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+
+    def _alive(self) -> None:
+        if self.proc.poll() is not None:
+            tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-20:])
+            raise RuntimeError(f"manager exited with {self.proc.returncode}:\n{tail}")
+
+    async def until(self, cond: Callable[[], bool], limit: float, every: float = 0.02) -> None:
+        with anyio.fail_after(limit):
+            while not cond():
+                self._alive()
+                await anyio.sleep(every)
+
+    async def wait_ready(self) -> float:
+        """Seconds from spawn until /readyz answers 200."""
+        await self.until(lambda: _get(self.health_port, "/readyz")[0] == 200, 120)
+        return time.perf_counter() - self.t0
+
+    def metrics(self) -> dict[tuple[str, str], float]:
+        """(sample name, resource-or-name label) -> value, for the figures used here."""
+        code, text = _get(self.metrics_port, "/metrics")
+        out: dict[tuple[str, str], float] = {}
+        if code != 200:
+            return out
+        for fam in text_string_to_metric_families(text):
+            for s in fam.samples:
+                if s.name in ("controller_runtime_cache_objects", "workqueue_depth",
+                              "controller_runtime_reconcile_total"):
+                    label = s.labels.get("resource") or s.labels.get("name") or ""
+                    label += "/" + s.labels.get("result", "")
+                    out[(s.name, label)] = out.get((s.name, label), 0.0) + s.value
+        return out
+
+    def cached(self, plural: str) -> float:
+        return sum(v for (n, lbl), v in self.metrics().items()
+                   if n == "controller_runtime_cache_objects" and lbl.startswith(plural + "/"))
+
+    def reconciled(self) -> float:
+        return sum(v for (n, _), v in self.metrics().items()
+                   if n == "controller_runtime_reconcile_total")
+
+    def queue_depth(self) -> float:
+        return sum(v for (n, _), v in self.metrics().items() if n == "workqueue_depth")
+
+    async def settle(self, configmaps: int) -> dict[str, float]:
+        """Wait until ``configmaps`` ConfigMaps are cached and reconciled and the queue is
+        empty, then ``SETTLE`` seconds; return the process figures."""
+        await self.until(lambda: self.cached("configmaps") >= configmaps, 600, 0.5)
+        await self.until(lambda: self.reconciled() >= configmaps and self.queue_depth() == 0,
+                         600, 0.5)
+        await anyio.sleep(SETTLE)
+        return _status(self.proc.pid)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return int(self.proc.returncode)
+
+
+async def _create_all(http: Any, path: str, make: Callable[[int], dict[str, Any]]) -> None:
+    """POST N objects with CONCURRENCY requests in flight (409 counts as done: reruns)."""
+    limiter = anyio.CapacityLimiter(CONCURRENCY)
+
+    async def one(i: int) -> None:
+        async with limiter:
+            for _ in range(5):
+                resp = await http.post(path, content=msgspec.json.encode(make(i)),
+                                       headers={"Content-Type": "application/json"})
+                if resp.status_code in (201, 409):
+                    return
+                await anyio.sleep(0.2)
+            resp.raise_for_status()
+
+    async with anyio.create_task_group() as tg:
+        for i in range(N):
+            tg.start_soon(one, i)
+
+
+async def _run(kubeconfig: str, logdir: Path) -> dict[str, float]:
+    from lightkube import AsyncClient, KubeConfig
+
+    from runtime.reflector import http_client
+
+    figures: dict[str, float] = {}
+    ns = f"bench-mgr-{uuid.uuid4().hex[:6]}"
+    kube = AsyncClient(KubeConfig.from_file(kubeconfig))
+    http = http_client(kube)
+    children: list[Child] = []
+    try:
+        # ---- idle: the cluster holds only its own few objects
+        idle = Child(kubeconfig, logdir / "manager-idle.log")
+        children.append(idle)
+        figures["manager_cold_start_s"] = await idle.wait_ready()
+        base_cms = idle.cached("configmaps")
+        st = await idle.settle(int(base_cms))
+        figures["manager_rss_idle_mb"] = st["VmRSS"]
+
+        # ---- 10k ConfigMaps + 10k Secrets arrive through the running manager's watches
+        resp = await http.post("/api/v1/namespaces", content=msgspec.json.encode(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+            headers={"Content-Type": "application/json"})
+        resp.raise_for_status()
+        t0 = time.perf_counter()
+        await _create_all(http, f"/api/v1/namespaces/{ns}/configmaps", lambda i: {
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": f"cm-{i:05d}", "namespace": ns, "labels": {"app": "bench"}},
+            "data": {f"key{k}": "x" * 90 for k in range(10)}})
+        await _create_all(http, f"/api/v1/namespaces/{ns}/secrets", lambda i: {
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": f"s-{i:05d}", "namespace": ns, "labels": {"app": "bench"}},
+            "stringData": {"token": "t" * 1000}})
+        print(f"   created {N} ConfigMaps + {N} Secrets in {time.perf_counter() - t0:.1f} s",
+              flush=True)
+        total = int(base_cms) + N
+        await idle.until(lambda: idle.cached("secrets") >= N, 600, 0.5)
+        st = await idle.settle(total)
+        figures["manager_rss_10k_cm_10k_secrets_watched_mb"] = st["VmRSS"]
+        if idle.stop() != 0:
+            raise RuntimeError("the idle manager did not exit 0 on SIGTERM")
+
+        # ---- a fresh manager with everything already there
+        fresh = Child(kubeconfig, logdir / "manager-10k.log")
+        children.append(fresh)
+        figures["manager_cold_start_10k_s"] = await fresh.wait_ready()
+        if fresh.cached("secrets") < N:
+            raise RuntimeError("ready before the Secret informer synced")
+        st = await fresh.settle(total)
+        figures["manager_rss_10k_cm_10k_secrets_mb"] = st["VmRSS"]
+        figures["manager_rss_peak_10k_mb"] = st["VmHWM"]
+        figures["manager_cpu_10k_s"] = st["cpu"]
+        fresh.proc.send_signal(signal.SIGUSR1)
+        await anyio.sleep(SETTLE)
+        figures["manager_rss_10k_after_trim_mb"] = _status(fresh.proc.pid)["VmRSS"]
+        if fresh.stop() != 0:
+            raise RuntimeError("the manager did not exit 0 on SIGTERM")
+    finally:
+        for c in children:
+            c.stop()
+        with contextlib.suppress(Exception):
+            await http.delete(f"/api/v1/namespaces/{ns}")
+        await kube.close()
+    return {k: round(v, 3 if k.endswith("_s") else 1) for k, v in figures.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--child", action="store_true")
+    p.add_argument("--kubeconfig")
+    p.add_argument("--metrics-port", type=int, default=0)
+    p.add_argument("--health-port", type=int, default=0)
+    args = p.parse_args(argv if argv is not None else [])
+    if args.child:
+        anyio.run(_child, args.kubeconfig, args.metrics_port, args.health_port)
+        return
+    kubeconfig = os.environ.get("BENCH_KUBECONFIG")
+    env = None
+    if not kubeconfig:
+        if not os.environ.get("KUBEBUILDER_ASSETS"):
+            out = subprocess.run(["bash", str(ROOT / "hack" / "build-k8s.sh")], check=True,
+                                 capture_output=True, text=True)
+            os.environ["KUBEBUILDER_ASSETS"] = out.stdout.strip().splitlines()[-1]
+        from runtime.testing import Environment
+
+        env = Environment()
+        env.start()
+        kubeconfig = str(env.kubeconfig_path)
+    logdir = ROOT / ".bench"
+    logdir.mkdir(exist_ok=True)
+    try:
+        figures = anyio.run(_run, kubeconfig, logdir)
+    finally:
+        if env is not None:
+            env.stop()
+    print_table(figures, "manager process (envtest; 10k ConfigMaps + 10k Secrets of ~1 KB)")
+    record(figures)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
