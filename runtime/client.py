@@ -84,19 +84,28 @@ def _code(exc: BaseException) -> int | None:
     return None
 
 
+def _reason(exc: BaseException) -> str | None:
+    if isinstance(exc, ApiError):
+        return exc.status.reason
+    return None
+
+
 def is_not_found(exc: BaseException) -> bool:
-    return _code(exc) == 404
+    """apimachinery's ``IsNotFound`` (HTTP 404 / reason NotFound)."""
+    return _code(exc) == 404 or _reason(exc) == "NotFound"
 
 
 def is_conflict(exc: BaseException) -> bool:
-    """409 Conflict from an update with a stale resourceVersion (or an apply conflict)."""
-    return _code(exc) == 409 and getattr(exc, "status", None) is not None and (
-        exc.status.reason != "AlreadyExists"  # type: ignore[attr-defined]
+    """apimachinery's ``IsConflict``: an update with a stale resourceVersion, or an apply
+    conflict without ``force`` (409, reason Conflict; not AlreadyExists)."""
+    return _reason(exc) == "Conflict" or (
+        _code(exc) == 409 and _reason(exc) != "AlreadyExists"
     )
 
 
 def is_already_exists(exc: BaseException) -> bool:
-    return _code(exc) == 409 and exc.status.reason == "AlreadyExists"  # type: ignore[attr-defined]
+    """apimachinery's ``IsAlreadyExists``: a create of an existing name."""
+    return _reason(exc) == "AlreadyExists"
 
 
 async def ignore_not_found(aw: Awaitable[T]) -> T | None:
