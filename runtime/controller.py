@@ -20,6 +20,10 @@ raises anything else           ``add_rate_limited``             error (+ errors)
 ``Result()``                   ``forget``                       success
 ============================  ===============================  ===========================
 
+On controller-runtime's default priority queue (ours too) the requeues above keep the
+request's priority (``add_with_opts(..., priority=p)``), and events from an informer's initial
+list or resyncs are enqueued at :data:`LOW_PRIORITY`.
+
 An exception never kills a worker: it is logged with the reconcile id, counted, and the key
 is retried with per-item exponential backoff. "Panics" (Go's recovered panics) are the
 exceptions that denote a programming error rather than a failed operation
@@ -45,7 +49,13 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from runtime import metrics
-from runtime.event import CreateEvent, DeleteEvent, GenericEvent, UpdateEvent
+from runtime.event import (
+    CreateEvent,
+    DeleteEvent,
+    GenericEvent,
+    UpdateEvent,
+    meta_resource_version,
+)
 from runtime.handler import (
     AsyncMapFunc,
     EnqueueRequestForObject,
@@ -59,6 +69,7 @@ from runtime.predicate import Predicate
 from runtime.reconcile import Reconciler, Request, Result, TerminalError, reconcile_context
 
 __all__ = [
+    "LOW_PRIORITY",
     "PANIC_TYPES",
     "Builder",
     "Channel",
@@ -66,6 +77,8 @@ __all__ = [
     "Kind",
     "Source",
     "WorkQueue",
+    "priority_queue",
+    "rate_limiting_queue",
 ]
 
 log = logging.getLogger("runtime.controller")
@@ -104,11 +117,33 @@ class WorkQueue(Protocol):
     def shutting_down(self) -> bool: ...
 
 
-def _default_queue(name: str) -> WorkQueue:
+LOW_PRIORITY = -100
+"""Priority of events that rarely need prompt work (``handler.LowPriority``): objects of an
+informer's initial list and resyncs (updates with an unchanged resourceVersion). With the
+priority queue, a restart's 10k initial-list keys do not delay a new object's reconcile."""
+
+
+def priority_queue(name: str) -> WorkQueue:
+    """controller-runtime's default controller queue: the priority queue with per-item
+    exponential backoff (5 ms .. 1000 s) and no global bucket."""
+    from runtime.workqueue import PriorityQueue
+
+    q: WorkQueue = PriorityQueue[Request](name)
+    return q
+
+
+def rate_limiting_queue(name: str) -> WorkQueue:
+    """The classic client-go FIFO queue (``UsePriorityQueue=false``): exponential per-item
+    backoff max'd with a 10 qps / burst 100 bucket."""
     from runtime.workqueue import RateLimitingQueue
 
     q: WorkQueue = RateLimitingQueue[Request](name=name)
     return q
+
+
+def _add_opts(queue: Any) -> Callable[..., None] | None:
+    fn = getattr(queue, "add_with_opts", None)
+    return fn if callable(fn) else None
 
 
 # --------------------------------------------------------------------------- sources
@@ -130,17 +165,34 @@ class Source(Protocol):
 
 class _SourceQueue:
     """What handlers see: the controller's queue (``add``) plus ``spawn`` for async map
-    functions, whose tasks live in the controller's source group."""
+    functions, whose tasks live in the controller's source group. ``at(priority)`` is the view
+    for one event: its adds carry that priority on a priority queue."""
 
-    __slots__ = ("_queue", "_tg", "name")
+    __slots__ = ("_add_opts", "_priority", "_queue", "_tg", "name")
 
-    def __init__(self, queue: WorkQueue, tg: anyio.abc.TaskGroup, name: str) -> None:
+    def __init__(
+        self,
+        queue: WorkQueue,
+        tg: anyio.abc.TaskGroup,
+        name: str,
+        priority: int | None = None,
+    ) -> None:
         self._queue = queue
         self._tg = tg
         self.name = name
+        self._priority = priority
+        self._add_opts = _add_opts(queue)
+
+    def at(self, priority: int | None) -> _SourceQueue:
+        if priority == self._priority or self._add_opts is None:
+            return self
+        return _SourceQueue(self._queue, self._tg, self.name, priority)
 
     def add(self, item: Request) -> None:
-        self._queue.add(item)
+        if self._priority is not None and self._add_opts is not None:
+            self._add_opts(item, priority=self._priority)
+        else:
+            self._queue.add(item)
 
     def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
         async def guarded() -> None:
@@ -177,7 +229,8 @@ class _EventAdapter:
         e = CreateEvent(obj, is_in_initial_list)
         try:
             if all(p.create(e) for p in self.predicates):
-                self.handler.create(e, self.queue)
+                q = self.queue.at(LOW_PRIORITY) if is_in_initial_list else self.queue
+                self.handler.create(e, q)
         except Exception:
             log.exception("event handler failed", extra={"source": self.name, "event": "create"})
 
@@ -185,7 +238,12 @@ class _EventAdapter:
         e = UpdateEvent(old, new)
         try:
             if all(p.update(e) for p in self.predicates):
-                self.handler.update(e, self.queue)
+                unchanged = old is new or (
+                    old is not None and new is not None
+                    and meta_resource_version(old) == meta_resource_version(new)
+                )
+                q = self.queue.at(LOW_PRIORITY) if unchanged else self.queue
+                self.handler.update(e, q)
         except Exception:
             log.exception("event handler failed", extra={"source": self.name, "event": "update"})
 
@@ -321,6 +379,7 @@ class Controller:
         cache_sync_timeout: float = 120.0,
         queue: WorkQueue | None = None,
         new_queue: Callable[[str], WorkQueue] | None = None,
+        use_priority_queue: bool = True,
         need_leader_election: bool = True,
         kind: str = "",
         group: str = "",
@@ -340,7 +399,9 @@ class Controller:
         self.max_concurrent_reconciles = max_concurrent_reconciles
         self.reconcile_timeout = reconcile_timeout
         self.cache_sync_timeout = cache_sync_timeout
-        self._new_queue = new_queue or _default_queue
+        self._new_queue = new_queue or (
+            priority_queue if use_priority_queue else rate_limiting_queue
+        )
         self._queue = queue
         self._need_leader_election = need_leader_election
         self._sources: list[Source] = []
@@ -446,8 +507,13 @@ class Controller:
 
     async def _worker(self) -> None:
         queue = self.queue
+        get_with_priority = getattr(queue, "get_with_priority", None)
+        priority = 0
         while True:
-            req, shutdown = await queue.get()
+            if get_with_priority is not None:
+                req, priority, shutdown = await get_with_priority()
+            else:
+                req, shutdown = await queue.get()
             if shutdown or req is None:
                 return
             if self._stopping:
@@ -456,15 +522,17 @@ class Controller:
                 queue.done(req)
                 return
             try:
-                await self.reconcile_handler(req)
+                await self.reconcile_handler(req, priority)
             finally:
                 queue.done(req)
 
-    async def reconcile_handler(self, req: Request) -> None:
+    async def reconcile_handler(self, req: Request, priority: int = 0) -> None:
         """Reconcile one request and apply the outcome table (never raises, except
-        cancellation of the worker itself)."""
+        cancellation of the worker itself). Requeues keep the request's ``priority`` on a
+        priority queue."""
         name = self.name
         queue = self.queue
+        add_opts = _add_opts(queue)
         active = metrics.ACTIVE_WORKERS.labels(controller=name)
         active.inc()
         start = time.monotonic()
@@ -484,17 +552,26 @@ class Controller:
                         metrics.RECONCILE_PANICS_TOTAL.labels(controller=name).inc()
                     metrics.RECONCILE_ERRORS_TOTAL.labels(controller=name).inc()
                     metrics.RECONCILE_TOTAL.labels(controller=name, result="error").inc()
-                    queue.add_rate_limited(req)
+                    if add_opts is not None:
+                        add_opts(req, rate_limited=True, priority=priority)
+                    else:
+                        queue.add_rate_limited(req)
                     log.error("Reconciler error: %s", err, exc_info=True,
                               extra={"requeues": queue.num_requeues(req)})
                     return
                 ra = result.requeue_after
                 if ra is not None and ra > 0 and math.isfinite(ra):
                     queue.forget(req)
-                    queue.add_after(req, ra)
+                    if add_opts is not None:
+                        add_opts(req, after=ra, priority=priority)
+                    else:
+                        queue.add_after(req, ra)
                     metrics.RECONCILE_TOTAL.labels(controller=name, result="requeue_after").inc()
                 elif result.requeue:
-                    queue.add_rate_limited(req)
+                    if add_opts is not None:
+                        add_opts(req, rate_limited=True, priority=priority)
+                    else:
+                        queue.add_rate_limited(req)
                     metrics.RECONCILE_TOTAL.labels(controller=name, result="requeue").inc()
                 else:
                     queue.forget(req)
@@ -561,6 +638,7 @@ class Builder:
         self._need_leader_election = True
         self._cache_sync_timeout = 120.0
         self._new_queue: Callable[[str], WorkQueue] | None = None
+        self._use_priority_queue = True
         self._errors: list[str] = []
 
     def named(self, name: str) -> Builder:
@@ -654,6 +732,7 @@ class Builder:
         need_leader_election: bool | None = None,
         cache_sync_timeout: float | None = None,
         new_queue: Callable[[str], WorkQueue] | None = None,
+        use_priority_queue: bool | None = None,
     ) -> Builder:
         if max_concurrent_reconciles is not None:
             self._max_concurrent = max_concurrent_reconciles
@@ -665,6 +744,8 @@ class Builder:
             self._cache_sync_timeout = cache_sync_timeout
         if new_queue is not None:
             self._new_queue = new_queue
+        if use_priority_queue is not None:
+            self._use_priority_queue = use_priority_queue
         return self
 
     def _controller_name(self) -> str:
@@ -701,6 +782,7 @@ class Builder:
             reconcile_timeout=self._reconcile_timeout,
             cache_sync_timeout=self._cache_sync_timeout,
             new_queue=self._new_queue,
+            use_priority_queue=self._use_priority_queue,
             need_leader_election=self._need_leader_election,
         )
         cache = self._mgr.cache

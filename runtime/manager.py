@@ -506,15 +506,19 @@ class Manager:
             ) from None
 
     async def _on_started_leading(self) -> None:
+        """Runs while we lead: the elector cancels it the moment renewal fails, before it tries
+        to release the lease, so the controllers stop at once (grace 0)."""
         log.info("successfully acquired lease", extra={"lease": self.leader_election_id})
         self._elected.set()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            if not self._releasing:
+                self._lost_lease = True
+                self._stop.set()
 
     def _on_stopped_leading(self) -> None:
-        if self._releasing:
-            return  # we are shutting down and gave the lease up ourselves
-        self._lost_lease = True
-        log.error("leader election lost", extra={"lease": self.leader_election_id})
-        self._fail(LeaderElectionLostError("leader election lost"))
+        log.debug("stopped leading", extra={"lease": self.leader_election_id})
 
     async def start(self, *, handle_signals: bool = False) -> None:
         """Run everything until :meth:`stop`, a signal, a runnable error or a lost lease.
@@ -601,6 +605,8 @@ class Manager:
             tg.start_soon(stopper)
 
     async def _run_elector(self) -> None:
+        """``run()`` returns only when leadership is lost (we cancel it to stop): that return,
+        not a callback, is what makes a lost lease an error (an outside cancellation is not)."""
         try:
             elector = self._make_elector()
             run = elector.run()
@@ -609,6 +615,11 @@ class Manager:
         except Exception as err:
             log.error("leader election failed: %s", err, exc_info=True)
             self._fail(err)
+            return
+        if not self._releasing:
+            self._lost_lease = True
+            log.error("leader election lost", extra={"lease": self.leader_election_id})
+            self._fail(LeaderElectionLostError("leader election lost"))
 
     async def run(self) -> None:
         """``start(handle_signals=True)``: what a manager binary's ``main`` awaits."""

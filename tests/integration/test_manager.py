@@ -73,8 +73,7 @@ def only(label: str) -> Any:
 async def started(mgr: Manager) -> AsyncIterator[anyio.abc.TaskGroup]:
     async with anyio.create_task_group() as tg:
         tg.start_soon(mgr.start)
-        await until(lambda: mgr.health_probe_port is not None or
-                    mgr.health_probe_bind_address is None)
+        await until(lambda: mgr.elected().is_set())
         yield tg
         mgr.stop()
 
@@ -164,7 +163,9 @@ async def test_metrics_healthz_readyz(envtest: Any, kube_client: AsyncClient,
         for result in ("success", "error", "requeue", "requeue_after"):
             assert has("controller_runtime_reconcile", "controller_runtime_reconcile_total",
                        controller="mgr-metrics", result=result)
-        assert has("workqueue_depth", name="mgr-metrics", controller="mgr-metrics", priority="")
+        # c-r's priority queue labels depth with the items' priority (a new object: 0).
+        assert has("workqueue_depth", name="mgr-metrics", controller="mgr-metrics",
+                   priority="0")
         assert has("rest_client_requests", "rest_client_requests_total", method="GET", code="200")
         assert has("leader_election_master_status", name="mgr-it-metrics")
         lead = [s for s in samples if s.name == "leader_election_master_status"

@@ -23,7 +23,7 @@ from runtime.controller import Builder, Channel, Controller, WorkQueue
 from runtime.handler import EnqueueRequestsFromMapFunc
 from runtime.log import JSONFormatter
 from runtime.reconcile import Request, Result, TerminalError, current
-from runtime.workqueue import RateLimitingQueue
+from runtime.workqueue import PriorityQueue, RateLimitingQueue
 
 pytestmark = pytest.mark.anyio
 
@@ -120,6 +120,14 @@ async def until(cond: Callable[[], bool], limit: float = 5.0) -> None:
 
 
 R = Request("ns", "a")
+
+
+class ConfigMapT:
+    """A resource type for Kind sources over the fake caches."""
+
+    __group__ = ""
+    __version__ = "v1"
+    __kind__ = "ConfigMap"
 
 
 async def test_zero_result_forgets_and_counts_success() -> None:
@@ -583,3 +591,119 @@ async def test_no_new_reconcile_starts_after_shutdown() -> None:
         await settle()
         release.set()
     assert seen == [R]  # "b" was dropped at shutdown, not reconciled
+
+
+# --------------------------------------------------------------------------- priority queue
+
+
+class RecordingPQ(PriorityQueue[Request]):
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__("", clock=clock)
+        self.calls: list[tuple[Any, ...]] = []
+
+    def forget(self, item: Request) -> None:
+        self.calls.append(("forget", item))
+        super().forget(item)
+
+    def add_with_opts(self, *items: Request, after: float = 0.0, rate_limited: bool = False,
+                      priority: int | None = None) -> None:
+        self.calls.append(("add_with_opts", items, after, rate_limited, priority))
+        super().add_with_opts(*items, after=after, rate_limited=rate_limited, priority=priority)
+
+
+class FakeInformer:
+    def __init__(self) -> None:
+        self.handlers: list[Any] = []
+
+    def add_event_handler(self, h: Any) -> None:
+        self.handlers.append(h)
+
+    async def wait_for_sync(self) -> None:
+        return None
+
+
+class OneInformerCache:
+    def __init__(self) -> None:
+        self.informer = FakeInformer()
+
+    def get_informer(self, resource: Any, metadata_only: bool = False) -> FakeInformer:
+        return self.informer
+
+
+def test_priority_queue_is_the_default() -> None:
+    assert isinstance(Controller("oc-default-q", Scripted()).queue, PriorityQueue)
+    assert isinstance(Controller("oc-fifo-q", Scripted(), use_priority_queue=False).queue,
+                      RateLimitingQueue)
+
+
+async def test_priority_queue_outcomes_keep_priority() -> None:
+    from runtime.controller import LOW_PRIORITY, Kind
+    from runtime.handler import EnqueueRequestForObject
+
+    clock = FakeClock()
+    rec = Scripted(RuntimeError("x"), Result(requeue_after=7), Result(requeue=True), Result())
+    q = RecordingPQ(clock)
+    ctrl = Controller("oc-pq", rec, queue=q)
+    cache = OneInformerCache()
+    ctrl.watch(Kind(cache, ConfigMapT, EnqueueRequestForObject()))
+    stopping = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ctrl.start, stopping)
+        with anyio.fail_after(5):
+            await ctrl.synced.wait()
+        (h,) = cache.informer.handlers
+        h.on_add(obj("a"), True)  # initial list: low priority
+        await settle()
+        await clock.advance(0.005)  # backoff after the error
+        await clock.advance(7)  # requeue_after
+        await clock.advance(0.005)  # requeue=True: rate limited
+        stopping.set()
+    assert len(rec.calls) == 4
+    assert q.calls == [
+        ("add_with_opts", (R,), 0.0, False, LOW_PRIORITY),  # the event
+        ("add_with_opts", (R,), 0.0, True, LOW_PRIORITY),  # error: rate limited, same priority
+        ("forget", R), ("add_with_opts", (R,), 7, False, LOW_PRIORITY),  # requeue_after
+        ("add_with_opts", (R,), 0.0, True, LOW_PRIORITY),  # requeue
+        ("forget", R),  # success
+    ]
+
+
+async def test_initial_list_and_resync_yield_to_new_events() -> None:
+    from runtime.controller import Kind
+    from runtime.handler import EnqueueRequestForObject
+
+    order: list[str] = []
+    gate = anyio.Event()
+
+    async def first(req: Request) -> Result:
+        order.append(req.name)
+        await gate.wait()
+        return Result()
+
+    async def record(req: Request) -> Result:
+        order.append(req.name)
+        return Result()
+
+    ctrl = Controller("oc-pq-order", Scripted(first, default=record),
+                      queue=PriorityQueue[Request]("", clock=FakeClock()))
+    cache = OneInformerCache()
+    ctrl.watch(Kind(cache, ConfigMapT, EnqueueRequestForObject()))
+    stopping = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ctrl.start, stopping)
+        with anyio.fail_after(5):
+            await ctrl.synced.wait()
+        (h,) = cache.informer.handlers
+        h.on_add(obj("busy"), False)
+        await settle()  # the single worker is now blocked on "busy"
+        for i in range(3):
+            h.on_add(obj(f"old{i}"), True)
+        same = {"metadata": {"name": "resync", "namespace": "ns", "resourceVersion": "5"}}
+        h.on_update(same, dict(same))
+        newer = {"metadata": {"name": "changed", "namespace": "ns", "resourceVersion": "6"}}
+        h.on_update(same, newer)
+        h.on_add(obj("new"), False)
+        gate.set()
+        await settle()
+        stopping.set()
+    assert order == ["busy", "changed", "new", "old0", "old1", "old2", "resync"]
