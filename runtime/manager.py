@@ -27,6 +27,7 @@ startup time to every replica) and no threads.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 import os
@@ -320,7 +321,7 @@ class Manager:
         self.namespace = namespace
         opts = cache_options or CacheOptions()
         if namespace and opts.default_namespaces is None:
-            opts.default_namespaces = [namespace]
+            opts = dataclasses.replace(opts, default_namespaces=[namespace])
         self.cache = Cache(self.kube, opts)
         self.field_manager = field_manager
         self.max_concurrent_reconciles = max_concurrent_reconciles

@@ -89,3 +89,17 @@ def test_add_check_validation() -> None:
         h.add_check("x/y", aok)
     with pytest.raises(ValueError):
         h.add_check("", aok)
+
+
+def test_parse_bind_address() -> None:
+    from runtime.manager import parse_bind_address
+
+    assert parse_bind_address(":8080") == (None, 8080)
+    assert parse_bind_address("127.0.0.1:0") == ("127.0.0.1", 0)
+    assert parse_bind_address("[::1]:9090") == ("::1", 9090)
+    assert parse_bind_address("8081") == (None, 8081)
+    for disabled in ("0", "", None):
+        assert parse_bind_address(disabled) is None
+    for bad in ("x:y", ":70000"):
+        with pytest.raises(ValueError):
+            parse_bind_address(bad)
