@@ -886,44 +886,74 @@ def _placeholder(info: Any) -> Any:
     raise TypeError(f"no placeholder for {info!r}")
 
 
-def _fill_missing(
+_QUANTITY_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def _quantity_fields(cls: type) -> frozenset[str]:
+    """Fields lightkube annotates ``resource.Quantity`` (a plain ``str`` there, although a
+    Quantity is int-or-string in the API: ``sizeLimit: 1`` is valid)."""
+    names = _QUANTITY_FIELDS.get(cls)
+    if names is None:
+        names = frozenset(
+            n
+            for klass in cls.__mro__
+            for n, a in getattr(klass, "__annotations__", {}).items()
+            if "Quantity" in str(a)
+        )
+        _QUANTITY_FIELDS[cls] = names
+    return names
+
+
+Path_ = tuple[str | int, ...]
+
+
+def _prepare(
     value: Any,
     info: Any,
     optional: frozenset[tuple[type, str]],
-    path: tuple[str | int, ...],
-    marks: list[tuple[str | int, ...]],
+    path: Path_,
+    marks: list[tuple[Path_, Any]],
 ) -> Any:
-    """Copy-on-write: put placeholders where an ``optional`` required field is absent."""
+    """Copy-on-write pass over input that the strict conversion refused: numbers where
+    lightkube types a Quantity as ``str`` become text, absent ``optional`` required fields get
+    a placeholder; ``marks`` records what to put back after conversion."""
     mi = msgspec.inspect
     if isinstance(info, mi.UnionType):
         for t in info.types:
             if isinstance(t, (mi.StructType, mi.ListType, mi.DictType)):
-                return _fill_missing(value, t, optional, path, marks)
+                return _prepare(value, t, optional, path, marks)
         return value
     if isinstance(info, mi.StructType) and isinstance(value, dict):
         out: dict[str, Any] | None = None
+        quantities = _quantity_fields(info.cls)
         for f in info.fields:
             if f.encode_name in value:
                 old = value[f.encode_name]
-                new = _fill_missing(old, f.type, optional, (*path, f.name), marks)
+                if (
+                    f.name in quantities
+                    and isinstance(old, (int, float))
+                    and not isinstance(old, bool)
+                ):
+                    new: Any = str(old)
+                    marks.append(((*path, f.name), old))
+                else:
+                    new = _prepare(old, f.type, optional, (*path, f.name), marks)
                 if new is not old:
                     out = out if out is not None else dict(value)
                     out[f.encode_name] = new
             elif f.required and (info.cls, f.name) in optional:
                 out = out if out is not None else dict(value)
                 out[f.encode_name] = _placeholder(f.type)
-                marks.append((*path, f.name))
+                marks.append(((*path, f.name), None))
         return out if out is not None else value
     if isinstance(info, mi.ListType) and isinstance(value, list):
         items = [
-            _fill_missing(v, info.item_type, optional, (*path, i), marks)
-            for i, v in enumerate(value)
+            _prepare(v, info.item_type, optional, (*path, i), marks) for i, v in enumerate(value)
         ]
         return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
     if isinstance(info, mi.DictType) and isinstance(value, dict):
         vals = {
-            k: _fill_missing(v, info.value_type, optional, (*path, k), marks)
-            for k, v in value.items()
+            k: _prepare(v, info.value_type, optional, (*path, k), marks) for k, v in value.items()
         }
         return vals if any(vals[k] is not value[k] for k in value) else value
     return value
@@ -939,14 +969,15 @@ def _type_info(model: type) -> Any:
     return info
 
 
-def _clear(obj: Any, path: tuple[str | int, ...]) -> None:
+def _restore(obj: Any, path: Path_, value: Any) -> None:
     for step in path[:-1]:
-        obj = (
-            getattr(obj, step) if isinstance(step, str) and not isinstance(obj, dict) else obj[step]
-        )
+        if isinstance(step, str) and not isinstance(obj, dict):
+            obj = getattr(obj, step)
+        else:
+            obj = obj[step]
     last = path[-1]
     if isinstance(obj, msgspec.Struct) and isinstance(last, str):
-        setattr(obj, last, None)
+        setattr(obj, last, value)
 
 
 def _strip_none(value: Any) -> Any:
@@ -999,17 +1030,17 @@ class K8sType:
             try:
                 return msgspec.convert(value, model)
             except msgspec.ValidationError as exc:
-                if not optional or "missing required field" not in str(exc):
-                    raise fail(exc) from None
                 first = exc
-            marks: list[tuple[str | int, ...]] = []
-            filled = _fill_missing(value, _type_info(model), optional, (), marks)
-            try:
-                obj = msgspec.convert(filled, model)
-            except msgspec.ValidationError:
+            marks: list[tuple[Path_, Any]] = []
+            prepared = _prepare(value, _type_info(model), optional, (), marks)
+            if not marks:
                 raise fail(first) from None
-            for path in marks:
-                _clear(obj, path)
+            try:
+                obj = msgspec.convert(prepared, model)
+            except msgspec.ValidationError as exc:
+                raise fail(exc) from None
+            for path, original in marks:
+                _restore(obj, path, original)
             return obj
 
         def js(_cs: core_schema.CoreSchema, _h: GetJsonSchemaHandler) -> JsonSchemaValue:

@@ -40,7 +40,9 @@ from runtime.resource import (
 from .container import ServingContainer
 
 EphemeralContainer = Annotated[core_v1.EphemeralContainer, K8sType()]
-PodOS = Annotated[core_v1.PodOS, K8sType()]
+PodOS = Annotated[core_v1.PodOS, K8sType(optional=((core_v1.PodOS, "name"),))]
+"""KServe's yq strips ``required`` one level below each component (``spec.predictor.os``), so
+``os: {}`` is admitted there and must decode."""
 
 
 class PodSpec(KubeModel):
