@@ -1,0 +1,267 @@
+"""Our framework and kopf side by side on one envtest apiserver, the same trivial controller.
+
+The controller (``bench/_kopf_operator.py`` for kopf, ``--child ours`` here): for every
+ConfigMap labelled ``bench-kopf=parent``, server-side apply a child ConfigMap
+``<name>-child`` owned by it with the parent's data. 1,000 parents (~1 KB each) exist in a
+fresh namespace before the operator process is spawned; the clock runs from spawn until a
+watch opened beforehand has seen all 1,000 children, so interpreter start, imports, the
+initial list, every reconcile and every write count. Then, from ``/proc/<pid>``:
+
+* ``<side>_converge_1000_s``: spawn -> 1,000 children exist.
+* ``<side>_rss_mb``: ``VmRSS`` at convergence; ``<side>_rss_peak_mb``: ``VmHWM``.
+* ``<side>_cpu_s``: user + system CPU seconds of the process at convergence.
+* ``<side>_api_writes_per_object``: POST/PUT/PATCH/APPLY/DELETE requests the apiserver served
+  during the run (``apiserver_request_total``), per parent: the child apply, plus whatever
+  bookkeeping the framework writes (kopf: its ``last-handled-configuration`` annotation).
+
+``ours`` runs with ``max_concurrent(8)`` (kopf runs one worker per object, unbounded);
+``ours_1worker_converge_1000_s`` is ours with controller-runtime's default of one worker.
+Both sides log at WARNING and post no Events. Set ``BENCH_KUBECONFIG`` to use an existing
+cluster instead of envtest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import msgspec
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench._kopf_operator import CHILD_LABEL, FIELD_MANAGER, PARENT_LABEL, child_of
+from bench._results import format_table, record
+
+ROOT = Path(__file__).resolve().parent.parent
+OBJECTS = 1000
+CONCURRENCY = 32
+WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "APPLY", "DELETE"})  # APPLY: server-side apply
+
+
+# --------------------------------------------------------------------------- our side
+
+
+async def _ours(kubeconfig: str, namespace: str, workers: int) -> None:
+    from lightkube.resources.core_v1 import ConfigMap
+
+    from runtime.client import is_not_found
+    from runtime.controller import Builder
+    from runtime.log import setup_logging
+    from runtime.manager import Manager
+    from runtime.predicate import label_selector_predicate
+    from runtime.reconcile import Request, Result
+
+    setup_logging(logging.WARNING)
+    mgr = Manager(kubeconfig, namespace=namespace, metrics_bind_address="0",
+                  health_probe_bind_address="0", field_manager=FIELD_MANAGER)
+    client = mgr.client
+
+    class EnsureChild:
+        async def reconcile(self, req: Request) -> Result:
+            try:
+                parent = await client.get(ConfigMap, req.name, req.namespace)
+            except Exception as e:
+                if is_not_found(e):
+                    return Result()
+                raise
+            child = child_of(req.name, req.namespace, parent.metadata.uid, parent.data)
+            await client.apply(ConfigMap.from_dict(child))
+            return Result()
+
+    (Builder(mgr, name="bench-kopf-ours").for_(ConfigMap)
+        .with_event_filter(label_selector_predicate(PARENT_LABEL))
+        .max_concurrent(workers).complete(EnsureChild()))
+    await mgr.run()
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _proc(pid: int) -> dict[str, float]:
+    """VmRSS / VmHWM (MB) and CPU seconds (utime + stime) of a live process."""
+    out: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(rest.split()[0]) / 1024
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    out["cpu"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+async def _writes(http: Any) -> float:
+    """Mutating requests the apiserver has served so far (all resources)."""
+    resp = await http.get("/metrics")
+    resp.raise_for_status()
+    total = 0.0
+    for fam in text_string_to_metric_families(resp.text):
+        if fam.name != "apiserver_request":
+            continue
+        for s in fam.samples:
+            if s.name == "apiserver_request_total" and s.labels.get("verb") in WRITE_VERBS:
+                total += s.value
+    return total
+
+
+def _spawn(side: str, kubeconfig: str, namespace: str, log: Path) -> subprocess.Popen[bytes]:
+    if side == "kopf":
+        argv = [sys.executable, "-m", "bench._kopf_operator", namespace]
+    else:
+        workers = "1" if side == "ours_1worker" else "8"
+        argv = [sys.executable, "-m", "bench.bench_kopf", "--child", "--kubeconfig", kubeconfig,
+                "--namespace", namespace, "--workers", workers]
+    with open(log, "ab") as f:
+        return subprocess.Popen(
+            argv, cwd=ROOT, env={**os.environ, "KUBECONFIG": kubeconfig, "PYTHONPATH": str(ROOT)},
+            stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+
+
+async def _converge(kubeconfig: str, side: str, logdir: Path) -> dict[str, float]:
+    from lightkube import AsyncClient, KubeConfig
+    from lightkube.resources.core_v1 import ConfigMap
+
+    from runtime.reflector import http_client
+
+    ns = f"bench-kopf-{side.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
+    kube = AsyncClient(KubeConfig.from_file(kubeconfig))
+    http = http_client(kube)
+    post: Callable[[str, dict[str, Any]], Any] = lambda path, body: http.post(  # noqa: E731
+        path, content=msgspec.json.encode(body), headers={"Content-Type": "application/json"})
+    (await post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                       "metadata": {"name": ns}})).raise_for_status()
+    limiter = anyio.CapacityLimiter(CONCURRENCY)
+
+    async def create(i: int) -> None:
+        async with limiter:
+            (await post(f"/api/v1/namespaces/{ns}/configmaps", {
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": f"p-{i:04d}", "namespace": ns, "labels": PARENT_LABEL},
+                "data": {f"key{k}": "x" * 90 for k in range(10)}})).raise_for_status()
+
+    async with anyio.create_task_group() as tg:
+        for i in range(OBJECTS):
+            tg.start_soon(create, i)
+
+    children: set[str] = set()
+    done = anyio.Event()
+
+    async def watch(task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        stream = kube.watch(ConfigMap, namespace=ns, labels=dict[str, Any](CHILD_LABEL))
+        task_status.started()
+        async for _, obj in stream:
+            assert obj.metadata is not None and obj.metadata.name is not None
+            children.add(obj.metadata.name)
+            if len(children) >= OBJECTS:
+                done.set()
+                return
+
+    writes0 = await _writes(http)
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        async with anyio.create_task_group() as tg:
+            await tg.start(watch)
+            await anyio.sleep(0.5)  # the watch request is open before the operator starts
+            t0 = time.perf_counter()
+            proc = _spawn(side, kubeconfig, ns, logdir / f"bench-kopf-{side}.log")
+            with anyio.fail_after(600):
+                while not done.is_set():
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"{side} exited with {proc.returncode}")
+                    await anyio.sleep(0.01)
+            elapsed = time.perf_counter() - t0
+            st = _proc(proc.pid)
+            tg.cancel_scope.cancel()
+        writes = await _writes(http) - writes0
+        # Both sides must have built the same children.
+        sample = await kube.get(ConfigMap, "p-0007-child", namespace=ns)
+        parent = await kube.get(ConfigMap, "p-0007", namespace=ns)
+        assert sample.metadata is not None and sample.metadata.ownerReferences
+        assert sample.data == parent.data and sample.metadata.ownerReferences[0].name == "p-0007"
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        await http.delete(f"/api/v1/namespaces/{ns}")
+        await kube.close()
+    if side == "ours_1worker":
+        return {"ours_1worker_converge_1000_s": round(elapsed, 2)}
+    return {
+        f"{side}_converge_1000_s": round(elapsed, 2),
+        f"{side}_rss_mb": round(st["VmRSS"], 1),
+        f"{side}_rss_peak_mb": round(st["VmHWM"], 1),
+        f"{side}_cpu_s": round(st["cpu"], 2),
+        f"{side}_api_writes_per_object": round(writes / OBJECTS, 2),
+    }
+
+
+async def _all(kubeconfig: str, logdir: Path) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    for side in ("ours", "kopf", "ours_1worker"):
+        figures.update(await _converge(kubeconfig, side, logdir))
+    return figures
+
+
+def comparison_table(figures: dict[str, float]) -> str:
+    """ours | kopf | kopf/ours per measure."""
+    rows = [("converge 1,000 (s)", "converge_1000_s"), ("RSS at convergence (MB)", "rss_mb"),
+            ("peak RSS (MB)", "rss_peak_mb"), ("CPU (s)", "cpu_s"),
+            ("API writes per object", "api_writes_per_object")]
+    lines = [f"{'measure':<26}{'ours':>10}{'kopf':>10}{'kopf/ours':>11}", "-" * 57]
+    for label, key in rows:
+        o, k = figures.get(f"ours_{key}"), figures.get(f"kopf_{key}")
+        if o is None or k is None:
+            continue
+        ratio = f"{k / o:.2f}x" if o else "-"
+        lines.append(f"{label:<26}{o:>10.2f}{k:>10.2f}{ratio:>11}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--child", action="store_true")
+    p.add_argument("--kubeconfig")
+    p.add_argument("--namespace")
+    p.add_argument("--workers", type=int, default=8)
+    args = p.parse_args(argv if argv is not None else [])
+    if args.child:
+        anyio.run(_ours, args.kubeconfig, args.namespace, args.workers)
+        return
+    kubeconfig = os.environ.get("BENCH_KUBECONFIG")
+    env = None
+    if not kubeconfig:
+        if not os.environ.get("KUBEBUILDER_ASSETS"):
+            out = subprocess.run(["bash", str(ROOT / "hack" / "build-k8s.sh")], check=True,
+                                 capture_output=True, text=True)
+            os.environ["KUBEBUILDER_ASSETS"] = out.stdout.strip().splitlines()[-1]
+        from runtime.testing import Environment
+
+        env = Environment()
+        env.start()
+        kubeconfig = str(env.kubeconfig_path)
+    logdir = ROOT / ".bench"
+    logdir.mkdir(exist_ok=True)
+    try:
+        figures = anyio.run(_all, kubeconfig, logdir)
+    finally:
+        if env is not None:
+            env.stop()
+    print(format_table(figures, "ours vs kopf: trivial child-ConfigMap controller, 1,000 parents"))
+    print()
+    print(comparison_table(figures), flush=True)
+    record(figures)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
