@@ -779,6 +779,9 @@ class CacheOptions:
     reader_fail_on_missing_informer: bool = False
     #: passed to every Reflector (e.g. ``{"backoff": Backoff(initial=0.1)}`` in tests)
     reflector_options: Mapping[str, Any] = field(default_factory=dict)
+    #: client-go's WatchList (streaming initial list from the watch cache, falls back to a
+    #: paginated list when the server refuses it); off by default like c-r today
+    use_watch_list: bool = False
 
 
 class Cache:
@@ -841,7 +844,7 @@ class Cache:
             if bo.field_selector is not None
             else o.default_field_selector,
             transform=transform,
-            reflector_options=o.reflector_options,
+            reflector_options={"use_watch_list": o.use_watch_list, **o.reflector_options},
             resync_period=bo.sync_period if bo.sync_period is not None else o.sync_period,
         )
         self._informers[key] = inf

@@ -43,6 +43,7 @@ objects and JSON.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import logging
 import random
@@ -424,6 +425,13 @@ class _VeryShortWatch(Exception):
     pass
 
 
+class _WatchListUnsupported(Exception):
+    """The server refused ``sendInitialEvents`` (older server or feature gate off)."""
+
+
+INITIAL_EVENTS_END_ANNOTATION = "k8s.io/initial-events-end"
+
+
 def _rv_of(obj: Mapping[str, Any]) -> str | None:
     meta = obj.get("metadata")
     if isinstance(meta, Mapping):
@@ -455,8 +463,13 @@ class Reflector:
         max_watch_timeout: float = 600.0,
         backoff: Backoff | None = None,
         name: str | None = None,
+        use_watch_list: bool = False,
     ) -> None:
         self.info = resource_info(resource)
+        self.use_watch_list = use_watch_list
+        self._watch_list_supported = True
+        #: while a streaming initial list (WatchList) is in progress: key -> object
+        self._initial: dict[str, dict[str, Any]] | None = None
         self.http = http
         self.store = store
         self.namespace = namespace if self.info.namespaced else None
@@ -509,6 +522,17 @@ class Reflector:
         gone_streak = 0
         while True:
             try:
+                if need_list and self.use_watch_list and self._watch_list_supported:
+                    try:
+                        await self.watch(initial=True)  # stores the state, then keeps watching
+                    except _WatchListUnsupported as e:
+                        log.info("reflector %s: WatchList not served (%s); falling back to "
+                                 "list+watch", self.name, e)
+                        self._watch_list_supported = False
+                        continue
+                    need_list = False
+                    gone_streak = 0
+                    continue
                 if need_list:
                     await self.list()
                     need_list = False
@@ -569,23 +593,37 @@ class Reflector:
             if not restart:
                 break
             log.info("reflector %s: continue token expired, restarting the list", self.name)
+        self._listed(items, rv)
+
+    def _listed(self, items: builtins.list[dict[str, Any]], rv: str) -> None:
         self.store.replace(items, rv)
         self._events_since_list = 0
         self.last_sync_resource_version = rv
         self.list_count += 1
         self.synced.set()
 
-    async def watch(self) -> None:
+    async def watch(self, *, initial: bool = False) -> None:
         """Watch until the server closes the stream (returns), the RV expires (``_Gone``) or
-        an error (raises). Returns after a normal server-side timeout so ``run`` loops."""
+        an error (raises). Returns after a normal server-side timeout so ``run`` loops.
+
+        ``initial=True`` is client-go's WatchList (streaming list, KEP-3157): a watch with
+        ``sendInitialEvents=true`` and ``resourceVersionMatch=NotOlderThan`` whose ADDED events
+        up to the BOOKMARK annotated ``k8s.io/initial-events-end`` are the current state
+        (stored with one ``replace``, like a list); the same stream then goes on as a watch.
+        The apiserver serves it from its watch cache instead of paging through etcd."""
         timeout = random.uniform(self.min_watch_timeout, self.max_watch_timeout)
         params = self._params()
         params.update(
             watch="true",
-            resourceVersion=self.last_sync_resource_version,
             allowWatchBookmarks="true",
             timeoutSeconds=str(int(timeout)),
         )
+        if initial:
+            params.update(sendInitialEvents="true", resourceVersionMatch="NotOlderThan")
+            self._initial = {}
+        else:
+            self._initial = None
+            params["resourceVersion"] = self.last_sync_resource_version
         headers = {"Accept": METADATA_ACCEPT_WATCH} if self.metadata_only else {}
         started = time.monotonic()
         events = 0
@@ -599,12 +637,17 @@ class Reflector:
                 raise _Gone()
             if resp.status_code != 200:
                 body = await resp.aread()
+                if initial and resp.status_code in (400, 403, 422):
+                    raise _WatchListUnsupported(status_error(body, resp.status_code))
                 raise status_error(body, resp.status_code)
             async for line in resp.aiter_lines():
                 if not line:
                     continue
                 events += 1
                 self._handle_line(line)
+        if self._initial is not None:
+            self._initial = None
+            raise _VeryShortWatch("the stream ended before the initial events were complete")
         # clean end of stream: the server-side timeout (or the server going away)
         if events == 0 and time.monotonic() - started < 1.0:
             raise _VeryShortWatch("watch closed within 1s without events")
@@ -621,6 +664,9 @@ class Reflector:
             raise ApiError(status=msgspec.convert(obj, meta_v1.Status))
         rv = _rv_of(obj)
         self._events_since_list += 1
+        if self._initial is not None:
+            self._handle_initial(typ, obj, rv)
+            return
         if typ == "BOOKMARK":
             if rv:
                 self.last_sync_resource_version = rv
@@ -636,3 +682,25 @@ class Reflector:
             log.warning("reflector %s: unknown watch event type %r", self.name, typ)
         if rv:
             self.last_sync_resource_version = rv
+
+    def _handle_initial(self, typ: str | None, obj: dict[str, Any], rv: str | None) -> None:
+        """One event of a WatchList's initial phase."""
+        assert self._initial is not None
+        if typ == "BOOKMARK":
+            annotations = (obj.get("metadata") or {}).get("annotations") or {}
+            if annotations.get(INITIAL_EVENTS_END_ANNOTATION) == "true":
+                items = list(self._initial.values())
+                self._initial = None
+                self._listed(items, rv or "")
+            return
+        key = _key(obj)
+        if typ == "DELETED":
+            self._initial.pop(key, None)
+        else:
+            self._initial[key] = self._prepare(obj)
+
+
+def _key(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    ns, name = meta.get("namespace"), meta.get("name") or ""
+    return f"{ns}/{name}" if ns else str(name)

@@ -309,3 +309,36 @@ async def test_label_and_field_selectors_scope_the_watch(
     await r.list()
     assert [o["metadata"]["name"] for o in seen] == ["sel-yes"]
     assert all("managedFields" not in o["metadata"] for o in seen)
+
+
+async def test_watch_list_streaming_initial_state(kube_client: AsyncClient,
+                                                  namespace: str) -> None:
+    for i in range(7):
+        await kube_client.create(cm(f"w{i}", namespace))
+    http = http_client(kube_client)
+    lists: list[str] = []
+
+    async def record(request: Any) -> None:
+        if request.url.params.get("watch") != "true" and namespace in request.url.path:
+            lists.append(str(request.url))
+
+    http.event_hooks["request"].append(record)
+    try:
+        inf = Informer(http, ConfigMap, namespaces=[namespace],
+                       reflector_options={"use_watch_list": True})
+        rec = Recorder()
+        inf.add_event_handler(rec)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(inf.run)
+            with anyio.fail_after(30):
+                await inf.wait_for_sync()
+            r = inf.reflectors[0]
+            assert r._watch_list_supported, "kube-apiserver 1.34 serves WatchList"
+            assert lists == []  # no paginated list: the state came on the watch stream
+            assert sorted(rec.adds) == [(f"w{i}", True) for i in range(7)]
+            await kube_client.create(cm("after", namespace))
+            await eventually(lambda: ("after", False) in rec.adds)
+            assert cache_state(inf) == await server_state(kube_client, namespace)
+            tg.cancel_scope.cancel()
+    finally:
+        http.event_hooks["request"].remove(record)

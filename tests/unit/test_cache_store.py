@@ -300,6 +300,7 @@ class FakeServer:
         self.rv = 100
         self.requests: list[httpx2.Request] = []
         self.watch_scripts: list[list[dict[str, Any]] | int] = []
+        self.watch_list = True
 
     def set(self, name: str, **data: str) -> dict[str, Any]:
         self.rv += 1
@@ -325,6 +326,21 @@ class FakeServer:
                 "items": [self.objects[n] for n in page],
             }
             return httpx2.Response(200, content=json.dumps(body).encode())
+        if p.get("sendInitialEvents") == "true":
+            if not self.watch_list:
+                return httpx2.Response(422, content=json.dumps(
+                    {"kind": "Status", "code": 422, "reason": "Invalid"}).encode())
+            assert p["resourceVersionMatch"] == "NotOlderThan" and "resourceVersion" not in p
+            initial: list[dict[str, Any]] = [
+                {"type": "ADDED", "object": self.objects[n]} for n in sorted(self.objects)
+            ]
+            initial.append({"type": "BOOKMARK", "object": {"kind": "ConfigMap", "metadata": {
+                "resourceVersion": str(self.rv),
+                "annotations": {"k8s.io/initial-events-end": "true"}}}})
+            script = self.watch_scripts.pop(0) if self.watch_scripts else []
+            assert not isinstance(script, int)
+            return httpx2.Response(200, content=b"".join(
+                json.dumps(ev).encode() + b"\n" for ev in [*initial, *script]))
         script = self.watch_scripts.pop(0) if self.watch_scripts else []
         if isinstance(script, int):
             return httpx2.Response(
@@ -537,3 +553,52 @@ async def test_reflector_survives_a_failing_transform() -> None:
             await eventually(lambda: r.list_count >= 1)
             tg.cancel_scope.cancel()
     assert inf.store.keys() == ["a/a"] and calls >= 2
+
+
+@pytest.mark.anyio
+async def test_reflector_watch_list_streams_initial_state_then_watches() -> None:
+    server = FakeServer()
+    for n in "abc":
+        server.set(n)
+    server.objects.pop("c")  # c will be in the store from before and must be dropped
+    inf = informer(namespaces=["a"])
+    inf.reflectors[0].store.replace([cm("c")], "1")
+    rec = Recorder()
+    inf.add_event_handler(rec)
+    r = fake_reflector(server, inf, use_watch_list=True)
+    d = server.set("d")
+    server.objects.pop("d")
+    server.watch_scripts = [[{"type": "ADDED", "object": d}]]
+    with anyio.move_on_after(1):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(r.run)
+            await eventually(lambda: inf.store.get("a/d") is not None)
+            tg.cancel_scope.cancel()
+    assert r.list_count == 1
+    assert all(q.url.params.get("watch") == "true" for q in server.requests[:1])
+    assert not [q for q in server.requests if q.url.params.get("watch") != "true"]  # no list
+    assert sorted(inf.store.keys()) == ["a/a", "a/b", "a/d"]
+    assert rec.events == [
+        ("add", "c", True),  # synthetic, for the handler added after the seeded state
+        ("add", "a", False), ("add", "b", False),  # the streamed state, one replace
+        ("delete-unknown", "a/c", "c"),
+        ("add", "d", False),  # then a plain watch event on the same stream
+    ]
+    assert b"managedFields" not in (inf.store.get("a/a") or b"")
+
+
+@pytest.mark.anyio
+async def test_reflector_watch_list_falls_back_to_list_when_refused() -> None:
+    server = FakeServer()
+    server.set("a")
+    server.watch_list = False
+    inf = informer(namespaces=["a"])
+    r = fake_reflector(server, inf, use_watch_list=True)
+    with anyio.move_on_after(1):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(r.run)
+            await eventually(lambda: r.list_count >= 1)
+            tg.cancel_scope.cancel()
+    assert inf.store.keys() == ["a/a"]
+    assert not r._watch_list_supported
+    assert any(q.url.params.get("limit") for q in server.requests)  # a paginated list ran
