@@ -26,8 +26,12 @@ selector, one projection (full objects or metadata only). The loop is client-go'
 Deviation from client-go: the initial list is a consistent paginated read (``RV=""``) instead
 of ``RV="0"`` from the apiserver's watch cache, because the watch cache ignores ``limit`` for
 ``RV="0"`` (one huge response) and a consistent read cannot return data older than what a
-previous incarnation of this process already saw. The streaming ``WatchList`` (
-``sendInitialEvents=true``) is not used.
+previous incarnation of this process already saw. client-go's streaming ``WatchList``
+(``sendInitialEvents=true``, on by default in client-go since 1.35) is available with
+``use_watch_list=True`` (``CacheOptions.use_watch_list``): the state arrives as ADDED events on
+the watch stream up to a bookmark annotated ``k8s.io/initial-events-end``, is stored with one
+``replace``, and the stream goes on as the watch; a server that refuses it gets the paginated
+list instead.
 
 The reflector speaks raw JSON over lightkube's underlying httpx client, because lightkube's
 watch cannot send ``allowWatchBookmarks`` or the ``Accept`` header for metadata-only
