@@ -122,6 +122,7 @@ def test_schema_admitted_objects_round_trip(component: str) -> None:
     @settings(
         max_examples=20,
         deadline=None,
+        database=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
@@ -135,5 +136,41 @@ def test_schema_admitted_objects_round_trip(component: str) -> None:
         obj = _isvc(spec, status)
         isvc = InferenceService.model_validate(obj)
         assert isvc.to_kube() == obj
+
+    check()
+
+
+OTHER_CRDS = sorted(
+    p for p in CRD.parent.glob("*.yaml") if not p.name.endswith("_inferenceservices.yaml")
+)
+
+
+@pytest.mark.parametrize("crd_file", OTHER_CRDS, ids=[p.stem.split("_")[1] for p in OTHER_CRDS])
+def test_every_kind_round_trips(crd_file: Path) -> None:
+    """The same property for every other generated kind (v1alpha1)."""
+    from runtime.resource import discover
+
+    kinds = {k.__crd__.name: k for k in discover("apis")}
+    crd = yaml.load(crd_file.read_text(), Loader=Loader)
+    kind = kinds[crd["metadata"]["name"]]
+    props = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
+    parts = {k: strategy(v) for k, v in props.items() if k in ("spec", "status")}
+
+    @settings(
+        max_examples=20,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(st.fixed_dictionaries(parts))
+    def check(values: dict[str, Any]) -> None:
+        obj = {
+            "apiVersion": kind.__crd__.api_version,
+            "kind": kind.__crd__.kind,
+            "metadata": {"name": "x"},
+            **values,
+        }
+        assert kind.model_validate(obj).to_kube() == obj
 
     check()
