@@ -13,10 +13,12 @@ which lets the test show who did work when:
   third replica takes over at its next acquire attempt (about a retry period), not after the
   lease duration.
 * A leader frozen (SIGSTOP) past its lease: a peer takes over; when the old leader resumes it
-  finds the lease gone and exits 1 (lost lease), leaving the lease with the new leader.
+  finds the lease gone and exits 1 (lost lease), leaving the lease with the new leader. Until
+  it notices (up to the renew deadline) it still reconciles: a strict xfail test pins that
+  split-brain window down, so it turns red the day leadership is fenced.
 
 The first two run with controller-runtime's defaults (15 s / 10 s / 2 s); the frozen-leader
-case uses 6 s / 4 s / 1 s to stay short.
+cases use 6 s / 4 s / 1 s and 4 s / 3 s / 0.5 s to stay short.
 """
 
 from __future__ import annotations
@@ -213,36 +215,69 @@ async def test_sigkill_failover_then_sigterm_handover(
         assert max(e["end"] for e in b_recs) <= b.events("exit")[0]["t"]
 
 
+class Frozen:
+    """What happened around a leader frozen past its lease (see :func:`_freeze`)."""
+
+    def __init__(self, a: Replica, b: Replica, t_stop: float, t_cont: float, code: int) -> None:
+        self.a, self.b, self.t_stop, self.t_cont, self.code = a, b, t_stop, t_cont, code
+        self.t_exit = float(a.events("exit")[0]["t"]) if a.events("exit") else float("nan")
+        # reconciles the old leader *started* after it was frozen (i.e. once it resumed)
+        self.late = [e for e in a.reconciles() if e["start"] > t_stop]
+
+
+async def _freeze(start: Callable[..., Replica], tmp: Path, kubeconfig: Path, namespace: str,
+                  lease: str, timings: tuple[float, float, float]) -> Frozen:
+    """Leader a is SIGSTOPped (a long GC pause, a VM freeze) until b has taken the lease over
+    and reconciled everything, then SIGCONTed; returns once a exited."""
+    duration, deadline, retry = timings
+    a = start("a", tmp, kubeconfig, namespace, lease, timings)
+    await _wait_leading(a, START_TIMEOUT)
+    b = start("b", tmp, kubeconfig, namespace, lease, timings)
+    await b.wait_for("synced", START_TIMEOUT)
+    t_stop = time.time()
+    a.proc.send_signal(signal.SIGSTOP)
+    await _wait_leading(b, duration + 2 * (1 + JITTER_FACTOR) * retry + 10)
+    assert max(e["end"] for e in a.reconciles()) < t_stop  # lines of a stopped process: none
+    t_cont = time.time()
+    a.proc.send_signal(signal.SIGCONT)
+    code = await a.wait_exit(deadline + 2 * retry + 5)
+    return Frozen(a, b, t_stop, t_cont, code)
+
+
 async def test_frozen_leader_loses_lease_and_exits(
     envtest: Any, kube_client: AsyncClient, namespace: str, tmp_path: Path
 ) -> None:
     timings = (6.0, 4.0, 1.0)
-    duration, deadline, retry = timings
+    _, deadline, retry = timings
     lease = "failover-frozen"
     await _seed(kube_client, namespace)
     with replicas() as start:
-        a = start("a", tmp_path, envtest.kubeconfig_path, namespace, lease, timings)
-        await _wait_leading(a, START_TIMEOUT)
-        b = start("b", tmp_path, envtest.kubeconfig_path, namespace, lease, timings)
-        await b.wait_for("synced", START_TIMEOUT)
-
-        t_stop = time.time()
-        a.proc.send_signal(signal.SIGSTOP)  # a GC pause / a partition: no renewals
-        await _wait_leading(b, duration + 2 * (1 + JITTER_FACTOR) * retry + 10)
-        assert max(e["end"] for e in a.reconciles()) < t_stop
-        t_cont = time.time()
-        a.proc.send_signal(signal.SIGCONT)
+        f = await _freeze(start, tmp_path, envtest.kubeconfig_path, namespace, lease, timings)
         # On resume the old leader's renewals fail (the lease names b): within the renew
         # deadline it gives up leadership, stops its controllers and exits non-zero.
-        assert await a.wait_exit(deadline + 2 * retry + 5) == 1, a.describe()
-        t_exit = float(a.events("exit")[0]["t"])
-        assert a.events("exit")[0]["code"] == 1
-        assert t_exit - t_cont <= deadline + retry + 1.5
+        assert f.code == 1, f.a.describe()
+        assert f.a.events("exit")[0]["code"] == 1
+        assert f.t_exit - f.t_cont <= deadline + retry + 1.5
         spec = await _lease(kube_client, lease, namespace)
-        assert spec.holderIdentity == b.identity  # the loser never cleared its successor's lease
-        late = [e for e in a.reconciles() if e["end"] > t_stop]
-        both = [e for e in b.reconciles() if t_cont <= e["start"] <= t_exit]
-        print(f"frozen leader exited {t_exit - t_cont:.2f} s after resuming; meanwhile it did "
-              f"{len(late)} reconciles and the new leader {len(both)} (split brain: client-go "
-              "keeps leading until the renew deadline even after it saw the lease taken)")
-        assert all(e["end"] <= t_exit for e in late)
+        assert spec.holderIdentity == f.b.identity  # the loser never cleared b's lease
+        both = [e for e in f.b.reconciles() if f.t_cont <= e["start"] <= f.t_exit]
+        print(f"frozen leader exited {f.t_exit - f.t_cont:.2f} s after resuming; meanwhile it "
+              f"did {len(f.late)} reconciles and the new leader {len(both)}")
+        assert all(e["end"] <= f.t_exit for e in f.late)  # controllers stopped before exit
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "split brain after a pause: like client-go, the elector keeps retrying renewals until "
+    "renew_deadline although its first GET showed the lease held by another, and the "
+    "controllers keep reconciling meanwhile"))
+async def test_frozen_leader_does_not_reconcile_after_resuming(
+    envtest: Any, kube_client: AsyncClient, namespace: str, tmp_path: Path
+) -> None:
+    """What a fenced leader would guarantee: a replica that has not renewed its lease for
+    longer than the renew deadline starts no reconcile (it cannot know it still leads)."""
+    timings = (4.0, 3.0, 0.5)
+    await _seed(kube_client, namespace)
+    with replicas() as start:
+        f = await _freeze(start, tmp_path, envtest.kubeconfig_path, namespace, "frozen-2", timings)
+        assert f.code == 1, f.a.describe()
+        assert f.late == [], f"{len(f.late)} reconciles after resuming without a valid lease"
