@@ -360,6 +360,27 @@ class Channel:
 # --------------------------------------------------------------------------- controller
 
 
+class _ControllerMetrics:
+    """One controller's labelled metric children, resolved once: ``labels()`` costs more than
+    the increment itself on the per-reconcile path."""
+
+    __slots__ = ("active", "errors", "panics", "result_error", "result_requeue",
+                 "result_requeue_after", "result_success", "terminal", "time")
+
+    def __init__(self, name: str) -> None:
+        total = metrics.RECONCILE_TOTAL
+        self.result_success = total.labels(controller=name, result="success")
+        self.result_error = total.labels(controller=name, result="error")
+        self.result_requeue = total.labels(controller=name, result="requeue")
+        self.result_requeue_after = total.labels(controller=name, result="requeue_after")
+        self.errors = metrics.RECONCILE_ERRORS_TOTAL.labels(controller=name)
+        self.terminal = metrics.TERMINAL_RECONCILE_ERRORS_TOTAL.labels(controller=name)
+        self.panics = metrics.RECONCILE_PANICS_TOTAL.labels(controller=name)
+        self.time = metrics.RECONCILE_TIME_SECONDS.labels(controller=name)
+        self.active = metrics.ACTIVE_WORKERS.labels(controller=name)
+
+
+
 class Controller:
     """A named reconcile loop (``controller.Controller``); a manager ``Runnable``.
 
@@ -407,6 +428,7 @@ class Controller:
         self._sources: list[Source] = []
         self._started = False
         self._stopping = False
+        self._m: _ControllerMetrics | None = None
         self.synced = anyio.Event()
         """Set once every source synced and the workers started."""
 
@@ -438,6 +460,7 @@ class Controller:
         stopping = stopping or anyio.Event()
         queue = self.queue
         metrics.init_controller_metrics(self.name, self.max_concurrent_reconciles)
+        self._m = _ControllerMetrics(self.name)
         log.info("Starting EventSource", extra={"controller": self.name,
                                                 "sources": [repr(s) for s in self._sources]})
         # anyio task groups wrap errors in ExceptionGroups; keep start()'s own errors plain.
@@ -530,28 +553,30 @@ class Controller:
         """Reconcile one request and apply the outcome table (never raises, except
         cancellation of the worker itself). Requeues keep the request's ``priority`` on a
         priority queue."""
+        m = self._m
+        if m is None:
+            m = self._m = _ControllerMetrics(self.name)
         name = self.name
         queue = self.queue
         add_opts = _add_opts(queue)
-        active = metrics.ACTIVE_WORKERS.labels(controller=name)
-        active.inc()
+        m.active.inc()
         start = time.monotonic()
         try:
             with reconcile_context(name, req, kind=self.kind, group=self.group):
                 try:
                     result = await self._call_reconciler(req)
                 except TerminalError as err:
-                    metrics.TERMINAL_RECONCILE_ERRORS_TOTAL.labels(controller=name).inc()
-                    metrics.RECONCILE_ERRORS_TOTAL.labels(controller=name).inc()
-                    metrics.RECONCILE_TOTAL.labels(controller=name, result="error").inc()
+                    m.terminal.inc()
+                    m.errors.inc()
+                    m.result_error.inc()
                     log.error("Reconciler error (terminal, not requeued): %s", err,
                               exc_info=True)
                     return
                 except Exception as err:
                     if isinstance(err, PANIC_TYPES):
-                        metrics.RECONCILE_PANICS_TOTAL.labels(controller=name).inc()
-                    metrics.RECONCILE_ERRORS_TOTAL.labels(controller=name).inc()
-                    metrics.RECONCILE_TOTAL.labels(controller=name, result="error").inc()
+                        m.panics.inc()
+                    m.errors.inc()
+                    m.result_error.inc()
                     if add_opts is not None:
                         add_opts(req, rate_limited=True, priority=priority)
                     else:
@@ -566,21 +591,19 @@ class Controller:
                         add_opts(req, after=ra, priority=priority)
                     else:
                         queue.add_after(req, ra)
-                    metrics.RECONCILE_TOTAL.labels(controller=name, result="requeue_after").inc()
+                    m.result_requeue_after.inc()
                 elif result.requeue:
                     if add_opts is not None:
                         add_opts(req, rate_limited=True, priority=priority)
                     else:
                         queue.add_rate_limited(req)
-                    metrics.RECONCILE_TOTAL.labels(controller=name, result="requeue").inc()
+                    m.result_requeue.inc()
                 else:
                     queue.forget(req)
-                    metrics.RECONCILE_TOTAL.labels(controller=name, result="success").inc()
+                    m.result_success.inc()
         finally:
-            metrics.RECONCILE_TIME_SECONDS.labels(controller=name).observe(
-                time.monotonic() - start
-            )
-            active.dec()
+            m.time.observe(time.monotonic() - start)
+            m.active.dec()
 
     async def _call_reconciler(self, req: Request) -> Result:
         timeout = self.reconcile_timeout
@@ -590,7 +613,7 @@ class Controller:
             with anyio.move_on_after(timeout) as scope:
                 result = await self.reconciler.reconcile(req)
             if scope.cancelled_caught:
-                metrics.RECONCILE_TIMEOUTS_TOTAL.labels(controller=self.name).inc()
+                metrics.RECONCILE_TIMEOUTS_TOTAL.labels(controller=self.name).inc()  # rare
                 raise TimeoutError(f"reconcile of {req} exceeded {timeout}s")
         if not isinstance(result, Result):
             raise _ReturnedNonResult(
