@@ -205,7 +205,12 @@ class Store:
             return
         for name, fn in self._indexers.items():
             idx = self._indices[name]
-            for v in fn(obj):
+            try:
+                values = fn(obj)
+            except Exception:
+                log.exception("index function %r failed on %s; not indexed", name, key)
+                continue
+            for v in values:
                 if add:
                     idx.setdefault(v, set()).add(key)
                 else:
@@ -549,7 +554,9 @@ class Informer:
         if not self._handlers:
             return
         for _key, raw in self.store.items():
-            obj = self.decode(raw)
+            obj = self._decode_for_handlers(raw)
+            if obj is None:
+                continue
             for h in list(self._handlers):
                 self._call(h.on_update, obj, obj)
 
@@ -569,7 +576,9 @@ class Informer:
         """Register a handler; if objects are already cached it first receives a synthetic
         ``on_add(obj, True)`` for each of them."""
         for _key, raw in self.store.items():
-            self._call(handler.on_add, self.decode(raw), True)
+            obj = self._decode_for_handlers(raw)
+            if obj is not None:
+                self._call(handler.on_add, obj, True)
         self._handlers.append(handler)
         return HandlerRegistration(self, handler)
 
@@ -609,6 +618,17 @@ class Informer:
         """Stored bytes -> a fresh typed object (the caller owns it)."""
         return decode_object(self.object_type, raw)
 
+    def _decode_for_handlers(self, raw: bytes) -> Any | None:
+        """Like :meth:`decode`, but an object the type refuses (e.g. a custom resource the
+        Pydantic model rejects although the CRD schema accepted it) is logged and skipped
+        instead of breaking the informer for every other object. Reads still raise."""
+        try:
+            return self.decode(raw)
+        except Exception:
+            log.exception("cannot decode %s %s for event handlers; event skipped",
+                          self.info.kind, object_key_name(raw))
+            return None
+
     def convert(self, obj: dict[str, Any]) -> Any:
         """A JSON dict -> a typed object (for handlers and index functions)."""
         tp = self.object_type
@@ -628,12 +648,14 @@ class Informer:
         self._gauge.set(len(self.store))
         if not self._handlers:
             return
-        new_obj = self.decode(raw)
-        if old is None:
+        new_obj = self._decode_for_handlers(raw)
+        if new_obj is None:
+            return
+        old_obj = None if old is None else self._decode_for_handlers(old)
+        if old_obj is None:
             for h in list(self._handlers):
                 self._call(h.on_add, new_obj, False)
         else:
-            old_obj = self.decode(old)
             for h in list(self._handlers):
                 self._call(h.on_update, old_obj, new_obj)
 
@@ -643,7 +665,12 @@ class Informer:
         self._gauge.set(len(self.store))
         if not self._handlers:
             return
-        final = self.convert(obj)
+        try:
+            final = self.convert(obj)
+        except Exception:
+            log.exception("cannot decode deleted %s %s for event handlers; event skipped",
+                          self.info.kind, key)
+            return
         for h in list(self._handlers):
             self._call(h.on_delete, final)
 
@@ -652,16 +679,23 @@ class Informer:
         self._gauge.set(len(self.store))
         if self._handlers:
             for _key, old, raw in upserts:
-                if old is None:
-                    new_obj = self.decode(raw)
+                if old is not None and _rv(old) == _rv(raw):
+                    continue
+                new_obj = self._decode_for_handlers(raw)
+                if new_obj is None:
+                    continue
+                old_obj = None if old is None else self._decode_for_handlers(old)
+                if old_obj is None:
                     for h in list(self._handlers):
                         self._call(h.on_add, new_obj, initial)
-                elif _rv(old) != _rv(raw):
-                    old_obj, new_obj = self.decode(old), self.decode(raw)
+                else:
                     for h in list(self._handlers):
                         self._call(h.on_update, old_obj, new_obj)
             for key, old in deletes:
-                tomb = DeletedFinalStateUnknown(key, self.decode(old))
+                last = self._decode_for_handlers(old)
+                if last is None:
+                    continue
+                tomb = DeletedFinalStateUnknown(key, last)
                 for h in list(self._handlers):
                     self._call(h.on_delete, tomb)
         self._check_synced()

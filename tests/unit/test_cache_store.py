@@ -602,3 +602,48 @@ async def test_reflector_watch_list_falls_back_to_list_when_refused() -> None:
     assert inf.store.keys() == ["a/a"]
     assert not r._watch_list_supported
     assert any(q.url.params.get("limit") for q in server.requests)  # a paginated list ran
+
+
+def test_undecodable_object_is_skipped_for_handlers_but_reads_raise() -> None:
+    import pydantic
+
+    class Thing(pydantic.BaseModel):
+        __group__ = "example.com"
+        __version__ = "v1"
+        __kind__ = "Thing"
+        metadata: dict[str, Any]
+        spec: dict[str, int]
+
+    inf = informer(Thing)
+    rec: list[str] = []
+    inf.add_event_handler(ResourceEventHandlerFuncs(
+        add=lambda o, _i: rec.append(o.metadata["name"]),
+        update=lambda _o, n: rec.append("upd-" + n.metadata["name"]),
+    ))
+    good = {"metadata": {"name": "good", "namespace": "a", "resourceVersion": "1"},
+            "spec": {"n": 1}}
+    bad = {"metadata": {"name": "bad", "namespace": "a", "resourceVersion": "1"},
+           "spec": {"n": "not a number"}}
+    sink = inf.reflectors[0].store
+    sink.replace([good, bad], "1")  # must not raise: the informer keeps working
+    assert rec == ["good"]
+    assert sorted(inf.store.keys()) == ["a/bad", "a/good"]
+    with pytest.raises(pydantic.ValidationError):
+        inf.get_by_key("a/bad")
+    sink.update({**good, "metadata": {**good["metadata"], "resourceVersion": "2"}})
+    assert rec == ["good", "upd-good"]
+
+
+def test_failing_index_function_does_not_break_the_store() -> None:
+    def idx(o: dict[str, Any]) -> list[str]:
+        if o["metadata"]["name"] == "boom":
+            raise KeyError("no such field")
+        return [o["metadata"]["name"]]
+
+    s = Store({"by-name": idx})
+    s.put(cm("ok"))
+    s.put(cm("boom"))
+    assert s.index_keys("by-name", "ok") == {"a/ok"}
+    assert s.get("a/boom") is not None
+    s.remove("a/boom")
+    assert len(s) == 1
