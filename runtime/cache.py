@@ -978,6 +978,9 @@ class Cache:
         metadata_only: bool = False,
     ) -> list[Any]:
         """Cached objects (fresh copies), filtered by namespace, label selector and exact
-        field matches: ``metadata.name``, ``metadata.namespace`` or an indexed field."""
+        field matches: ``metadata.name``, ``metadata.namespace`` or an indexed field.
+
+        An object the type cannot decode makes the whole call raise (the reconcile fails and
+        is retried) rather than being silently left out of the result."""
         inf = await self._informer_for_read(resource, metadata_only)
         return [inf.decode(raw) for raw in inf.list_raw(namespace, labels, fields)]
