@@ -361,3 +361,45 @@ async def test_controller_added_after_start(envtest: Any, kube_client: AsyncClie
         await until(lambda: rec.finished)
         mgr.stop()
     assert rec.finished == [Request(namespace, "late")]
+
+
+async def test_start_and_stop_order(envtest: Any, namespace: str) -> None:
+    mgr = manager(envtest, namespace, metrics_bind_address="0")
+    mgr.add_healthz_check("ping", lambda: None)
+    events: list[tuple[str, str, bool]] = []
+    Builder(mgr, name="mgr-order").for_(ConfigMap).with_event_filter(only("none")).complete(
+        Recorder())
+
+    async def probe_up() -> bool:
+        async with httpx.AsyncClient() as http:
+            try:
+                r = await http.get(f"http://127.0.0.1:{mgr.health_probe_port}/healthz")
+            except httpx.HTTPError:
+                return False
+            return r.status_code == 200
+
+    def synced() -> bool:
+        return all(inf.has_synced() for inf in mgr.cache.informers())
+
+    class Probe:
+        def __init__(self, name: str, leader: bool) -> None:
+            self.name, self.leader = name, leader
+
+        def need_leader_election(self) -> bool:
+            return self.leader
+
+        async def start(self, stopping: anyio.Event) -> None:
+            events.append(("start", self.name, synced() and await probe_up()))
+            await stopping.wait()
+            # While runnables stop, caches and HTTP servers are still up.
+            events.append(("stop", self.name, synced() and await probe_up()))
+
+    mgr.add(Probe("leader", True))
+    mgr.add(Probe("other", False))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(mgr.start)
+        await until(lambda: len(events) == 2)
+        mgr.stop()
+    assert events == [("start", "other", True), ("start", "leader", True),
+                      ("stop", "leader", True), ("stop", "other", True)]
+    assert not await probe_up()  # HTTP servers stopped last, but stopped
