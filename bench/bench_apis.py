@@ -3,6 +3,8 @@
 - ``apis_import_cold_s``: ``import apis.serving.v1beta1`` in a fresh interpreter (best of 5;
   the machine is shared, so the minimum is the figure least disturbed by others); goal < 0.5 s.
 - ``apis_import_all_cold_s``: every module under ``apis`` (what codegen / the manager load).
+- ``isvc_first_validate_cold_s``: import plus the first ``InferenceService.model_validate`` in a
+  fresh interpreter (models build their validators on first use: ``defer_build``).
 - ``isvc_validate_ms``: ``InferenceService.model_validate`` of a full object (predictor with
   resources/env/probes, transformer, canary, status), median; goal < 1 ms.
 - ``isvc_dump_ms``: ``to_kube()`` of the same object, median.
@@ -129,6 +131,16 @@ def _import_all_cold() -> float:
     return _cold(code, 3)
 
 
+def _first_validate_cold() -> float:
+    code = (
+        "import time; t=time.perf_counter(); "
+        "from apis.serving.v1beta1 import InferenceService; "
+        "from bench.bench_apis import FULL_ISVC; InferenceService.model_validate(FULL_ISVC); "
+        "print(time.perf_counter()-t)"
+    )
+    return _cold(code, 3)
+
+
 def _per_call_ms(fn: Any, n: int) -> float:
     for _ in range(50):
         fn()
@@ -164,6 +176,7 @@ def main() -> dict[str, float]:
     figures = {
         "apis_import_cold_s": round(_import_cold(), 4),
         "apis_import_all_cold_s": round(_import_all_cold(), 4),
+        "isvc_first_validate_cold_s": round(_first_validate_cold(), 4),
         "isvc_validate_ms": round(
             _per_call_ms(lambda: InferenceService.model_validate(FULL_ISVC), 500), 4
         ),
