@@ -267,6 +267,23 @@ GOOD_CASES: list[tuple[str, dict[str, Any], Any]] = [
         ),
     ),
     ("unknown keys ignored", {"llmisvcConfig": "not json at all"}, lambda c: True),
+    (
+        # Go's text/template only looks for "{{"; a "}}" outside an action is literal text
+        "pathTemplate with literal braces outside actions",
+        {
+            "ingress": {
+                "ingressGateway": "a/b",
+                "ingressDomain": "d.com",
+                "pathTemplate": "/serving}}/{{ .Namespace }}/{{ .Name }}",
+            }
+        },
+        lambda c: c.ingress.path_template == "/serving}}/{{ .Namespace }}/{{ .Name }}",
+    ),
+    (
+        "domainTemplate with a string literal holding braces",
+        {"ingress": {"ingressGateway": "a/b", "domainTemplate": '{{ .Name }}{{ "}}" }}.x.com'}},
+        lambda c: c.ingress.domain_template.endswith(".x.com"),
+    ),
 ]
 
 
@@ -448,6 +465,36 @@ BAD_CASES: list[tuple[str, dict[str, str], str, str, str]] = [
         "Supported modes are Knative, Standard and ModelMesh",
     ),
     ("non-string value", {"deploy": 5}, "deploy", "", "must be a string"),  # type: ignore[dict-item]
+    (
+        # Go's regexp "$" is end of text; Python's also matches before a final newline
+        "gateway api name with trailing newline",
+        {
+            "ingress": json.dumps(
+                {"enableGatewayApi": True, "ingressGateway": "a", "kserveIngressGateway": "ns/gw\n"}
+            )
+        },
+        "ingress",
+        "kserveIngressGateway",
+        "gateway name is invalid",
+    ),
+    (
+        "quantity with trailing newline",
+        {"agent": json.dumps({**_RES, "memoryLimit": "1Gi\n"})},
+        "agent",
+        "memoryLimit",
+        "failed to parse resource quantity",
+    ),
+    (
+        "pathTemplate with an unclosed action after literal braces",
+        {
+            "ingress": json.dumps(
+                {"ingressGateway": "a", "ingressDomain": "d", "pathTemplate": "}}/{{ .Name "}
+            )
+        },
+        "ingress",
+        "pathTemplate",
+        "unable to parse pathTemplate",
+    ),
 ]
 
 

@@ -411,6 +411,13 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
         "spec.predictor.model.confidential.resourceId",
         'Invalid value: "kbs://a/b": must be in the format kbs:///<repo>/<type>/<tag>',
     ),
+    (
+        # Go's regexp "$" is end of text; Python's also matches before a final newline
+        "8 confidential resourceId with trailing newline",
+        isvc(pred(model=model(confidential={"enabled": True, "resourceId": "kbs:///r/t/tag\n"}))),
+        "spec.predictor.model.confidential.resourceId",
+        "must be in the format kbs:///<repo>/<type>/<tag>",
+    ),
     # 9. component validation
     (
         "9 no implementation",
@@ -497,7 +504,8 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
         "9 custom protocol",
         isvc(pred(containers=[{"name": "kserve-container", "env": [env("PROTOCOL", "v3")]}])),
         "spec.predictor.containers[0].env[0].value",
-        "invalid protocol v3. Must be one of [v1, v2]",
+        # upstream passes fmt.Errorf(InvalidProtocol, ...) its arguments the other way round
+        "invalid protocol v1, v2. Must be one of [v3]",
     ),
     (
         "9 containerConcurrency",
@@ -658,6 +666,20 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
                 autoScaling={
                     "metrics": [res_metric("memory", type="AverageValue", averageValue="512Ki")]
                 },
+            ),
+            annotations=STD_KEDA,
+        ),
+        "spec.predictor.autoScaling.metrics[0].resource.target.averageValue",
+        "the memory target value should be greater than 1 MiB",
+    ),
+    (
+        # upstream: a nil *MetricQuantity reads as the zero quantity (GetQuantity), so the
+        # 1 MiB check refuses it; there is no nil dereference
+        "10 keda memory AverageValue unset",
+        isvc(
+            pred(
+                sklearn=SK,
+                autoScaling={"metrics": [res_metric("memory", type="AverageValue")]},
             ),
             annotations=STD_KEDA,
         ),

@@ -117,22 +117,43 @@ _DNS1123_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 def is_dns1123_label(value: str) -> bool:
     """``k8s.io/apimachinery/pkg/util/validation.IsDNS1123Label`` (no errors means True)."""
-    return len(value) <= 63 and _DNS1123_LABEL_RE.match(value) is not None
+    return len(value) <= 63 and _DNS1123_LABEL_RE.fullmatch(value) is not None
+
+
+def _action_end(text: str, pos: int) -> int:
+    """Index of the ``}}`` closing the action whose body starts at ``pos`` (-1 if none),
+    skipping Go string, raw-string and character literals and ``/* */`` comments, which may
+    hold braces."""
+    body = text[pos:].lstrip(" ")
+    if body.startswith("- "):
+        body = body[2:].lstrip(" ")
+    if body.startswith("/*"):
+        close = text.find("*/", pos)
+        return -1 if close < 0 else text.find("}}", close + 2)
+    i = pos
+    while i < len(text):
+        if text.startswith("}}", i):
+            return i
+        quote = text[i]
+        if quote in "\"'`":
+            i += 1
+            while i < len(text) and text[i] != quote:
+                if text[i] == "\\" and quote != "`":
+                    i += 1
+                i += 1
+        i += 1
+    return -1
 
 
 def _check_go_template(text: str) -> str | None:
-    """A light ``text/template`` parse check: balanced ``{{ ... }}`` actions. Error text or None."""
+    """A light ``text/template`` parse check: every ``{{`` action is closed and not empty.
+    Error text or None. As in Go, a ``}}`` outside an action is literal text."""
     pos = 0
     while True:
         start = text.find("{{", pos)
-        end_only = text.find("}}", pos)
         if start < 0:
-            if end_only >= 0:
-                return 'unexpected "}}" in input'
             return None
-        if 0 <= end_only < start:
-            return 'unexpected "}}" in input'
-        end = text.find("}}", start + 2)
+        end = _action_end(text, start + 2)
         if end < 0:
             return "unclosed action"
         if not text[start + 2 : end].strip(" -"):

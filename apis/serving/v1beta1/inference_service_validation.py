@@ -246,7 +246,8 @@ def _validate_implementation(component: str, key: str, impl: Mapping[str, Any], 
                 if value not in ("v1", "v2"):
                     raise FieldError(
                         f"{path}.containers[0].env[{j}].value",
-                        f"invalid protocol {value}. Must be one of [v1, v2]",
+                        # upstream's fmt.Errorf(InvalidProtocol, ...) swaps its arguments
+                        f"invalid protocol v1, v2. Must be one of [{value}]",
                     )
                 break
     # sklearn, xgboost, triton, lightgbm, paddle, model: PredictorExtensionSpec.Validate is empty
@@ -377,12 +378,9 @@ def _validate_keda(ext: Mapping[str, Any], path: str) -> None:
                         "the memory target value type should be AverageValue or Utilization",
                     )
                 if target.get("type") == "AverageValue":
+                    # upstream: a nil AverageValue reads as the zero quantity (GetQuantity)
                     av = target.get("averageValue")
-                    if av is None:
-                        raise FieldError(
-                            f"{tpath}.averageValue", "the AverageValue type should be set"
-                        )
-                    if _quantity_lt(av, "1Mi"):
+                    if _quantity_lt(0 if av is None else av, "1Mi"):
                         raise FieldError(
                             f"{tpath}.averageValue",
                             "the memory target value should be greater than 1 MiB",
@@ -673,7 +671,7 @@ def _validate_confidential(pred: Mapping[str, Any]) -> list[str]:
             "injected for PVC volumes"
         )
     rid = conf.get("resourceId")
-    if rid and not _KBS_RESOURCE_ID_RE.match(rid):
+    if rid and not _KBS_RESOURCE_ID_RE.fullmatch(rid):  # Go's $ is end of text
         raise FieldError(
             f"spec.predictor.{key}.confidential.resourceId",
             f"Invalid value: {go_quote(rid)}: must be in the format kbs:///<repo>/<type>/<tag>",
