@@ -40,7 +40,9 @@ Differences from client-go, on purpose:
   has passed are moved into the FIFO lazily, by whichever call looks next (``add``, ``get``,
   ``done``, ``len``), before doing its own work, so hand-out order is the same as client-go's
   waiting loop would give; a getter blocked on an empty queue sleeps exactly until the earliest
-  ready time (no 10 s heartbeat needed).
+  ready time (no 10 s heartbeat needed). So while every worker is busy, a delayed key whose
+  time has come shows in ``workqueue_depth`` / ``workqueue_adds_total`` only at that next
+  call; its queue latency is still measured from its ready time, as in client-go.
 * ``workqueue_unfinished_work_seconds`` and ``workqueue_longest_running_processor_seconds``
   are computed when scraped instead of every 500 ms.
 * Not thread-safe: use it from the event loop that owns it (a thread must hop onto the loop,
@@ -167,7 +169,9 @@ class Queue(Generic[T]):
             self._promote_ready()
         self._add(item)
 
-    def _add(self, item: T) -> None:
+    def _add(self, item: T, added_at: float | None = None) -> None:
+        """``added_at``: when a delayed key became ready (client-go's waiting loop adds it
+        then, so its queue latency starts then, not at the lazy promotion)."""
         if self._shutting_down or item in self._dirty:
             # client-go also calls queue.Touch here, a no-op for the plain FIFO.
             return
@@ -176,7 +180,7 @@ class Queue(Generic[T]):
             m.adds.inc()
             m.depth.inc()
             if item not in m.add_times:
-                m.add_times[item] = m.clock.now()
+                m.add_times[item] = m.clock.now() if added_at is None else added_at
         self._dirty.add(item)
         if item in self._processing:
             return  # queued again by done()
@@ -386,7 +390,7 @@ class DelayingQueue(Queue[T]):
             t, _, item = heapq.heappop(waiting)
             if ready_at.get(item) == t:
                 del ready_at[item]
-                self._add(item)
+                self._add(item, t)
         while waiting and ready_at.get(waiting[0][2]) != waiting[0][0]:
             heapq.heappop(waiting)
 
@@ -509,14 +513,14 @@ class PriorityQueue(Generic[T]):
                 label = str(priority)
         return _m.WORKQUEUE_DEPTH.labels(self.name, self.name, label)
 
-    def _metrics_add(self, key: T, priority: int) -> None:
+    def _metrics_add(self, key: T, priority: int, added_at: float | None = None) -> None:
         m = self._metrics
         if m is None:
             return
         m.adds.inc()
         self._depth(priority).inc()
         if key not in m.add_times:
-            m.add_times[key] = m.clock.now()
+            m.add_times[key] = m.clock.now() if added_at is None else added_at
 
     # ------------------------------------------------------------------ adding
     def add_with_opts(
@@ -532,7 +536,7 @@ class PriorityQueue(Generic[T]):
         if self._waiting:
             self._promote_ready()
         new_priority = priority if priority is not None else 0
-        ready_added = False
+        ready_added = 0
         rearm = False
         for key in items:
             delay = after
@@ -553,7 +557,7 @@ class PriorityQueue(Generic[T]):
                 if ready_at is None:
                     self._push_ready(it)
                     self._metrics_add(key, it.priority)
-                    ready_added = True
+                    ready_added += 1
                 else:
                     rearm |= self._push_waiting(it)
                 continue
@@ -578,7 +582,7 @@ class PriorityQueue(Generic[T]):
                 it.ready_at = None
                 self._push_ready(it)
                 self._metrics_add(key, it.priority)
-                ready_added = True
+                ready_added += 1
             elif ready_at is not None:
                 if changed or ready_at != it.ready_at:
                     it.ready_at = ready_at
@@ -586,7 +590,11 @@ class PriorityQueue(Generic[T]):
             elif changed:  # ready before and after, new priority: re-file
                 self._ready_count -= 1
                 self._push_ready(it)
-        if self._waiters and (ready_added or rearm):
+        # One getter per key that became ready (c-r hands ready keys to every waiting getter),
+        # plus one to re-arm its timer when the earliest ready time moved forward.
+        for _ in range(ready_added + rearm):
+            if not self._waiters:
+                break
             self._signal()
 
     def _push_ready(self, it: _PItem[T]) -> None:
@@ -644,7 +652,11 @@ class PriorityQueue(Generic[T]):
             it.counter = self._counter
             self._counter += 1
             self._push_ready(it)
-            self._metrics_add(key, it.priority)
+            self._metrics_add(key, it.priority, ready_at)
+            if self._waiters:
+                # Wake a getter for it: the one promoting may be busy with another key, and
+                # getters that slept without a deadline would otherwise never see it.
+                self._signal()
 
     def _take(self) -> _PItem[T] | None:
         """Pop the best ready key that is not being processed."""

@@ -756,3 +756,67 @@ async def test_pq_metrics_depth_by_priority() -> None:
     for p in range(30):
         q.add_with_opts(f"p{p}", priority=p)
     assert sample("workqueue_depth", {**lbl, "priority": "exceeded_cardinality_limit"})
+
+
+async def test_pq_keys_becoming_ready_together_reach_every_idle_worker() -> None:
+    """c-r hands ready keys to every waiting getter. Keys that become ready at (nearly) the
+    same time, or are added in one call, must run concurrently on idle workers instead of
+    waiting for the one worker that happened to wake first."""
+    clock = FakeClock()
+    q: PriorityQueue[str] = PriorityQueue(clock=clock)
+    in_flight: set[str] = set()
+    release = anyio.Event()
+
+    async def worker() -> None:
+        while True:
+            key, shutdown = await q.get()
+            if shutdown:
+                return
+            assert key is not None
+            in_flight.add(key)
+            await release.wait()
+            in_flight.discard(key)
+            q.done(key)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(4):
+            tg.start_soon(worker)
+        await anyio.wait_all_tasks_blocked()
+        for i in range(4):  # RequeueAfter 30 s for four keys, a few ms apart
+            q.add_after(f"x{i}", 30 + i * 0.01)
+        await anyio.wait_all_tasks_blocked()
+        await clock.advance(31)
+        assert in_flight == {"x0", "x1", "x2", "x3"}
+        release.set()
+        await anyio.wait_all_tasks_blocked()
+        release = anyio.Event()
+        q.add_with_opts("a", "b", "c")
+        await anyio.wait_all_tasks_blocked()
+        assert in_flight == {"a", "b", "c"}
+        release.set()
+        await anyio.wait_all_tasks_blocked()
+        q.shut_down()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "priority"])
+async def test_queue_latency_of_a_delayed_key_counts_from_its_ready_time(kind: str) -> None:
+    """client-go's waiting loop adds a delayed key when its time comes; the queue latency
+    (the saturation signal) must include the time it then waited for a busy worker."""
+    clock = FakeClock()
+    name = f"test-delayed-latency-{kind}"
+    lbl = {"name": name, "controller": name}
+    q: RateLimitingQueue[str] | PriorityQueue[str] = (
+        RateLimitingQueue(name=name, clock=clock)
+        if kind == "fifo"
+        else PriorityQueue(name, clock=clock)
+    )
+    q.add("busy")
+    busy, _ = await q.get()
+    assert busy == "busy"
+    q.add_after("x", 1.0)
+    clock.step(30.0)  # the only worker is busy for 30 s; "x" has been ready since 1 s
+    q.done(busy)
+    with anyio.fail_after(1):
+        key, _ = await q.get()
+    assert key == "x"
+    assert sample("workqueue_queue_duration_seconds_sum", lbl) == 29.0
