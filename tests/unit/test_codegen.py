@@ -309,3 +309,83 @@ def test_max_desc_len_zero_is_upstream_shape() -> None:
     crd = limit_descriptions(crds["trainedmodels.serving.kserve.io"], 0)
     assert "description" not in json.dumps(crd["spec"]["versions"])
     assert "description" in json.dumps(crds["trainedmodels.serving.kserve.io"])
+
+
+def test_build_crd_metadata_and_versions() -> None:
+    from pydantic import Field
+
+    from codegen.crd import build_crd
+    from runtime.resource import CRD, CustomResource, KubeModel, PrinterColumn, ScaleSubresource
+
+    class GadgetSpec(KubeModel):
+        replicas: int | None = Field(None, alias="replicas")
+
+    common: dict[str, Any] = {
+        "group": "example.com",
+        "kind": "Gadget",
+        "plural": "gadgets",
+        "scope": "Cluster",
+        "categories": ("all",),
+        "short_names": ("gd",),
+    }
+
+    class GadgetV1(CustomResource):
+        __crd__ = CRD(
+            version="v1",
+            status_subresource=True,
+            scale=ScaleSubresource(".spec.replicas", ".status.replicas", ".status.selector"),
+            printer_columns=(
+                PrinterColumn("Replicas", "integer", ".spec.replicas", priority=1, format="int32"),
+            ),
+            **common,
+        )
+        spec: GadgetSpec | None = Field(None, alias="spec")
+
+    class GadgetV1alpha1(CustomResource):
+        __crd__ = CRD(
+            version="v1alpha1",
+            storage=False,
+            deprecated=True,
+            deprecation_warning="use v1",
+            **common,
+        )
+        spec: GadgetSpec | None = Field(None, alias="spec")
+
+    crd = build_crd([GadgetV1, GadgetV1alpha1])
+    assert crd["metadata"]["name"] == "gadgets.example.com"
+    assert crd["spec"]["scope"] == "Cluster"
+    assert crd["spec"]["names"] == {
+        "kind": "Gadget",
+        "listKind": "GadgetList",
+        "plural": "gadgets",
+        "singular": "gadget",
+        "shortNames": ["gd"],
+        "categories": ["all"],
+    }
+    v1, v1alpha1 = crd["spec"]["versions"]
+    assert (v1["name"], v1["storage"], v1alpha1["storage"]) == ("v1", True, False)
+    assert v1["subresources"] == {
+        "status": {},
+        "scale": {
+            "specReplicasPath": ".spec.replicas",
+            "statusReplicasPath": ".status.replicas",
+            "labelSelectorPath": ".status.selector",
+        },
+    }
+    assert v1["additionalPrinterColumns"] == [
+        {
+            "jsonPath": ".spec.replicas",
+            "name": "Replicas",
+            "type": "integer",
+            "priority": 1,
+            "format": "int32",
+        }
+    ]
+    assert v1alpha1["deprecated"] is True and v1alpha1["deprecationWarning"] == "use v1"
+    assert check_crd(crd) == []
+    with pytest.raises(ValueError, match="storage"):
+
+        class GadgetV2(CustomResource):
+            __crd__ = CRD(version="v2", **common)
+
+        build_crd([GadgetV1, GadgetV2])
