@@ -19,6 +19,7 @@ Usage::
 
 from __future__ import annotations
 
+import atexit
 import base64
 import http.client
 import json
@@ -27,6 +28,7 @@ import shutil
 import ssl
 import tempfile
 import time
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -51,6 +53,16 @@ DEFAULT_NODE_CAPACITY: Mapping[str, str] = {
     "nvidia.com/gpu": "8",
 }
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+
+
+_LIVE: weakref.WeakSet[Environment] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """Stop environments still running at interpreter exit (e.g. after ``sys.exit``)."""
+    for env in list(_LIVE):
+        env.stop()
 
 
 def find_assets(assets_dir: str | os.PathLike[str] | None = None, *, cluster: bool = False) -> Path:
@@ -93,7 +105,7 @@ def _kubeconfig(server: str, ca_pem: bytes, user: str, creds: Mapping[str, str])
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-@dataclass
+@dataclass(eq=False)
 class Environment:
     """A local control plane. See the module docstring."""
 
@@ -108,6 +120,7 @@ class Environment:
     start_timeout: float = 60.0
 
     def __post_init__(self) -> None:
+        _LIVE.add(self)
         self._procs: dict[str, ManagedProcess] = {}
         self._own_work_dir = False
         self._dir: Path | None = None

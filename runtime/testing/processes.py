@@ -1,7 +1,11 @@
 """Child processes of a local control plane: started, probed, stopped, never leaked.
 
 Each child gets ``PR_SET_PDEATHSIG`` (SIGKILL) so that it dies with the process that
-started it even when that process is killed with SIGKILL and no finaliser runs.
+started it even when that process is killed with SIGKILL and no finaliser runs. Linux ties
+that signal to the *thread* that forked, so it is only set when starting from the main
+thread: a child started from a worker thread (``anyio.to_thread``) would otherwise be killed
+when that worker exits. Those children are still stopped by ``Environment.stop`` and at
+interpreter exit.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -93,9 +98,12 @@ class ManagedProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=self.env,
-            preexec_fn=_die_with_parent if self.die_with_parent else None,
+            preexec_fn=_die_with_parent if self._pdeathsig_safe() else None,
             start_new_session=True,
         )
+
+    def _pdeathsig_safe(self) -> bool:
+        return self.die_with_parent and threading.current_thread() is threading.main_thread()
 
     def log_tail(self, lines: int = 15) -> str:
         try:
