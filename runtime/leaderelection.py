@@ -416,10 +416,20 @@ class LeaderElector:
             await self._clock.sleep(period + self._rng.random() * JITTER_FACTOR * period)
 
     async def _renew(self) -> None:
-        """Renew every retry_period; return when a renewal round exceeds renew_deadline."""
+        """Renew every retry_period; return when a renewal round exceeds renew_deadline.
+
+        A round is client-go's ``wait.PollUntilContextTimeout(retry_period, renew_deadline,
+        immediate=true)``: attempts start on a ticker running from the round's start, not a
+        retry_period after the previous attempt ended. A tick that passed during a slow attempt
+        (Go's ticker buffers one) starts the next attempt at once; later missed ticks are
+        dropped. So slow API responses do not cost renewal attempts within the deadline.
+        """
         cfg = self.config
+        period = cfg.retry_period
         while True:
-            deadline = self._clock.now() + cfg.renew_deadline
+            start = self._clock.now()
+            deadline = start + cfg.renew_deadline
+            next_tick = start + period
             renewed = False
             while True:
                 remaining = deadline - self._clock.now()
@@ -429,10 +439,15 @@ class LeaderElector:
                     renewed = await self.try_acquire_or_renew()
                 if renewed:
                     break
-                remaining = deadline - self._clock.now()
-                if remaining <= 0:
+                now = self._clock.now()
+                if next_tick <= now:
+                    while next_tick <= now:
+                        next_tick += period
+                    continue
+                if deadline <= now:
                     break
-                await self._clock.sleep(min(cfg.retry_period, remaining))
+                await self._clock.sleep(min(next_tick, deadline) - now)
+                next_tick += period
             self._maybe_report_transition()
             if not renewed:
                 log.info("failed to renew lease", extra={"lease": self._describe()})

@@ -342,6 +342,51 @@ async def test_run_loses_leadership_exactly_after_the_renew_deadline() -> None:
     assert a.elected.is_set()
 
 
+class SlowLeaseStore(LeaseStore):
+    """Every call takes ``delay`` seconds of the fake clock (a slow or struggling apiserver);
+    the start time of each replace is recorded while ``delay`` is set."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.delay = 0.0
+        self.replace_starts: list[float] = []
+
+    async def get(self, res: Any, name: str, *, namespace: str | None = None) -> Lease:
+        if self.delay:
+            await self.clock.sleep(self.delay)
+        return await super().get(res, name, namespace=namespace)
+
+    async def replace(self, obj: Lease) -> Lease:
+        if self.delay:
+            self.replace_starts.append(self.clock.now())
+            await self.clock.sleep(self.delay)
+        return await super().replace(obj)
+
+
+async def test_renewal_attempts_follow_a_ticker_when_requests_are_slow() -> None:
+    """client-go's renew round is ``PollUntilContextTimeout(retry_period, renew_deadline,
+    immediate)``: attempts start on a retry_period ticker from the round's start. An attempt
+    that takes 3 s (fast-path PUT 1.5 s + GET 1.5 s, both failing) is followed at once by the
+    next one (the tick that passed meanwhile), not by a further 2 s sleep: attempts at
+    +0, +3, +6, +9 s of the 10 s deadline, not +0, +5."""
+    clock = FakeClock()
+    store = SlowLeaseStore(clock)
+    cfg = LeaderElectionConfig(lease_name=NAME, namespace=NS, identity="a", name="lock-ticker")
+    a = LeaderElector(cast(AsyncClient, store), cfg, clock=clock, rng=NoJitter())
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(a.run)
+        await anyio.wait_all_tasks_blocked()
+        assert a.leading  # acquired and renewed at once; next round in 2 s
+        store.down = True
+        store.delay = 1.5
+        round_start = clock.now() + 2.0
+        while a.leading and clock.now() < round_start + 30:
+            await clock.advance(0.5)
+        assert not a.leading
+        assert [t - round_start for t in store.replace_starts] == [0.0, 3.0, 6.0, 9.0]
+
+
 async def test_acquire_retries_every_retry_period_with_jitter_until_expiry() -> None:
     store, clock = LeaseStore(), FakeClock()
     store.put_foreign("ghost", renew=dt.datetime.now(dt.UTC), duration=15)
