@@ -85,6 +85,8 @@ class ItemExponentialFailureRateLimiter(Generic[T]):
         self._failures[item] = exp + 1
         # Go computes float64(base) * 2**exp and caps at MaxInt64 then maxDelay; Python ints are
         # exact, so do the same in integers (and never overflow).
+        if self._base_ns == 0:
+            return 0.0  # 0 * 2**exp: a zero base never backs off, however many failures
         if exp >= 63:
             return self._max
         backoff = self._base_ns << exp

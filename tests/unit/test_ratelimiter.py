@@ -70,6 +70,14 @@ def test_exponential_is_per_item_and_forget_resets() -> None:
     assert seq[10:] == [1.0, 1.0]
 
 
+def test_exponential_with_zero_base_never_backs_off() -> None:
+    """Go: float64(0) * 2**exp is 0 for every failure count, so the delay stays 0 (it must
+    not jump to max_delay once the failure count passes 63)."""
+    rl: ItemExponentialFailureRateLimiter[str] = ItemExponentialFailureRateLimiter(0.0, 1000)
+    assert {rl.when("a") for _ in range(200)} == {0.0}
+    assert rl.num_requeues("a") == 200
+
+
 def test_default_item_based_limiter_starts_at_1ms() -> None:
     rl = default_item_based_rate_limiter()
     assert rl.when("x") == 0.001
