@@ -241,15 +241,49 @@ def parse_quantity(value: str | int | float) -> float:
 _MALFORMED = (TypeError, AttributeError, KeyError, IndexError, ValueError)
 
 
-def typed_check(obj: Any, model: Any) -> None:
+#: pydantic error types that mean "wrong JSON type" (what Go's ``encoding/json`` refuses when
+#: it decodes the request), as opposed to enum/pattern/required/bounds problems.
+_DECODE_ERROR_TYPES = frozenset(
+    {
+        "string_type",
+        "int_type",
+        "int_from_float",
+        "float_type",
+        "bool_type",
+        "dict_type",
+        "list_type",
+        "model_type",
+        "model_attributes_type",
+        "mapping_type",
+    }
+)
+
+
+def _is_decode_error(err: Mapping[str, Any]) -> bool:
+    if err["type"] in _DECODE_ERROR_TYPES:
+        return True
+    # core Kubernetes types are checked by msgspec: "Expected `str`, got `int` - at `$.name`"
+    return err["type"] == "kube_type" and "Expected `" in str(err["msg"])
+
+
+def typed_check(obj: Any, model: Any, *, decode_only: bool = False) -> None:
     """Raise :class:`FieldError` at the first place where ``obj`` does not fit the typed
-    ``model`` (a pydantic model class); return quietly when it fits."""
+    ``model`` (a pydantic model class); return quietly when it fits.
+
+    ``decode_only``: only values of the wrong JSON type count (checked strictly: no ``"3"`` for
+    an int, no ``"false"`` for a bool), as when upstream decodes a request into its Go types;
+    enum, pattern, bounds and required-field problems are left to the rules."""
     from pydantic import ValidationError
 
     try:
-        model.model_validate(as_dict(obj))
+        model.model_validate(as_dict(obj), strict=decode_only or None)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
+        errors = exc.errors(include_url=False)
+        if decode_only:
+            errors = [e for e in errors if _is_decode_error(e)]
+            if not errors:
+                return
+        err = errors[0]
         path = ""
         for part in err["loc"]:
             if isinstance(part, int):
@@ -261,22 +295,33 @@ def typed_check(obj: Any, model: Any) -> None:
         raise FieldError(path, str(err["msg"])) from None
 
 
-def malformed_guard(model_path: str, n_objects: int = 1) -> Callable[[_F], _F]:
+def malformed_guard(
+    model_path: str, n_objects: int = 1, *, decode_first: bool = False
+) -> Callable[[_F], _F]:
     """Decorator for validators/defaulters that walk the JSON shape: a value of the wrong JSON
     type somewhere (possible with the minimal CRDs, which do not validate) becomes a
     :class:`FieldError` naming the field (found with the typed model ``model_path``,
-    ``"module:Class"``), never a crash. Well-typed input takes the fast path untouched."""
+    ``"module:Class"``), never a crash. Well-typed input takes the fast path untouched.
+
+    ``decode_first`` (validators): before any rule, refuse a first argument holding a value of
+    the wrong JSON type even where no rule reads it, as upstream's webhook does when it decodes
+    the request (``typed_check(..., decode_only=True)``)."""
+
+    def model_class() -> Any:
+        module, _, cls = model_path.partition(":")
+        return getattr(importlib.import_module(module), cls)
 
     def deco(fn: _F) -> _F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if decode_first and args:
+                typed_check(args[0], model_class(), decode_only=True)
             try:
                 return fn(*args, **kwargs)
             except FieldError:
                 raise
             except _MALFORMED as exc:
-                module, _, cls = model_path.partition(":")
-                model = getattr(importlib.import_module(module), cls)
+                model = model_class()
                 for obj in args[:n_objects]:
                     typed_check(obj, model)
                 raise FieldError("", f"malformed object: {type(exc).__name__}: {exc}") from None

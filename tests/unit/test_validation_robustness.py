@@ -88,3 +88,67 @@ def test_malformed_input_is_a_field_error(seeds: list[Any], fn: Callable[[Any], 
         obj = _mutate(rnd, rnd.choice(seeds))
         with contextlib.suppress(FieldError):
             fn(obj)
+
+
+# Upstream decodes the request into its Go types before any rule runs, so a value of the wrong
+# JSON type is refused even where no rule reads it (e.g. a string where a number belongs, a
+# fractional replica count, "false" for a bool). Constraint-only problems (enums, patterns,
+# required fields) are not decode errors and keep upstream's rule messages.
+def _isvc(**pred: Any) -> dict[str, Any]:
+    model = {"modelFormat": {"name": "sklearn"}, "storageUri": "s3://b/m"}
+    return isvc_t.isvc({"predictor": {"model": model, **pred}})
+
+
+def _with_model(**model: Any) -> dict[str, Any]:
+    obj = _isvc()
+    obj["spec"]["predictor"]["model"].update(model)
+    return obj
+
+
+DECODE_ERRORS: list[tuple[str, Callable[[Any], Any], Any, str]] = [
+    ("isvc storageUri number", validate_inference_service, _with_model(storageUri=5),
+     "spec.predictor.model.storageUri"),
+    ("isvc fractional minReplicas", validate_inference_service, _isvc(minReplicas=1.5),
+     "spec.predictor.minReplicas"),
+    ("isvc bool minReplicas", validate_inference_service, _isvc(minReplicas=True),
+     "spec.predictor.minReplicas"),
+    ("isvc env name number", validate_inference_service,
+     _with_model(env=[{"name": 5, "value": "x"}]), "spec.predictor.model.env[0]"),
+    ("isvc nodeSelector value number", validate_inference_service,
+     _isvc(nodeSelector={"disk": 1}), "spec.predictor.nodeSelector.disk"),
+    ("isvc update, new object", lambda o: validate_inference_service_update(o, _isvc()),
+     _isvc(scaleTarget=1.5), "spec.predictor.scaleTarget"),
+    ("sr disabled string", lambda o: validate_serving_runtime(o, []),
+     sr_t.sr(disabled="false"), "spec.disabled"),
+    ("ig weight fractional", validate_inference_graph,
+     a1_t.ig({"root": {"routerType": "Splitter", "steps": [
+         {"serviceName": "a", "weight": 99.5}, {"serviceName": "b", "weight": 0.5}]}}),
+     "spec.nodes.root.steps[0].weight"),
+    ("tm inferenceService number", lambda o: validate_trained_model_update(o, a1_t.tm()),
+     {**a1_t.tm(), "spec": {**a1_t.tm()["spec"], "inferenceService": 7}},
+     "spec.inferenceService"),
+    ("lmc sourceModelUri number", lambda o: validate_local_model_cache(o, []),
+     {**a1_t.lmc("a"), "spec": {**a1_t.lmc("a")["spec"], "sourceModelUri": 5}},
+     "spec.sourceModelUri"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fn", "obj", "field"), [c[1:] for c in DECODE_ERRORS], ids=[c[0] for c in DECODE_ERRORS]
+)
+def test_wrong_json_type_is_refused_like_go_decoding(
+    fn: Callable[[Any], Any], obj: Any, field: str
+) -> None:
+    with pytest.raises(FieldError) as info:
+        fn(obj)
+    assert info.value.field == field
+
+
+def test_constraint_errors_keep_upstream_messages() -> None:
+    obj = _isvc(logger={"mode": "sometimes"})
+    with pytest.raises(FieldError) as info:
+        validate_inference_service(obj)
+    assert (info.value.field, info.value.reason) == (
+        "spec.predictor.logger.mode",
+        "invalid logger type",
+    )

@@ -26,7 +26,7 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-@malformed_guard("apis.serving.v1alpha1:InferenceGraph")
+@malformed_guard("apis.serving.v1alpha1:InferenceGraph", decode_first=True)
 def validate_inference_graph(graph: Any) -> list[str]:
     """CREATE: name, ``root`` node, unique step names per node, exactly one target per step,
     Splitter weights present and summing to 100. Returns warnings (none); raises

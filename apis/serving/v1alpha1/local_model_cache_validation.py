@@ -39,7 +39,7 @@ def _meta(obj: Mapping[str, Any]) -> tuple[str, str]:
     return m.get("name") or "", m.get("namespace") or ""
 
 
-@malformed_guard("apis.serving.v1alpha1:LocalModelCache")
+@malformed_guard("apis.serving.v1alpha1:LocalModelCache", decode_first=True)
 def validate_local_model_cache(cache: Any, existing: Sequence[Any] = ()) -> list[str]:
     """CREATE/UPDATE: no other LocalModelCache has the same ``sourceModelUri``. ``existing``
     are all LocalModelCaches. Nothing is checked for an object being deleted."""
@@ -135,7 +135,7 @@ def validate_local_model_cache_delete(
     return []
 
 
-@malformed_guard("apis.serving.v1alpha1:LocalModelNamespaceCache")
+@malformed_guard("apis.serving.v1alpha1:LocalModelNamespaceCache", decode_first=True)
 def validate_local_model_namespace_cache(cache: Any, node_groups: Container[str]) -> list[str]:
     """CREATE/UPDATE: every ``spec.nodeGroups`` entry names an existing LocalModelNodeGroup
     (``node_groups`` holds the existing names)."""

@@ -221,7 +221,7 @@ def _validate(
         ) from None
 
 
-@malformed_guard("apis.serving.v1alpha1:ServingRuntime")
+@malformed_guard("apis.serving.v1alpha1:ServingRuntime", decode_first=True)
 def validate_serving_runtime(
     runtime: Any,
     others: Sequence[Any] = (),
@@ -236,7 +236,7 @@ def validate_serving_runtime(
     return []
 
 
-@malformed_guard("apis.serving.v1alpha1:ClusterServingRuntime")
+@malformed_guard("apis.serving.v1alpha1:ClusterServingRuntime", decode_first=True)
 def validate_cluster_serving_runtime(
     runtime: Any,
     others: Sequence[Any] = (),

@@ -30,7 +30,7 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-@malformed_guard("apis.serving.v1alpha1:TrainedModel")
+@malformed_guard("apis.serving.v1alpha1:TrainedModel", decode_first=True)
 def validate_trained_model(tm: Any) -> list[str]:
     """CREATE: name ``^[a-zA-Z0-9_-]+$`` and a storageUri the model agent can pull."""
     obj = as_dict(tm)
@@ -74,7 +74,7 @@ def _same_quantity(a: Any, b: Any) -> bool:
         return bool(a == b)
 
 
-@malformed_guard("apis.serving.v1alpha1:TrainedModel", 2)
+@malformed_guard("apis.serving.v1alpha1:TrainedModel", 2, decode_first=True)
 def validate_trained_model_update(new: Any, old: Any) -> list[str]:
     """UPDATE: nothing for an object being deleted; else the CREATE rules, then
     ``spec.model.memory`` is immutable (compared as quantities: ``1Gi`` == ``1024Mi``)."""

@@ -796,7 +796,7 @@ def _gpu_types(config: InferenceServiceConfig | None) -> list[str]:
     return [*DEFAULT_GPU_RESOURCE_TYPES, *dict.fromkeys(custom)]
 
 
-@malformed_guard("apis.serving.v1beta1:InferenceService")
+@malformed_guard("apis.serving.v1beta1:InferenceService", decode_first=True)
 def validate_inference_service(
     isvc: Any, *, config: InferenceServiceConfig | None = None
 ) -> list[str]:
@@ -881,7 +881,7 @@ def _normalize_mode(mode: str) -> str:
     return {"RawDeployment": "Standard", "Serverless": "Knative"}.get(mode, mode)
 
 
-@malformed_guard("apis.serving.v1beta1:InferenceService", 2)
+@malformed_guard("apis.serving.v1beta1:InferenceService", 2, decode_first=True)
 def validate_inference_service_update(
     new: Any, old: Any, *, config: InferenceServiceConfig | None = None
 ) -> list[str]:
