@@ -108,7 +108,7 @@ def test_rule3_framework_to_model(fw: str, protocol: str | None) -> None:
     out = default_inference_service(isvc({fw: spec}), cfg())
     pred = out["spec"]["predictor"]
     assert fw not in pred
-    want = {"modelFormat": {"name": fw}, **spec}
+    want = {"modelFormat": {"name": fw}, **spec, "name": ""}  # Go zero value, see below
     if protocol:
         want["protocolVersion"] = protocol
     assert pred["model"] == want
@@ -136,7 +136,12 @@ def test_rule3_first_framework_in_upstream_order_replaces_model() -> None:
         cfg(),
     )
     pred = out["spec"]["predictor"]
-    assert pred["model"] == {"modelFormat": {"name": "sklearn"}, "storageUri": "s"}
+    assert pred["model"] == {
+        "modelFormat": {"name": "sklearn"},
+        "storageUri": "s",
+        "name": "",
+        "resources": {},
+    }
     assert "xgboost" in pred and "sklearn" not in pred
 
 
@@ -173,7 +178,8 @@ def test_rule5_model_format_annotation() -> None:
 def test_rule6_model_predictor_gets_no_resource_defaults() -> None:
     out = default_inference_service(isvc(), cfg(inferenceService={"resource": RESOURCE}))
     model = out["spec"]["predictor"]["model"]
-    assert "resources" not in model and "name" not in model
+    # only the zero values upstream's json.Marshal writes back (see test_go_marshal_zero_values)
+    assert model["resources"] == {} and model["name"] == ""
 
 
 def test_rule6_custom_predictor_name_and_resources() -> None:
@@ -236,13 +242,13 @@ def test_rule6_invalid_components_left_alone() -> None:
         transformer={"minReplicas": 1},
     )
     out = default_inference_service(obj, c)
-    assert "resources" not in out["spec"]["predictor"]["containers"][0]
+    assert out["spec"]["predictor"]["containers"][0]["resources"] == {}  # Go zero value only
     assert out["spec"]["transformer"] == {"minReplicas": 1}
 
 
 def test_rule6_no_resource_config_no_resources() -> None:
     out = default_inference_service(isvc({"containers": [{"image": "x"}]}), cfg())
-    assert "resources" not in out["spec"]["predictor"]["containers"][0]
+    assert out["spec"]["predictor"]["containers"][0]["resources"] == {}  # Go zero value only
 
 
 # 7. local model cache
@@ -539,3 +545,171 @@ def test_schema_default_mount_path() -> None:
     ]
     assert out["spec"]["transformer"]["storageUris"][0]["mountPath"] == "/mnt/models"
     assert out["spec"]["canary"][0]["predictor"]["storageUris"][0]["mountPath"] == "/mnt/models"
+
+
+# Upstream's webhook answers with a JSON patch from the request to json.Marshal of the defaulted
+# Go object, keeping every add/replace (controller-runtime drops only removals the scheme
+# caused). Fields without omitempty therefore come back with their zero value: the inlined
+# corev1.Container's "name" and "resources" (stored ISVCs show model: {name: "", resources: {}}),
+# ModelFormat.name, StorageUri.uri, ConfidentialSpec.enabled, CanarySpec.trafficPercent,
+# ARTExplainerSpec.type, the autoscaling metric fields, ResourceFieldSelector.divisor ("0").
+ZERO_VALUE_CASES: list[tuple[str, dict[str, Any], Any]] = [
+    (
+        "model container",
+        isvc({"model": {"modelFormat": {"name": "sklearn"}, "storageUri": "gs://b/m"}}),
+        lambda s: (
+            s["predictor"]["model"]
+            == {
+                "modelFormat": {"name": "sklearn"},
+                "storageUri": "gs://b/m",
+                "name": "",
+                "resources": {},
+            }
+        ),
+    ),
+    (
+        "framework converted to model",
+        isvc({"sklearn": {"storageUri": "gs://b/m", "resources": {"limits": {"cpu": "1"}}}}),
+        lambda s: (
+            s["predictor"]["model"]["name"] == ""
+            and s["predictor"]["model"]["resources"] == {"limits": {"cpu": "1"}}
+        ),
+    ),
+    (
+        "modelmesh framework kept",
+        isvc({"sklearn": {"storageUri": "gs://b/m"}}, annotations={MODE: "ModelMesh"}),
+        lambda s: (
+            s["predictor"]["sklearn"]["name"] == "" and s["predictor"]["sklearn"]["resources"] == {}
+        ),
+    ),
+    (
+        "containers without resources (no resource config)",
+        isvc(
+            {"containers": [{"name": "kserve-container", "image": "i"}], "initContainers": [{}]},
+            transformer={"containers": [{"image": "t"}]},
+        ),
+        lambda s: (
+            s["predictor"]["containers"][0]["resources"] == {}
+            and s["predictor"]["initContainers"][0] == {"name": "", "resources": {}}
+            and s["transformer"]["containers"][0]
+            == {
+                "image": "t",
+                "name": "kserve-container",
+                "resources": {},
+            }
+        ),
+    ),
+    (
+        "workerSpec containers",
+        isvc(
+            {
+                "model": {"modelFormat": {"name": "hf"}, "storageUri": "pvc://p/m"},
+                "workerSpec": {"containers": [{"name": "worker-container", "image": "w"}]},
+            }
+        ),
+        lambda s: s["predictor"]["workerSpec"]["containers"][0]["resources"] == {},
+    ),
+    (
+        "art explainer",
+        isvc(explainer={"art": {"config": {"a": "b"}}}),
+        lambda s: s["explainer"]["art"]["type"] == "" and s["explainer"]["art"]["resources"] == {},
+    ),
+    (
+        "model format, storage uri, confidential",
+        isvc(
+            {
+                "model": {"modelFormat": {}, "confidential": {"resourceId": "kbs:///a/b/c"}},
+                "storageUris": [{"mountPath": "/m"}],
+            }
+        ),
+        lambda s: (
+            s["predictor"]["model"]["modelFormat"] == {"name": ""}
+            and s["predictor"]["model"]["confidential"]["enabled"] is False
+            and s["predictor"]["storageUris"] == [{"mountPath": "/m", "uri": ""}]
+        ),
+    ),
+    (
+        "canary",
+        isvc(canary=[{"predictor": {"name": "c", "model": {"modelFormat": {"name": "x"}}}}]),
+        lambda s: (
+            s["canary"][0]["trafficPercent"] == 0
+            and s["canary"][0]["predictor"]["model"]["resources"] == {}
+        ),
+    ),
+    (
+        "autoscaling metrics",
+        isvc(
+            {
+                "model": {"modelFormat": {"name": "x"}},
+                "autoScaling": {
+                    "metrics": [
+                        {"type": "Resource", "resource": {"name": "cpu"}},
+                        {"type": "External", "external": {"authenticationRef": {}}},
+                        {"podmetric": {"target": {"value": "1"}}},
+                    ]
+                },
+            }
+        ),
+        lambda s: (
+            s["predictor"]["autoScaling"]["metrics"]
+            == [
+                {"type": "Resource", "resource": {"name": "cpu", "target": {"type": ""}}},
+                {
+                    "type": "External",
+                    "external": {
+                        "authenticationRef": {"authenticationRef": {"name": ""}},
+                        "metric": {"backend": ""},
+                        "target": {"type": ""},
+                    },
+                },
+                {
+                    "type": "",
+                    "podmetric": {"target": {"value": "1", "type": ""}, "metric": {"backend": ""}},
+                },
+            ]
+        ),
+    ),
+    (
+        "resourceFieldRef divisor",
+        isvc(
+            {
+                "containers": [
+                    {
+                        "name": "kserve-container",
+                        "env": [
+                            {
+                                "name": "A",
+                                "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}},
+                            },
+                            {
+                                "name": "B",
+                                "valueFrom": {
+                                    "resourceFieldRef": {
+                                        "resource": "limits.cpu",
+                                        "divisor": "1000m",
+                                    }
+                                },
+                            },
+                        ],
+                    }
+                ]
+            }
+        ),
+        lambda s: (
+            [
+                e["valueFrom"]["resourceFieldRef"]["divisor"]
+                for e in s["predictor"]["containers"][0]["env"]
+            ]
+            == ["0", "1"]
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("obj", "check"), [c[1:] for c in ZERO_VALUE_CASES], ids=[c[0] for c in ZERO_VALUE_CASES]
+)
+def test_go_marshal_zero_values(obj: dict[str, Any], check: Any) -> None:
+    out = default_inference_service(obj, cfg())
+    assert check(out["spec"])
+    assert default_inference_service(out, cfg()) == out  # idempotent

@@ -109,7 +109,8 @@ def _canonicalize_quantities(node: Any) -> None:
     defaulted Go object, so every ``resource.Quantity`` comes back in canonical form
     (``1024Mi`` -> ``1Gi``). Quantities in an InferenceService live in ``resources``
     (``limits``/``requests``) of containers, pods and claim templates, and in
-    ``emptyDir.sizeLimit``; a value that does not parse is left alone."""
+    ``emptyDir.sizeLimit`` and ``resourceFieldRef.divisor``; a value that does not parse is
+    left alone."""
     if isinstance(node, list):
         for item in node:
             _canonicalize_quantities(item)
@@ -123,9 +124,103 @@ def _canonicalize_quantities(node: Any) -> None:
                 if isinstance(q, dict):
                     for name, amount in q.items():
                         q[name] = _canonical_or_same(amount)
-        elif key == "sizeLimit" and value is not None:
+        elif key in ("sizeLimit", "divisor") and value is not None:
             node[key] = _canonical_or_same(value)
         _canonicalize_quantities(value)
+
+
+def _set_zero(obj: Any, key: str, zero: Any) -> None:
+    if isinstance(obj, dict) and obj.get(key) is None:
+        obj[key] = copy.deepcopy(zero)
+
+
+def _container_zero_values(container: Any) -> None:
+    # corev1.Container: "name" has no omitempty; "resources" is a struct (never omitted)
+    _set_zero(container, "name", "")
+    _set_zero(container, "resources", {})
+
+
+def _pod_spec_zero_values(pod: _Obj) -> None:
+    for key in ("containers", "initContainers"):
+        for c in pod.get(key) or []:
+            _container_zero_values(c)
+
+
+def _metrics_zero_values(ext: _Obj) -> None:
+    for m in _obj(ext.get("autoScaling")).get("metrics") or []:
+        if not isinstance(m, dict):
+            continue
+        _set_zero(m, "type", "")
+        for key, name_field in (("resource", "name"), ("external", None), ("podmetric", None)):
+            src = m.get(key)
+            if not isinstance(src, dict):
+                continue
+            if name_field is not None:
+                _set_zero(src, name_field, "")
+            else:
+                _set_zero(src, "metric", {})
+                _set_zero(src["metric"], "backend", "")
+            _set_zero(src, "target", {})
+            _set_zero(src["target"], "type", "")
+            if key == "external" and isinstance(src.get("authenticationRef"), dict):
+                auth = src["authenticationRef"]
+                _set_zero(auth, "authenticationRef", {})
+                _set_zero(auth["authenticationRef"], "name", "")
+
+
+def _component_zero_values(comp: Any, component: str) -> None:
+    if not isinstance(comp, dict):
+        return
+    _pod_spec_zero_values(comp)
+    _metrics_zero_values(comp)
+    for item in comp.get("storageUris") or []:
+        _set_zero(item, "uri", "")
+    if component == "predictor":
+        for key in (*(k for k, _, _ in _FRAMEWORKS), "model"):
+            impl = comp.get(key)
+            if not isinstance(impl, dict):
+                continue
+            _container_zero_values(impl)
+            if isinstance(impl.get("confidential"), dict):
+                _set_zero(impl["confidential"], "enabled", False)
+            if key == "model":
+                _set_zero(impl, "modelFormat", {})
+                _set_zero(impl["modelFormat"], "name", "")
+        if isinstance(comp.get("workerSpec"), dict):
+            _pod_spec_zero_values(comp["workerSpec"])
+    elif component == "explainer" and isinstance(comp.get("art"), dict):
+        _container_zero_values(comp["art"])
+        _set_zero(comp["art"], "type", "")
+
+
+def _divisor_zero_values(node: Any) -> None:
+    """``ResourceFieldSelector.divisor`` is a ``resource.Quantity`` (a struct): "0" when unset."""
+    if isinstance(node, list):
+        for item in node:
+            _divisor_zero_values(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "resourceFieldRef" and isinstance(value, dict):
+                _set_zero(value, "divisor", "0")
+            _divisor_zero_values(value)
+
+
+def _go_marshal_zero_values(spec: _Obj) -> None:
+    """Upstream's webhook patches the request towards ``json.Marshal`` of the defaulted Go
+    object and keeps every add/replace (controller-runtime drops only the removals its scheme
+    caused), so fields without ``omitempty`` come back with their zero value: a stored
+    InferenceService shows ``model: {name: "", resources: {}}``. Covered: the inlined
+    ``corev1.Container`` of frameworks/model/ART and every container list, ModelFormat.name,
+    StorageUri.uri, ConfidentialSpec.enabled, ARTExplainerSpec.type, CanarySpec.trafficPercent,
+    the autoscaling metric structs, ResourceFieldSelector.divisor."""
+    for name in ("predictor", "transformer", "explainer"):
+        _component_zero_values(spec.get(name), name)
+    for canary in spec.get("canary") or []:
+        if isinstance(canary, dict):
+            _set_zero(canary, "predictor", {})
+            _set_zero(canary, "trafficPercent", 0)
+            _component_zero_values(canary["predictor"], "predictor")
+    _divisor_zero_values(spec)
 
 
 def _canonical_or_same(amount: Any) -> Any:
@@ -350,7 +445,9 @@ def default_inference_service(
     # schema default storageUris[].mountPath (what the full CRD's structural defaulting does;
     # needed with the minimal CRDs, a no-op otherwise)
     _default_mount_paths(spec)
-    # quantities come back canonical, as from upstream's json.Marshal of the Go object
+    # quantities come back canonical and zero values appear, as from upstream's json.Marshal
+    # of the Go object
+    _go_marshal_zero_values(spec)
     _canonicalize_quantities(spec)
     # 8. automountServiceAccountToken: false unless the config allows it
     if not cfg.security.auto_mount_service_account_token:
