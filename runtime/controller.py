@@ -117,6 +117,9 @@ class WorkQueue(Protocol):
     def shutting_down(self) -> bool: ...
 
 
+FENCE_RETRY = 0.5
+"""Seconds before a key held back by the leader fence is tried again."""
+
 LOW_PRIORITY = -100
 """Priority of events that rarely need prompt work (``handler.LowPriority``): objects of an
 informer's initial list and resyncs (updates with an unchanged resourceVersion). With the
@@ -429,6 +432,7 @@ class Controller:
         self._started = False
         self._stopping = False
         self._m: _ControllerMetrics | None = None
+        self._fence: Callable[[], bool] | None = None
         self.synced = anyio.Event()
         """Set once every source synced and the workers started."""
 
@@ -440,6 +444,14 @@ class Controller:
 
     def need_leader_election(self) -> bool:
         return self._need_leader_election
+
+    def set_leader_fence(self, fence: Callable[[], bool] | None) -> None:
+        """``fence()`` is asked before every reconcile; False means "this replica cannot be
+        sure it still holds the lease" (e.g. it was frozen past the renew deadline), so the
+        reconcile does not start and the key is retried shortly. The manager installs it on
+        leader-elected controllers. Beyond controller-runtime, which keeps reconciling until
+        the elector gives up (a split-brain window after a pause)."""
+        self._fence = fence
 
     def watch(self, source: Source) -> None:
         """Add an event source; only before :meth:`start` (``Controller.Watch``)."""
@@ -559,6 +571,15 @@ class Controller:
         name = self.name
         queue = self.queue
         add_opts = _add_opts(queue)
+        fence = self._fence
+        if fence is not None and not fence():
+            log.warning("not reconciling %s: leadership not confirmed", req,
+                        extra={"controller": name})
+            if add_opts is not None:
+                add_opts(req, after=FENCE_RETRY, priority=priority)
+            else:
+                queue.add_after(req, FENCE_RETRY)
+            return
         m.active.inc()
         start = time.monotonic()
         try:

@@ -359,6 +359,7 @@ class Manager:
         self._releasing = False
         self._tg: anyio.abc.TaskGroup | None = None
         self._events_tg: anyio.abc.TaskGroup | None = None
+        self._elector: Any = None
 
     # ------------------------------------------------------------------ shared deps
 
@@ -408,6 +409,10 @@ class Manager:
             else:
                 raise TypeError(f"{runnable!r} is not a Runnable")
         group = self._leaders if _needs_leader(runnable) else self._others
+        if group is self._leaders and self.leader_election:
+            set_fence = getattr(runnable, "set_leader_fence", None)
+            if callable(set_fence):
+                set_fence(self.holds_lease)
         if group.stopping.is_set():
             raise RuntimeError("the manager is stopping: cannot add runnables")
         group.add(runnable)
@@ -487,12 +492,33 @@ class Manager:
             retry_period=self.retry_period,
             release_on_cancel=self.leader_election_release_on_cancel,
         )
-        return LeaderElector(
+        self._elector = LeaderElector(
             self.kube,
             cfg,
             on_started_leading=self._on_started_leading,
             on_stopped_leading=self._on_stopped_leading,
         )
+        return self._elector
+
+    def holds_lease(self) -> bool:
+        """Whether this replica may act as leader right now: always without leader election;
+        with it, only while the elector leads, the last observed lease names us and it was
+        renewed within ``renew_deadline`` by our own monotonic clock. A replica frozen (GC
+        pause, SIGSTOP, VM migration) past that deadline fails this at once on resuming,
+        before its elector even gets to run, so controllers start no reconcile on a lease a
+        peer may already hold."""
+        if not self.leader_election:
+            return True
+        el = self._elector
+        if el is None or not el.leading or not el.is_leader():
+            return False
+        try:
+            # check() raises if not renewed for lease_duration + tolerance: ask for the
+            # renew deadline instead.
+            el.check(self.renew_deadline - self.lease_duration)
+        except Exception:
+            return False
+        return True
 
     def _lease_namespace(self) -> str:
         if self.leader_election_namespace:
@@ -508,7 +534,9 @@ class Manager:
 
     async def _on_started_leading(self) -> None:
         """Runs while we lead: the elector cancels it the moment renewal fails, before it tries
-        to release the lease, so the controllers stop at once (grace 0)."""
+        to release the lease, so the controllers stop at once (grace 0). The loss is recorded
+        here too (not only when the elector's ``run()`` returns): the shutdown it triggers may
+        cancel the elector before ``run()`` returns."""
         log.info("successfully acquired lease", extra={"lease": self.leader_election_id})
         self._elected.set()
         try:
@@ -584,6 +612,12 @@ class Manager:
                 http_tg.cancel_scope.cancel()
             root.cancel_scope.cancel()
         log.info("Wait completed, proceeding to shutdown the manager")
+        if self._lost_lease and not any(
+            isinstance(e, LeaderElectionLostError) for e in self._errors
+        ):
+            # Renewal failed and we stopped before the elector's run() returned: still a loss.
+            log.error("leader election lost", extra={"lease": self.leader_election_id})
+            self._errors.append(LeaderElectionLostError("leader election lost"))
         if self._errors:
             first = self._errors[0]
             for e in self._errors:
@@ -621,6 +655,8 @@ class Manager:
             self._lost_lease = True
             log.error("leader election lost", extra={"lease": self.leader_election_id})
             self._fail(LeaderElectionLostError("leader election lost"))
+        # else: we cancelled it ourselves (shutdown); if renewal had failed first,
+        # _on_started_leading set _lost_lease and start() raises the loss.
 
     async def run(self) -> None:
         """``start(handle_signals=True)``: what a manager binary's ``main`` awaits."""

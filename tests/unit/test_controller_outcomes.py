@@ -707,3 +707,25 @@ async def test_initial_list_and_resync_yield_to_new_events() -> None:
         await settle()
         stopping.set()
     assert order == ["busy", "changed", "new", "old0", "old1", "old2", "resync"]
+
+
+async def test_leader_fence_holds_reconciles_back() -> None:
+    from runtime.controller import FENCE_RETRY
+
+    clock = FakeClock()
+    rec = Scripted(default=Result())
+    ctrl, q = make("oc-fence", rec, clock)
+    leading = False
+    ctrl.set_leader_fence(lambda: leading)
+    async with running(ctrl) as send:
+        await send.send(obj("a"))
+        await settle()
+        assert rec.calls == []  # not sure we lead: no reconcile starts
+        assert q.calls == [("add_after", R, FENCE_RETRY)]
+        await clock.advance(FENCE_RETRY)
+        assert rec.calls == []  # still fenced: retried again
+        leading = True
+        await clock.advance(FENCE_RETRY)
+        assert rec.calls == [R]
+    assert total("oc-fence", "success") == 1
+    assert sample("controller_runtime_reconcile_time_seconds_count", "oc-fence") == 1
