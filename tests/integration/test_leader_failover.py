@@ -1,7 +1,8 @@
 """Leader failover between manager *processes* on a real kube-apiserver (the acceptance test).
 
 Each replica is ``tests/integration/_failover_manager.py`` run as its own process with its
-own connection. Every reconcile a replica does is appended, timestamped, to that replica's
+own kubeconfig: a ServiceAccount token of its own, bound to a namespaced Role that grants only
+what the controller and leader election use. Every reconcile a replica does is appended, timestamped, to that replica's
 record file (a leader requeues every 0.25 s, so it reconciles continuously while it leads),
 which lets the test show who did work when:
 
@@ -30,7 +31,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,10 @@ import anyio
 import pytest
 from lightkube import AsyncClient
 from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.models.rbac_v1 import PolicyRule, RoleRef, Subject
 from lightkube.resources.coordination_v1 import Lease
 from lightkube.resources.core_v1 import ConfigMap
+from lightkube.resources.rbac_authorization_v1 import Role, RoleBinding
 
 from runtime.leaderelection import JITTER_FACTOR
 from runtime.testing.processes import _die_with_parent
@@ -56,6 +59,7 @@ class Replica:
 
     def __init__(self, name: str, tmp: Path, kubeconfig: Path, namespace: str, lease: str,
                  timings: tuple[float, float, float]) -> None:
+        self.kubeconfig = kubeconfig
         self.name = name
         self.record = tmp / f"{name}.jsonl"
         self.log = tmp / f"{name}.log"
@@ -113,13 +117,20 @@ class Replica:
         self.proc.wait()
 
 
-@contextlib.contextmanager
-def replicas() -> Iterator[Callable[..., Replica]]:
-    """Start replicas with the returned function; every one is killed on the way out."""
+Start = Callable[[str, str, tuple[float, float, float]], Awaitable[Replica]]
+
+
+@contextlib.asynccontextmanager
+async def replicas(envtest: Any, namespace: str, tmp: Path) -> AsyncIterator[Start]:
+    """``start(name, lease, timings)`` runs a replica as its own ServiceAccount
+    ``replica-<name>`` (bound to the namespaced Role made by :func:`_seed`); every replica
+    is killed on the way out, and the logs of all are printed if the test failed."""
     started: list[Replica] = []
 
-    def start(*args: Any) -> Replica:
-        r = Replica(*args)
+    async def start(name: str, lease: str, timings: tuple[float, float, float]) -> Replica:
+        kubeconfig = await anyio.to_thread.run_sync(
+            envtest.kubeconfig_for_service_account, namespace, f"replica-{name}")
+        r = Replica(name, tmp, kubeconfig, namespace, lease, timings)
         started.append(r)
         return r
 
@@ -135,6 +146,20 @@ def replicas() -> Iterator[Callable[..., Replica]]:
 
 
 async def _seed(kube: AsyncClient, namespace: str) -> None:
+    """The objects to reconcile, and the only permissions a replica gets: what this
+    controller reads and writes and what leader election needs, in this namespace."""
+    await kube.create(Role(metadata=ObjectMeta(name="failover-manager", namespace=namespace),
+                           rules=[PolicyRule(apiGroups=[""], resources=["configmaps"],
+                                             verbs=["get", "list", "watch", "patch"]),
+                                  PolicyRule(apiGroups=["coordination.k8s.io"],
+                                             resources=["leases"],
+                                             verbs=["get", "create", "update"])]))
+    await kube.create(RoleBinding(
+        metadata=ObjectMeta(name="failover-manager", namespace=namespace),
+        roleRef=RoleRef(apiGroup="rbac.authorization.k8s.io", kind="Role",
+                        name="failover-manager"),
+        subjects=[Subject(kind="Group", name=f"system:serviceaccounts:{namespace}",
+                          apiGroup="rbac.authorization.k8s.io")]))
     for name in OBJECTS:
         await kube.create(ConfigMap(metadata=ObjectMeta(name=name, namespace=namespace,
                                                         labels=dict(LABEL))))
@@ -160,10 +185,10 @@ async def test_sigkill_failover_then_sigterm_handover(
     duration, _, retry = timings
     lease = "failover"
     await _seed(kube_client, namespace)
-    with replicas() as start:
-        a = start("a", tmp_path, envtest.kubeconfig_path, namespace, lease, timings)
+    async with replicas(envtest, namespace, tmp_path) as start:
+        a = await start("a", lease, timings)
         await _wait_leading(a, START_TIMEOUT)
-        b = start("b", tmp_path, envtest.kubeconfig_path, namespace, lease, timings)
+        b = await start("b", lease, timings)
         await b.wait_for("synced", START_TIMEOUT)
         await anyio.sleep(retry * 1.5)  # the follower tries, fails and keeps its hands off
         assert (await _lease(kube_client, lease, namespace)).holderIdentity == a.identity
@@ -193,7 +218,7 @@ async def test_sigkill_failover_then_sigterm_handover(
             assert cm.metadata.annotations[ANNOTATION] == b.identity
 
         # ---- SIGTERM the new leader: graceful stop, lease released, exit 0.
-        c = start("c", tmp_path, envtest.kubeconfig_path, namespace, lease, timings)
+        c = await start("c", lease, timings)
         await c.wait_for("synced", START_TIMEOUT)
         await anyio.sleep(retry * 1.5)
         assert c.reconciles() == []
@@ -225,14 +250,13 @@ class Frozen:
         self.late = [e for e in a.reconciles() if e["start"] > t_stop]
 
 
-async def _freeze(start: Callable[..., Replica], tmp: Path, kubeconfig: Path, namespace: str,
-                  lease: str, timings: tuple[float, float, float]) -> Frozen:
+async def _freeze(start: Start, lease: str, timings: tuple[float, float, float]) -> Frozen:
     """Leader a is SIGSTOPped (a long GC pause, a VM freeze) until b has taken the lease over
     and reconciled everything, then SIGCONTed; returns once a exited."""
     duration, deadline, retry = timings
-    a = start("a", tmp, kubeconfig, namespace, lease, timings)
+    a = await start("a", lease, timings)
     await _wait_leading(a, START_TIMEOUT)
-    b = start("b", tmp, kubeconfig, namespace, lease, timings)
+    b = await start("b", lease, timings)
     await b.wait_for("synced", START_TIMEOUT)
     t_stop = time.time()
     a.proc.send_signal(signal.SIGSTOP)
@@ -251,8 +275,8 @@ async def test_frozen_leader_loses_lease_and_exits(
     _, deadline, retry = timings
     lease = "failover-frozen"
     await _seed(kube_client, namespace)
-    with replicas() as start:
-        f = await _freeze(start, tmp_path, envtest.kubeconfig_path, namespace, lease, timings)
+    async with replicas(envtest, namespace, tmp_path) as start:
+        f = await _freeze(start, lease, timings)
         # On resume the old leader's renewals fail (the lease names b): within the renew
         # deadline it gives up leadership, stops its controllers and exits non-zero.
         assert f.code == 1, f.a.describe()
@@ -277,7 +301,7 @@ async def test_frozen_leader_does_not_reconcile_after_resuming(
     longer than the renew deadline starts no reconcile (it cannot know it still leads)."""
     timings = (4.0, 3.0, 0.5)
     await _seed(kube_client, namespace)
-    with replicas() as start:
-        f = await _freeze(start, tmp_path, envtest.kubeconfig_path, namespace, "frozen-2", timings)
+    async with replicas(envtest, namespace, tmp_path) as start:
+        f = await _freeze(start, "frozen-2", timings)
         assert f.code == 1, f.a.describe()
         assert f.late == [], f"{len(f.late)} reconciles after resuming without a valid lease"
