@@ -209,7 +209,8 @@ class _HTTPServer:
 
 def _load_kube(config: Any) -> Any:
     """A lightkube ``AsyncClient`` from a client, a ``KubeConfig``, a kubeconfig path, or
-    ``None`` (``$KUBECONFIG``, ``~/.kube/config``, then in-cluster)."""
+    ``None``: ``$KUBECONFIG``, then in-cluster, then ``~/.kube/config`` (controller-runtime's
+    ``config.GetConfig`` order after its ``--kubeconfig`` flag)."""
     from lightkube import AsyncClient, KubeConfig
 
     if isinstance(config, AsyncClient):
@@ -218,8 +219,10 @@ def _load_kube(config: Any) -> Any:
         cfg = config
     elif isinstance(config, str | os.PathLike):
         cfg = KubeConfig.from_file(Path(config))
+    elif config is None and os.environ.get("KUBECONFIG"):
+        cfg = KubeConfig.from_file(Path(os.environ["KUBECONFIG"].split(os.pathsep)[0]))
     elif config is None:
-        cfg = KubeConfig.from_env()
+        cfg = KubeConfig.from_env()  # in-cluster, then ~/.kube/config
     else:
         raise TypeError(f"cannot make a Kubernetes client from {config!r}")
     return AsyncClient(cfg)
@@ -291,7 +294,7 @@ class Manager:
     """Owns the cache, client, event recorders, HTTP endpoints, leader election and runnables.
 
     ``config``: a kubeconfig path, a lightkube ``KubeConfig`` or ``AsyncClient``, or ``None``
-    for the default loading rules (``$KUBECONFIG``, ``~/.kube/config``, in-cluster).
+    for the default loading rules (``$KUBECONFIG``, in-cluster, ``~/.kube/config``).
     ``namespace`` restricts the cache to one namespace (c-r ``Cache.DefaultNamespaces``).
     """
 

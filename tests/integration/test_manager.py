@@ -403,3 +403,13 @@ async def test_start_and_stop_order(envtest: Any, namespace: str) -> None:
     assert events == [("start", "other", True), ("start", "leader", True),
                       ("stop", "leader", True), ("stop", "other", True)]
     assert not await probe_up()  # HTTP servers stopped last, but stopped
+
+
+async def test_default_config_from_kubeconfig_env(envtest: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from lightkube.resources.core_v1 import Namespace
+
+    monkeypatch.setenv("KUBECONFIG", str(envtest.kubeconfig_path))
+    mgr = Manager(metrics_bind_address="0", health_probe_bind_address="0")
+    ns = await mgr.client.api_reader.get(Namespace, "default")
+    assert ns.metadata.name == "default"
