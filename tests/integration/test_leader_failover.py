@@ -206,11 +206,11 @@ async def test_sigkill_failover_then_sigterm_handover(
         # Not before the lease expired (the last renewal was at most ~a retry period before
         # the kill) and not later than expiry + observation lag + one jittered retry.
         assert duration - retry - 0.5 <= takeover <= duration + 2 * (1 + JITTER_FACTOR) * retry
-        assert b_first - spec.acquireTime.timestamp() < 2.0  # warm caches: no list on takeover
+        assert b_first - spec.acquireTime.timestamp() < 3.0  # warm caches: no list on takeover
 
         a_recs, b_recs = a.reconciles(), b.reconciles()
         assert max(e["end"] for e in a_recs) < t_kill  # the killed leader: all before the kill
-        assert max(e["end"] for e in a_recs) > t_kill - 1.0  # ... and busy right up to it
+        assert max(e["end"] for e in a_recs) > t_kill - 2.0  # ... and busy right up to it
         assert min(e["start"] for e in b_recs) > t_kill  # the follower: nothing while a led
         for name in OBJECTS:
             cm = await kube_client.get(ConfigMap, name, namespace=namespace)
@@ -232,9 +232,9 @@ async def test_sigkill_failover_then_sigterm_handover(
         handover = spec.acquireTime.timestamp() - t_term
         print(f"SIGTERM hand-over: lease taken over {handover:.2f} s after SIGTERM, "
               f"first reconcile {c_first - t_term:.2f} s after it")
-        # Released: the successor's next attempt (<= 2.2 retry periods) wins, well before the
-        # 15 s the lease would otherwise have to run out.
-        assert handover <= (1 + JITTER_FACTOR) * retry + 1.0
+        # Released: the successor's next attempt (<= 2.2 retry periods after its previous
+        # one) wins, well before the 15 s the lease would otherwise have to run out.
+        assert handover <= (1 + JITTER_FACTOR) * retry + 2.0
         b_recs = b.reconciles()
         assert max(e["end"] for e in b_recs) < min(e["start"] for e in c.reconciles())
         assert max(e["end"] for e in b_recs) <= b.events("exit")[0]["t"]
