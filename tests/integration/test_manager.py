@@ -172,6 +172,13 @@ async def test_metrics_healthz_readyz(envtest: Any, kube_client: AsyncClient,
                 and s.labels.get("name") == "mgr-it-metrics"]
         assert lead[0].value == 1
         assert not [s for s in samples if s.name.endswith("_created")]
+        # Every framework metric family is exposed, with its type, on /metrics.
+        prefixes = ("controller_runtime_", "workqueue_", "rest_client_", "leader_election_")
+        registered = {m.name: m.type for m in metrics.REGISTRY.collect()
+                      if m.name.startswith(prefixes)}
+        assert len(registered) >= 20
+        for fam_name, typ in registered.items():
+            assert types.get(fam_name) == typ, fam_name
         assert types.get("process_resident_memory_bytes") == "gauge"
 
 
