@@ -453,6 +453,15 @@ class Controller:
         the elector gives up (a split-brain window after a pause)."""
         self._fence = fence
 
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        return tuple(self._sources)
+
+    def watched_resources(self) -> list[tuple[Any, bool]]:
+        """``(resource type, metadata_only)`` of every cache-backed source: what this
+        controller lists and watches (the RBAC it needs: get/list/watch)."""
+        return [(s.resource, s.metadata_only) for s in self._sources if isinstance(s, Kind)]
+
     def watch(self, source: Source) -> None:
         """Add an event source; only before :meth:`start` (``Controller.Watch``)."""
         if self._started:

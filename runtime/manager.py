@@ -420,6 +420,11 @@ class Manager:
             raise RuntimeError("the manager is stopping: cannot add runnables")
         group.add(runnable)
 
+    def runnables(self) -> list[Any]:
+        """Everything added, leader-gated first (e.g. for deriving RBAC from the controllers'
+        ``watched_resources()``)."""
+        return [*self._leaders.runnables, *self._others.runnables]
+
     def add_healthz_check(self, name: str, check: Checker) -> None:
         if self._started:
             raise RuntimeError("unable to add new checker because the manager has started")

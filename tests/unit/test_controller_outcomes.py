@@ -502,6 +502,8 @@ def test_builder_wires_sources_and_predicates() -> None:
     assert kinds[0].predicates == [lab, gen]
     assert kinds[1].predicates == [lab] and kinds[1].metadata_only
     assert c.max_concurrent_reconciles == 3 and c.reconcile_timeout == 9
+    assert c.watched_resources() == [(Deployment, False), (ConfigMap, True), (Secret, False)]
+    assert (c.kind, c.group) == ("Deployment", "apps")
 
 
 async def test_async_map_function_runs_in_source_group() -> None:
