@@ -17,7 +17,8 @@ What keeps an error loop from flooding the API server:
   per flush interval.
 * **Rate** (client-go ``tools/record`` ``EventSourceObjectSpamFilter``): new Events per regarding
   object go through a token bucket, burst 25, one token per 5 minutes; events over it are
-  dropped and counted in :attr:`EventRecorder.dropped`.
+  dropped and counted in :attr:`EventRecorder.dropped`. A bucket that has refilled is
+  forgotten at the next flush, so memory follows the objects recently reported on.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ class TokenBucket:
             self.tokens -= 1.0
             return True
         return False
+
+    def full(self) -> bool:
+        """Whether the bucket has refilled to ``burst`` by now."""
+        return self.tokens + (self._now() - self.last) * self.qps >= self.burst
 
 
 def _micro_time(ts: float) -> str:
@@ -190,8 +195,12 @@ class EventRecorder:
         task_status.started()
         next_flush = self._now() + self.flush_interval
         while True:
+            # only the wait is bounded by the flush deadline: a write in flight is never
+            # cancelled (that would lose the event, or duplicate it if the server had it)
+            p = None
             with anyio.move_on_after(max(0.0, next_flush - self._now())):
                 p = await self._receive.receive()
+            if p is not None:
                 await self._process(p)
                 while True:  # drain what is queued without waiting
                     try:
@@ -219,9 +228,15 @@ class EventRecorder:
         now = self._now()
         for key, s in list(self._series.items()):
             if s.dirty:
-                await self._patch_series(s)
+                await self._patch_series(s, key)
             if expire and now - s.last_seen > self.series_window:
-                del self._series[key]
+                self._series.pop(key, None)
+        if expire:
+            # a bucket that has refilled is the same as a new one: forget it, or the map
+            # grows by one entry per object ever reported on (client-go bounds it by an LRU)
+            for bkey, bucket in list(self._buckets.items()):
+                if bucket.full():
+                    del self._buckets[bkey]
 
     async def _process(self, p: _Pending) -> None:
         key = (
@@ -233,7 +248,7 @@ class EventRecorder:
             s.last_observed = p.wall
             s.last_seen = p.mono
             if s.count == 2:
-                await self._patch_series(s)  # client-go patches on the first repetition
+                await self._patch_series(s, key)  # client-go patches on the first repetition
             else:
                 s.dirty = True
             return
@@ -281,7 +296,7 @@ class EventRecorder:
         self.creates += 1
         return name
 
-    async def _patch_series(self, s: _Series) -> None:
+    async def _patch_series(self, s: _Series, key: tuple[Any, ...]) -> None:
         s.dirty = False
         patch = {"series": {"count": s.count, "lastObservedTime": _micro_time(s.last_observed)}}
         try:
@@ -289,3 +304,8 @@ class EventRecorder:
             self.patches += 1
         except Exception as e:
             log.warning("could not update event series %s/%s: %s", s.namespace, s.name, e)
+            # the Event is gone (TTL, deleted): the next occurrence creates a new one
+            # (client-go re-creates on NotFound) instead of counting into nothing
+            gone = getattr(getattr(e, "status", None), "code", None) == 404
+            if gone and self._series.get(key) is s:
+                del self._series[key]
