@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
+import sys
 from typing import Any
 
 import anyio
@@ -179,4 +180,8 @@ async def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    try:
+        anyio.run(main)
+    except Exception:  # e.g. LeaderElectionLostError: exit non-zero, let the pod restart
+        log.exception("problem running manager")
+        sys.exit(1)
