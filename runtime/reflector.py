@@ -525,6 +525,7 @@ class Reflector:
         need_list = True
         gone_streak = 0
         while True:
+            lists_before = self.list_count
             try:
                 if need_list and self.use_watch_list and self._watch_list_supported:
                     try:
@@ -553,6 +554,10 @@ class Reflector:
                     await anyio.sleep(self.backoff.next())
             except (httpx2.HTTPError, OSError, _VeryShortWatch, ApiError,
                     msgspec.DecodeError) as e:
+                if self.list_count > lists_before:
+                    # a WatchList stored its state before the stream failed: resume the
+                    # watch from its resourceVersion, as after a list
+                    need_list = False
                 delay = self.backoff.next()
                 log.warning("reflector %s: %s: %s; retrying in %.1fs",
                             self.name, type(e).__name__, e, delay)

@@ -647,3 +647,29 @@ def test_failing_index_function_does_not_break_the_store() -> None:
     assert s.get("a/boom") is not None
     s.remove("a/boom")
     assert len(s) == 1
+
+
+@pytest.mark.anyio
+async def test_reflector_watch_list_error_after_sync_resumes_the_watch() -> None:
+    # the stream broke after the initial-events-end bookmark: the state is stored and the RV
+    # known, so the watch resumes from it; streaming the whole state again is a relist for
+    # nothing (and what the apiserver's watch cache must then serve for every object again)
+    server = FakeServer()
+    for n in "ab":
+        server.set(n)
+    inf = informer(namespaces=["a"])
+    r = fake_reflector(server, inf, use_watch_list=True)
+    synced_rv = str(server.rv)
+    server.watch_scripts = [
+        [{"type": "ERROR", "object": {"kind": "Status", "code": 500, "reason": "InternalError"}}],
+    ]
+    with anyio.move_on_after(1):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(r.run)
+            await eventually(lambda: len(server.requests) >= 3)
+            tg.cancel_scope.cancel()
+    assert r.list_count == 1
+    first, second = server.requests[:2]
+    assert first.url.params.get("sendInitialEvents") == "true"
+    assert second.url.params.get("sendInitialEvents") is None
+    assert second.url.params.get("resourceVersion") == synced_rv
