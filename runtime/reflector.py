@@ -16,7 +16,9 @@ selector, one projection (full objects or metadata only). The loop is client-go'
    carries only that). A cleanly closed watch is re-opened from the last resourceVersion.
 3. **410 Gone** (a watch ``ERROR`` event with code 410, or an HTTP 410 on the watch request):
    the resourceVersion is no longer in etcd's history, so events were possibly lost; relist
-   (step 1), which replaces the store and emits the missed deletes.
+   (step 1), which replaces the store and emits the missed deletes. Likewise "Too large
+   resource version" (the server is behind our resourceVersion, e.g. etcd restored from a
+   backup): watching from it again would never succeed.
 4. **Errors** (connection refused/reset, 5xx, 429, a "very short" watch that closed within
    1 s without events): retry with exponential backoff 0.8 s -> 30 s, factor 2, full jitter
    (client-go's ``NewExponentialBackoffManager(800ms, 30s, 2m, 2.0, 1.0)``); the backoff resets
@@ -436,6 +438,18 @@ class _WatchListUnsupported(Exception):
 INITIAL_EVENTS_END_ANNOTATION = "k8s.io/initial-events-end"
 
 
+def _rv_too_large(status: meta_v1.Status) -> bool:
+    """client-go's ``isTooLargeResourceVersionError``: the server is behind the requested
+    resourceVersion (cause ``ResourceVersionTooLarge``; older servers: a 504 Timeout whose
+    message says so). After an etcd restore it stays behind, so only a relist recovers."""
+    details = status.details
+    if details is not None and any(
+        c.reason == "ResourceVersionTooLarge" for c in details.causes or ()
+    ):
+        return True
+    return status.code == 504 and "Too large resource version" in (status.message or "")
+
+
 def _rv_of(obj: Mapping[str, Any]) -> str | None:
     meta = obj.get("metadata")
     if isinstance(meta, Mapping):
@@ -648,7 +662,10 @@ class Reflector:
                 body = await resp.aread()
                 if initial and resp.status_code in (400, 403, 422):
                     raise _WatchListUnsupported(status_error(body, resp.status_code))
-                raise status_error(body, resp.status_code)
+                err = status_error(body, resp.status_code)
+                if _rv_too_large(err.status):
+                    raise _Gone()
+                raise err
             async for line in resp.aiter_lines():
                 if not line:
                     continue
@@ -670,7 +687,10 @@ class Reflector:
             code = obj.get("code")
             if code == 410:
                 raise _Gone()
-            raise ApiError(status=msgspec.convert(obj, meta_v1.Status))
+            status = msgspec.convert(obj, meta_v1.Status)
+            if _rv_too_large(status):
+                raise _Gone()
+            raise ApiError(status=status)
         rv = _rv_of(obj)
         self._events_since_list += 1
         if self._initial is not None:

@@ -673,3 +673,47 @@ async def test_reflector_watch_list_error_after_sync_resumes_the_watch() -> None
     assert first.url.params.get("sendInitialEvents") == "true"
     assert second.url.params.get("sendInitialEvents") is None
     assert second.url.params.get("resourceVersion") == synced_rv
+
+
+@pytest.mark.parametrize("as_event", [False, True])
+@pytest.mark.anyio
+async def test_reflector_relists_when_the_server_is_behind_its_resource_version(
+    as_event: bool,
+) -> None:
+    # etcd restored from a backup: the server answers "Too large resource version" (504,
+    # cause ResourceVersionTooLarge) for every watch from the RV we had. Retrying the watch
+    # with it would freeze the cache for good; client-go relists (a consistent read) and
+    # watches from the server's own RV.
+    server = FakeServer()
+    server.set("a")
+    server.rv = 900  # the first list sees the world before the restore
+    inf = informer(namespaces=["a"])
+    r = fake_reflector(server, inf)
+    status = {"kind": "Status", "code": 504, "reason": "Timeout",
+              "message": "Too large resource version: 900, current: 101",
+              "details": {"causes": [{"reason": "ResourceVersionTooLarge",
+                                      "message": "Too large resource version"}]}}
+    orig = server.handler
+
+    def handler(req: httpx2.Request) -> httpx2.Response:
+        if req.url.params.get("watch") != "true":
+            resp = orig(req)
+            server.rv = 101  # restored: every later answer comes from the older state
+            return resp
+        server.requests.append(req)
+        if req.url.params["resourceVersion"] == "900":
+            if as_event:
+                return httpx2.Response(200, content=json.dumps(
+                    {"type": "ERROR", "object": status}).encode() + b"\n")
+            return httpx2.Response(504, content=json.dumps(status).encode())
+        return httpx2.Response(200, content=b"")
+
+    r.http = httpx2.AsyncClient(base_url="http://fake", transport=httpx2.MockTransport(handler))
+    with anyio.move_on_after(2):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(r.run)
+            await eventually(lambda: r.list_count >= 2, tries=150)
+            tg.cancel_scope.cancel()
+    watches = [q.url.params["resourceVersion"] for q in server.requests
+               if q.url.params.get("watch") == "true"]
+    assert watches[0] == "900" and "101" in watches
