@@ -165,10 +165,12 @@ async def test_by_object_scoping_transform_and_late_handlers(
             add=lambda o, initial: adds.append((o.metadata.name, initial))))
         assert reg.has_synced()
         assert sorted(adds) == [("cm0", True), ("cm2", True)]  # synthetic initial adds
-        await kube_client.create(ConfigMap(
-            metadata=ObjectMeta(name="cm9", namespace=namespace, labels={"keep": "yes"})))
+        # cm8 first: the watch delivers in order, so once cm9 is seen, cm8 would have been too
+        # had the label selector not scoped the watch
         await kube_client.create(ConfigMap(
             metadata=ObjectMeta(name="cm8", namespace=namespace, labels={"keep": "no"})))
+        await kube_client.create(ConfigMap(
+            metadata=ObjectMeta(name="cm9", namespace=namespace, labels={"keep": "yes"})))
         await eventually(lambda: ("cm9", False) in adds)
         assert ("cm8", False) not in adds
         # the namespaces resource is unaffected by the ConfigMap scoping

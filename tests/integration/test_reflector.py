@@ -309,6 +309,18 @@ async def test_label_and_field_selectors_scope_the_watch(
     await r.list()
     assert [o["metadata"]["name"] for o in seen] == ["sel-yes"]
     assert all("managedFields" not in o["metadata"] for o in seen)
+    # and the watch: changes to the non-matching object come first, so had the selectors not
+    # reached the watch request they would be seen before the matching one
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(r.watch)
+        await kube_client.patch(ConfigMap, "sel-no", {"data": {"k": "1"}}, namespace=namespace)
+        await kube_client.patch(ConfigMap, "sel-yes", {"data": {"k": "1"}},
+                                namespace=namespace)
+        await eventually(lambda: len(seen) > 1)
+        tg.cancel_scope.cancel()
+    assert [(o["metadata"]["name"], o.get("data")) for o in seen[1:]] == [
+        ("sel-yes", {"k": "1"})
+    ]
 
 
 async def test_watch_list_streaming_initial_state(kube_client: AsyncClient,
