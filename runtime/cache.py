@@ -183,7 +183,12 @@ class Store:
             idx: dict[str, set[str]] = {}
             self._indices[name] = idx
             for key, raw in self._items.items():
-                for v in fn(msgspec.json.decode(raw)):
+                try:
+                    values = fn(msgspec.json.decode(raw))
+                except Exception:
+                    log.exception("index function %r failed on %s; not indexed", name, key)
+                    continue
+                for v in values:
                     idx.setdefault(v, set()).add(key)
 
     @property

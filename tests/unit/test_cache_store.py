@@ -717,3 +717,22 @@ async def test_reflector_relists_when_the_server_is_behind_its_resource_version(
     watches = [q.url.params["resourceVersion"] for q in server.requests
                if q.url.params.get("watch") == "true"]
     assert watches[0] == "900" and "101" in watches
+
+
+def test_indexer_added_late_tolerates_a_failing_object_like_put() -> None:
+    # put() logs and skips an object the index function fails on; add_indexers() on a store
+    # that already holds such an object must do the same, not raise half way with the
+    # indexer registered and only some objects indexed
+    s = Store()
+    s.put(cm("boom"))
+    s.put(cm("ok"))
+
+    def idx(o: dict[str, Any]) -> list[str]:
+        if o["metadata"]["name"] == "boom":
+            raise KeyError("no such field")
+        return [o["metadata"]["name"]]
+
+    s.add_indexers({"by-name": idx})
+    assert s.index_keys("by-name", "ok") == {"a/ok"}
+    s.put(cm("ok", rv="2"))
+    assert s.index_keys("by-name", "ok") == {"a/ok"}
