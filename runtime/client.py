@@ -598,6 +598,10 @@ def _mset(meta: Any, field: str, value: Any) -> None:
 def _owner_gvk(owner: Any) -> tuple[str, str]:
     if isinstance(owner, dict):
         return str(owner["apiVersion"]), str(owner["kind"])
+    if isinstance(owner, PartialObjectMetadata):  # metadata-only: the watched type's GVK
+        if not (owner.apiVersion and owner.kind):
+            raise ValueError("owner must have apiVersion and kind")
+        return owner.apiVersion, owner.kind
     info = resource_info(type(owner))
     return info.api_version, info.kind
 

@@ -37,7 +37,7 @@ from anyio.abc import TaskStatus
 from lightkube.resources.events_v1 import Event
 
 from runtime.event import meta_name, meta_namespace, meta_resource_version, meta_uid
-from runtime.reflector import resource_info
+from runtime.reflector import PartialObjectMetadata, resource_info
 
 __all__ = ["NORMAL", "WARNING", "EventRecorder", "TokenBucket"]
 
@@ -78,6 +78,8 @@ def _micro_time(ts: float) -> str:
 def _reference(obj: Any) -> dict[str, Any]:
     if isinstance(obj, dict):
         api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
+    elif isinstance(obj, PartialObjectMetadata):  # metadata-only: the watched type's GVK
+        api_version, kind = obj.apiVersion or "", obj.kind or ""
     else:
         info = resource_info(type(obj))
         api_version, kind = info.api_version, info.kind

@@ -470,3 +470,32 @@ async def test_recorder_series_of_a_vanished_event_starts_a_new_event() -> None:
     rec.event(_target(), "Warning", "Failed", "Sync", "3")
     await rec.drain()
     assert rec.creates == 2
+
+
+def _partial(name: str = "pm", kind: str = "Secret") -> Any:
+    from runtime.reflector import PartialObjectMetadata
+
+    return PartialObjectMetadata(
+        metadata=ObjectMeta(name=name, namespace="ns", uid=f"uid-{name}"),
+        apiVersion="v1", kind=kind,
+    )
+
+
+async def test_recorder_accepts_metadata_only_objects() -> None:
+    # what a metadata-only informer hands a controller: apiVersion/kind are on the object
+    # (the watched type's), not derivable from its Python type; event() must never raise
+    fake = _FakeEventClient()
+    rec = EventRecorder("c", fake)
+    rec.event(_partial(), "Normal", "Seen", "Watch")
+    await rec.drain()
+    assert rec.creates == 1
+    reg = fake.created[0].regarding
+    assert (reg.apiVersion, reg.kind, reg.name, reg.uid) == ("v1", "Secret", "pm", "uid-pm")
+
+
+def test_owner_reference_from_a_metadata_only_owner() -> None:
+    child = cm("child", "ns")
+    set_controller_reference(_partial("owner", "ConfigMap"), child)
+    ref = child.metadata.ownerReferences[0]
+    assert (ref.apiVersion, ref.kind, ref.name, ref.uid, ref.controller) == (
+        "v1", "ConfigMap", "owner", "uid-owner", True)
