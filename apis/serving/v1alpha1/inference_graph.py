@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import Field
 
+from apis.knative import DuckStatus
 from apis.serving import GROUP
-from apis.serving.v1alpha1.knative_duck import DuckStatus
 from runtime.resource import (
     CRD,
     Affinity,

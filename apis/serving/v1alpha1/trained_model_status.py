@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from apis.serving.v1alpha1.knative_duck import Addressable, DuckStatus
+from apis.knative import Addressable, DuckStatus
 
 __all__ = [
     "CONDITION_SET",

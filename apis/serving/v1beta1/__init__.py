@@ -4,6 +4,8 @@
 ``InferenceService.model_validate(obj)`` and goes back with ``isvc.to_kube()``.
 """
 
+from apis.knative import Addressable, Condition, TrafficTarget
+
 from .component import (
     AutoScalingSpec,
     Batcher,
@@ -24,16 +26,13 @@ from .inference_service import (
     InferenceServiceSpec,
 )
 from .inference_service_status import (
-    Addressable,
     CanaryStatus,
     ComponentStatusSpec,
-    Condition,
     FailureInfo,
     InferenceServiceStatus,
     ModelCopies,
     ModelRevisionStates,
     ModelStatus,
-    TrafficTarget,
 )
 from .podspec import PodSpec
 from .predictor import FRAMEWORK_FIELDS, PredictorSpec, StorageUri, WorkerSpec

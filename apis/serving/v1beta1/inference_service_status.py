@@ -1,6 +1,6 @@
-"""InferenceServiceStatus (upstream ``inference_service_status.go``, with Knative's duck types
-``duckv1.Status``, ``Addressable``, ``apis.Condition`` and ``TrafficTarget`` as they appear in
-the CRD)."""
+"""InferenceServiceStatus (upstream ``inference_service_status.go``). The Knative types it
+embeds (``duckv1.Status``, ``Addressable``, ``apis.Condition``, ``TrafficTarget``) live in
+:mod:`apis.knative`, shared with the v1alpha1 kinds."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from runtime.resource import Default, Int32, Int64, KubeModel, ListType, Time
+from apis.knative import Addressable, DuckStatus, TrafficTarget
+from runtime.resource import Default, Int32, KubeModel, ListType, Time
 
 TransitionStatus = Literal["", "UpToDate", "InProgress", "BlockedByFailedLoad", "InvalidSpec"]
 ModelState = Literal["", "Pending", "Standby", "Loading", "Loaded", "FailedToLoad"]
@@ -20,53 +21,6 @@ FailureReason = Literal[
     "RuntimeNotRecognized",
     "InvalidPredictorSpec",
 ]
-
-
-class Condition(KubeModel):
-    """Knative condition: the state of one aspect of the resource."""
-
-    type: str = Field(alias="type")
-    """Type of condition."""
-    status: str = Field(alias="status")
-    """Status of the condition, one of True, False, Unknown."""
-    severity: str | None = Field(None, alias="severity")
-    """How to interpret failures of this condition, one of Error, Warning, Info."""
-    last_transition_time: str | None = Field(None, alias="lastTransitionTime")
-    """Last time the condition transitioned from one status to another."""
-    reason: str | None = Field(None, alias="reason")
-    """The reason for the condition's last transition."""
-    message: str | None = Field(None, alias="message")
-    """A human readable message indicating details about the transition."""
-
-
-class Addressable(KubeModel):
-    """An endpoint that can receive traffic."""
-
-    url: str | None = Field(None, alias="url")
-    """The URL of the address."""
-    ca_certs: str | None = Field(None, alias="CACerts")
-    """PEM encoded CA certificates for the address."""
-    audience: str | None = Field(None, alias="audience")
-    """OIDC audience of the address."""
-    name: str | None = Field(None, alias="name")
-    """Name of the address."""
-
-
-class TrafficTarget(KubeModel):
-    """Knative traffic target: a revision and its share of the traffic."""
-
-    tag: str | None = Field(None, alias="tag")
-    """Tag used to expose a dedicated URL for this target."""
-    revision_name: str | None = Field(None, alias="revisionName")
-    """RevisionName of a specific revision to which to send this portion of traffic."""
-    configuration_name: str | None = Field(None, alias="configurationName")
-    """ConfigurationName of a configuration whose latest revision gets this traffic."""
-    latest_revision: bool | None = Field(None, alias="latestRevision")
-    """Whether the latest ready revision of the configuration is targeted."""
-    percent: Int64 | None = Field(None, alias="percent")
-    """Percent of the traffic sent to this target."""
-    url: str | None = Field(None, alias="url")
-    """URL displaying a dedicated URL for this target (status only)."""
 
 
 class ComponentStatusSpec(KubeModel):
@@ -157,16 +111,11 @@ class CanaryStatus(KubeModel):
     """The canary model's loading state and transitions."""
 
 
-class InferenceServiceStatus(KubeModel):
-    """The observed state of an InferenceService."""
+class InferenceServiceStatus(DuckStatus):
+    """The observed state of an InferenceService (``duckv1.Status`` inline: observedGeneration,
+    conditions (PredictorReady, TransformerReady, ExplainerReady, RoutesReady,
+    LatestDeploymentReady, IngressReady and the aggregated Ready), annotations)."""
 
-    observed_generation: Int64 | None = Field(None, alias="observedGeneration")
-    """The 'Generation' of the Service that was last processed by the controller."""
-    conditions: list[Condition] | None = Field(None, alias="conditions")
-    """Conditions for the InferenceService: PredictorReady, TransformerReady, ExplainerReady,
-    RoutesReady, LatestDeploymentReady, IngressReady and the aggregated Ready."""
-    annotations: dict[str, str] | None = Field(None, alias="annotations")
-    """Additional Status fields for the Resource to save some additional State."""
     address: Addressable | None = Field(None, alias="address")
     """Addressable endpoint for the InferenceService."""
     url: str | None = Field(None, alias="url")

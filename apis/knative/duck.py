@@ -1,7 +1,9 @@
-"""Knative duck types embedded in KServe statuses (``knative.dev/pkg/apis`` and ``apis/duck/v1``).
+"""Knative types embedded in KServe statuses: ``Condition`` (``knative.dev/pkg/apis``), the
+inline ``duckv1.Status`` fields and ``Addressable`` (``knative.dev/pkg/apis/duck/v1``), and
+serving's ``TrafficTarget`` (``knative.dev/serving/pkg/apis/serving/v1``).
 
-Only what the v1alpha1 kinds embed: ``Condition``, the inline ``duckv1.Status`` fields and
-``Addressable``. Schemas match what controller-gen emits for them in KServe's CRDs.
+Only what KServe's kinds embed. Schemas match what controller-gen emits for them in KServe's
+CRDs.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from pydantic import Field
 
 from runtime.resource import Int64, KubeModel
 
-__all__ = ["Addressable", "Condition", "DuckStatus"]
+__all__ = ["Addressable", "Condition", "DuckStatus", "TrafficTarget"]
 
 
 class Condition(KubeModel):
@@ -68,3 +70,21 @@ class Addressable(KubeModel):
     trusts when sending events to the sink."""
     audience: str | None = Field(None, alias="audience")
     """Audience is the OIDC audience for this address."""
+
+
+class TrafficTarget(KubeModel):
+    """Knative traffic target: a revision and its share of the traffic
+    (``servingv1.TrafficTarget``)."""
+
+    tag: str | None = Field(None, alias="tag")
+    """Tag used to expose a dedicated URL for this target."""
+    revision_name: str | None = Field(None, alias="revisionName")
+    """RevisionName of a specific revision to which to send this portion of traffic."""
+    configuration_name: str | None = Field(None, alias="configurationName")
+    """ConfigurationName of a configuration whose latest revision gets this traffic."""
+    latest_revision: bool | None = Field(None, alias="latestRevision")
+    """Whether the latest ready revision of the configuration is targeted."""
+    percent: Int64 | None = Field(None, alias="percent")
+    """Percent of the traffic sent to this target."""
+    url: str | None = Field(None, alias="url")
+    """URL displaying a dedicated URL for this target (status only)."""

@@ -1,0 +1,7 @@
+"""Knative types that KServe's APIs embed (upstream imports them from ``knative.dev/pkg`` and
+``knative.dev/serving``, outside KServe's own API packages). Shared by ``serving/v1alpha1``
+and ``serving/v1beta1``."""
+
+from apis.knative.duck import Addressable, Condition, DuckStatus, TrafficTarget
+
+__all__ = ["Addressable", "Condition", "DuckStatus", "TrafficTarget"]
