@@ -16,10 +16,7 @@ from apis.serving.v1alpha1.local_model_cache_types import (
     LocalModelStorageSpec,
     get_storage_key,
 )
-from apis.serving.v1alpha1.local_model_namespace_cache_types import (
-    LocalModelNamespaceCache,
-    LocalModelNamespaceCacheSpec,
-)
+from apis.serving.v1alpha1.local_model_namespace_cache_types import LocalModelNamespaceCache
 from apis.serving.v1alpha1.local_model_node_group_types import (
     LocalModelNodeGroup,
     LocalModelNodeGroupSpec,
@@ -58,7 +55,6 @@ __all__ = [
     "LocalModelCacheStatus",
     "LocalModelInfo",
     "LocalModelNamespaceCache",
-    "LocalModelNamespaceCacheSpec",
     "LocalModelNode",
     "LocalModelNodeGroup",
     "LocalModelNodeGroupSpec",

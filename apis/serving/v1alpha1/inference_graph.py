@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from apis.knative import DuckStatus
-from apis.serving import GROUP
+from apis.serving import AGE_COLUMN, GROUP, READY_COLUMN, URL_COLUMN
 from runtime.resource import (
     CRD,
     Affinity,
@@ -16,7 +16,6 @@ from runtime.resource import (
     Int32,
     Int64,
     KubeModel,
-    PrinterColumn,
     ResourceRequirements,
     Toleration,
 )
@@ -198,11 +197,7 @@ class InferenceGraph(CustomResource):
         short_names=("ig",),
         scope="Namespaced",
         status_subresource=True,
-        printer_columns=(
-            PrinterColumn("URL", "string", ".status.url"),
-            PrinterColumn("Ready", "string", ".status.conditions[?(@.type=='Ready')].status"),
-            PrinterColumn("Age", "date", ".metadata.creationTimestamp"),
-        ),
+        printer_columns=(URL_COLUMN, READY_COLUMN, AGE_COLUMN),
     )
 
     spec: InferenceGraphSpec | None = Field(None, alias="spec")

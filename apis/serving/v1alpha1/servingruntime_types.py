@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from apis.serving import GROUP
+from apis.serving import AGE_COLUMN, GROUP
 from runtime.resource import (
     CRD,
     Affinity,
@@ -221,11 +221,21 @@ _COLUMNS = (
     PrinterColumn("Disabled", "boolean", ".spec.disabled"),
     PrinterColumn("ModelType", "string", ".spec.supportedModelFormats[*].name"),
     PrinterColumn("Containers", "string", ".spec.containers[*].name"),
-    PrinterColumn("Age", "date", ".metadata.creationTimestamp"),
+    AGE_COLUMN,
 )
 
 
-class ServingRuntime(CustomResource):
+class _ServingRuntimeKind(CustomResource):
+    """What ServingRuntime and ClusterServingRuntime share (upstream gives both the same spec,
+    status and printer columns); not a kind itself (no ``__crd__``)."""
+
+    spec: ServingRuntimeSpec | None = Field(None, alias="spec")
+    """ServingRuntimeSpec defines the desired state of ServingRuntime."""
+    status: ServingRuntimeStatus | None = Field(None, alias="status")
+    """ServingRuntimeStatus defines the observed state of ServingRuntime"""
+
+
+class ServingRuntime(_ServingRuntimeKind):
     """ServingRuntime is the Schema for the servingruntimes API"""
 
     __crd__ = CRD(
@@ -237,13 +247,8 @@ class ServingRuntime(CustomResource):
         printer_columns=_COLUMNS,
     )
 
-    spec: ServingRuntimeSpec | None = Field(None, alias="spec")
-    """ServingRuntimeSpec defines the desired state of ServingRuntime."""
-    status: ServingRuntimeStatus | None = Field(None, alias="status")
-    """ServingRuntimeStatus defines the observed state of ServingRuntime"""
 
-
-class ClusterServingRuntime(CustomResource):
+class ClusterServingRuntime(_ServingRuntimeKind):
     """ClusterServingRuntime is the Schema for the servingruntimes API"""
 
     __crd__ = CRD(
@@ -254,8 +259,3 @@ class ClusterServingRuntime(CustomResource):
         scope="Cluster",
         printer_columns=_COLUMNS,
     )
-
-    spec: ServingRuntimeSpec | None = Field(None, alias="spec")
-    """ServingRuntimeSpec defines the desired state of ServingRuntime."""
-    status: ServingRuntimeStatus | None = Field(None, alias="status")
-    """ServingRuntimeStatus defines the observed state of ServingRuntime"""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from apis.serving import GROUP
+from apis.serving import AGE_COLUMN, GROUP, READY_COLUMN, URL_COLUMN
 from apis.serving.v1alpha1.trained_model_status import TrainedModelStatus
-from runtime.resource import CRD, CustomResource, KubeModel, PrinterColumn, Quantity
+from runtime.resource import CRD, CustomResource, KubeModel, Quantity
 
 __all__ = ["ModelSpec", "TrainedModel", "TrainedModelSpec", "TrainedModelStatus"]
 
@@ -45,11 +45,7 @@ class TrainedModel(CustomResource):
         short_names=("tm",),
         scope="Namespaced",
         status_subresource=True,
-        printer_columns=(
-            PrinterColumn("URL", "string", ".status.url"),
-            PrinterColumn("Ready", "string", ".status.conditions[?(@.type=='Ready')].status"),
-            PrinterColumn("Age", "date", ".metadata.creationTimestamp"),
-        ),
+        printer_columns=(URL_COLUMN, READY_COLUMN, AGE_COLUMN),
     )
 
     spec: TrainedModelSpec | None = Field(None, alias="spec")

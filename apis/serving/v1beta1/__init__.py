@@ -5,6 +5,7 @@
 """
 
 from apis.knative import Addressable, Condition, TrafficTarget
+from apis.serving import GROUP
 
 from .component import (
     AutoScalingSpec,
@@ -19,7 +20,6 @@ from .component import (
 from .container import ContainerFields
 from .explainer import ARTExplainerSpec, ExplainerExtensionSpec, ExplainerSpec
 from .inference_service import (
-    GROUP,
     VERSION,
     CanarySpec,
     InferenceService,

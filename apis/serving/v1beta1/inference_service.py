@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from apis.serving import AGE_COLUMN, GROUP, READY_COLUMN, URL_COLUMN
 from runtime.resource import (
     CRD,
     CustomResource,
@@ -23,7 +24,6 @@ from .inference_service_status import InferenceServiceStatus
 from .predictor import PredictorSpec
 from .transformer import TransformerSpec
 
-GROUP = "serving.kserve.io"
 VERSION = "v1beta1"
 
 
@@ -65,8 +65,8 @@ class InferenceService(CustomResource):
         short_names=("isvc",),
         status_subresource=True,
         printer_columns=(
-            PrinterColumn("URL", "string", ".status.url"),
-            PrinterColumn("Ready", "string", ".status.conditions[?(@.type=='Ready')].status"),
+            URL_COLUMN,
+            READY_COLUMN,
             PrinterColumn(
                 "Prev",
                 "integer",
@@ -87,7 +87,7 @@ class InferenceService(CustomResource):
                 "string",
                 ".status.components.predictor.traffic[?(@.latestRevision==true)].revisionName",
             ),
-            PrinterColumn("Age", "date", ".metadata.creationTimestamp"),
+            AGE_COLUMN,
         ),
     )
 
