@@ -16,15 +16,20 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from apis.serving.constants import DEFAULT_GPU_RESOURCE_TYPES
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 __all__ = [
     "CUSTOM_GPU_RESOURCE_TYPES_ANNOTATION",
     "DEFAULT_BLOCKED_ENV_VARS",
     "DEFAULT_GPU_RESOURCE_TYPES",
+    "NAME_FMT",
     "FieldError",
     "as_dict",
+    "as_obj",
     "canonical_quantity",
+    "check_gpu_resource_types",
     "find_common_parent_path",
     "get_env",
     "go_quote",
@@ -36,17 +41,17 @@ __all__ = [
     "parse_quantity",
     "typed_check",
     "validate_blocked_env_vars",
+    "validate_name",
 ]
 
 DEFAULT_BLOCKED_ENV_VARS: tuple[str, ...] = ("PYTHONPATH",)
-DEFAULT_GPU_RESOURCE_TYPES: tuple[str, ...] = (
-    "nvidia.com/gpu",
-    "amd.com/gpu",
-    "intel.com/gpu",
-    "habana.ai/gaudi",
-)
 CUSTOM_GPU_RESOURCE_TYPES_ANNOTATION = "serving.kserve.io/gpu-resource-types"
 _BASIC_RESOURCES = frozenset({"cpu", "memory", "storage", "ephemeral-storage"})
+
+NAME_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
+"""Upstream ``IsvcNameFmt`` and ``GraphNameFmt`` (the same pattern): InferenceService and
+InferenceGraph names."""
+_NAME_RE = re.compile("^" + NAME_FMT + "$")
 
 
 class FieldError(ValueError):
@@ -76,6 +81,12 @@ def as_dict(obj: Any) -> dict[str, Any]:
     if callable(dump):
         return dict(dump(mode="json", by_alias=True, exclude_none=True))
     raise TypeError(f"cannot validate {type(obj).__name__}: need a mapping or a model")
+
+
+def as_obj(value: Any) -> dict[str, Any]:
+    """``value`` itself if it is a JSON object (a dict), else a new empty dict: how the
+    validators and the defaulter step into optional or malformed parts of the JSON shape."""
+    return value if isinstance(value, dict) else {}
 
 
 def _default(value: Any) -> Any:
@@ -118,6 +129,19 @@ def validate_blocked_env_vars(
                     f"setting {e.get('name')} in container {go_quote(c.get('name') or '')} "
                     "is not allowed for security reasons",
                 )
+
+
+def validate_name(name: str, kind: str, *, article: str = "the") -> None:
+    """Refuse (``metadata.name``) an InferenceService/InferenceGraph name that does not match
+    :data:`NAME_FMT`, with upstream's message (``<article> <kind> "<name>" is invalid: ...``;
+    upstream writes "the InferenceService" but "The InferenceGraph")."""
+    if not _NAME_RE.match(name):
+        raise FieldError(
+            "metadata.name",
+            f'{article} {kind} "{name}" is invalid: a {kind} name must consist of lower case '
+            "alphanumeric characters or '-', and must start with alphabetical character. "
+            f'(e.g. "my-name" or "abc-123", regex used for validation is \'{NAME_FMT}\')',
+        )
 
 
 def is_gpu_enabled(resources: Mapping[str, Any] | None) -> bool:
@@ -166,6 +190,26 @@ def has_unknown_gpu_resource_type(
     }
     known = gpu_resource_types_with_annotation(annotations, base)
     return bool(possible - set(known))
+
+
+def check_gpu_resource_types(
+    resources: Mapping[str, Any] | None,
+    annotations: Mapping[str, str] | None,
+    gpu_types: Sequence[str],
+    *,
+    field: str,
+    reason: str,
+    annotations_field: str = "metadata.annotations",
+) -> None:
+    """Refuse ``resources`` naming an unknown GPU type (:func:`has_unknown_gpu_resource_type`)
+    with ``FieldError(field, reason)``; a malformed GPU-types annotation is refused at
+    ``annotations_field`` with upstream's message."""
+    try:
+        unknown = has_unknown_gpu_resource_type(resources, annotations, gpu_types)
+    except ValueError as err:
+        raise FieldError(annotations_field, str(err)) from None
+    if unknown:
+        raise FieldError(field, reason)
 
 
 def find_common_parent_path(paths: Sequence[str]) -> str:

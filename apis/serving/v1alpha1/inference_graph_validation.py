@@ -6,10 +6,16 @@ several is random there; here it is deterministic).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from apis.serving.validation import FieldError, as_dict, malformed_guard
+from apis.serving.validation import (
+    NAME_FMT,
+    FieldError,
+    as_dict,
+    as_obj,
+    malformed_guard,
+    validate_name,
+)
 
 __all__ = [
     "GRAPH_NAME_FMT",
@@ -17,13 +23,8 @@ __all__ = [
     "validate_inference_graph_update",
 ]
 
-GRAPH_NAME_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
-_GRAPH_NAME_RE = re.compile("^" + GRAPH_NAME_FMT + "$")
+GRAPH_NAME_FMT = NAME_FMT
 ROOT_NODE = "root"
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 @malformed_guard("apis.serving.v1alpha1:InferenceGraph", decode_first=True)
@@ -32,15 +33,9 @@ def validate_inference_graph(graph: Any) -> list[str]:
     Splitter weights present and summing to 100. Returns warnings (none); raises
     :class:`FieldError`."""
     obj = as_dict(graph)
-    name = _obj(obj.get("metadata")).get("name") or ""
-    nodes = _obj(_obj(obj.get("spec")).get("nodes"))
-    if not _GRAPH_NAME_RE.match(name):
-        raise FieldError(
-            "metadata.name",
-            f'The InferenceGraph "{name}" is invalid: a InferenceGraph name must consist of lower '
-            "case alphanumeric characters or '-', and must start with alphabetical character. "
-            f'(e.g. "my-name" or "abc-123", regex used for validation is \'{GRAPH_NAME_FMT}\')',
-        )
+    name = as_obj(obj.get("metadata")).get("name") or ""
+    nodes = as_obj(as_obj(obj.get("spec")).get("nodes"))
+    validate_name(name, "InferenceGraph", article="The")
     if ROOT_NODE not in nodes:
         raise FieldError(
             "spec.nodes",
@@ -50,8 +45,8 @@ def validate_inference_graph(graph: Any) -> list[str]:
     ordered = sorted(nodes)
     for node_name in ordered:
         seen: set[str] = set()
-        for i, step in enumerate(_obj(nodes[node_name]).get("steps") or []):
-            step_name = _obj(step).get("name") or ""
+        for i, step in enumerate(as_obj(nodes[node_name]).get("steps") or []):
+            step_name = as_obj(step).get("name") or ""
             if step_name:
                 if step_name in seen:
                     raise FieldError(
@@ -61,8 +56,8 @@ def validate_inference_graph(graph: Any) -> list[str]:
                     )
                 seen.add(step_name)
     for node_name in ordered:
-        for i, step in enumerate(_obj(nodes[node_name]).get("steps") or []):
-            step = _obj(step)
+        for i, step in enumerate(as_obj(nodes[node_name]).get("steps") or []):
+            step = as_obj(step)
             count = sum(1 for k in ("nodeName", "serviceName", "serviceUrl") if step.get(k))
             step_name = step.get("name") or ""
             where = f'Step {i} ("{step_name}") in node "{node_name}" of InferenceGraph "{name}"'
@@ -77,12 +72,12 @@ def validate_inference_graph(graph: Any) -> list[str]:
                     f"{where} specifies more than one of nodeName, serviceName, serviceUrl",
                 )
     for node_name in ordered:
-        node = _obj(nodes[node_name])
+        node = as_obj(nodes[node_name])
         if node.get("routerType") != "Splitter":
             continue
         total = 0
         for i, step in enumerate(node.get("steps") or []):
-            step = _obj(step)
+            step = as_obj(step)
             if step.get("weight") is None:
                 raise FieldError(
                     f"spec.nodes[{node_name}].steps[{i}].weight",
@@ -102,6 +97,6 @@ def validate_inference_graph(graph: Any) -> list[str]:
 def validate_inference_graph_update(new: Any, old: Any = None) -> list[str]:
     """UPDATE: nothing for an object being deleted, else the CREATE rules."""
     obj = as_dict(new)
-    if _obj(obj.get("metadata")).get("deletionTimestamp") is not None:
+    if as_obj(obj.get("metadata")).get("deletionTimestamp") is not None:
         return []
     return validate_inference_graph(obj)

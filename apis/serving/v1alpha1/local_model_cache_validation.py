@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any
 
-from apis.serving.validation import FieldError, as_dict, malformed_guard
+from apis.serving.constants import LOCAL_MODEL_LABEL, LOCAL_MODEL_NAMESPACE_LABEL
+from apis.serving.validation import FieldError, as_dict, as_obj, malformed_guard
 
 __all__ = [
     "ConsumerLabels",
@@ -22,20 +23,14 @@ __all__ = [
     "validate_source_model_uri_unchanged",
 ]
 
-LOCAL_MODEL_LABEL = "internal.serving.kserve.io/localmodel"
-LOCAL_MODEL_NAMESPACE_LABEL = "internal.serving.kserve.io/localmodel-namespace"
 
 #: ``(namespace, name) -> labels``; ``None`` when the object does not exist. May raise to
 #: report a lookup failure, which refuses the request as upstream does.
 ConsumerLabels = Callable[[str, str], Mapping[str, str] | None]
 
 
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _meta(obj: Mapping[str, Any]) -> tuple[str, str]:
-    m = _obj(obj.get("metadata"))
+    m = as_obj(obj.get("metadata"))
     return m.get("name") or "", m.get("namespace") or ""
 
 
@@ -44,16 +39,16 @@ def validate_local_model_cache(cache: Any, existing: Sequence[Any] = ()) -> list
     """CREATE/UPDATE: no other LocalModelCache has the same ``sourceModelUri``. ``existing``
     are all LocalModelCaches. Nothing is checked for an object being deleted."""
     obj = as_dict(cache)
-    if _obj(obj.get("metadata")).get("deletionTimestamp") is not None:
+    if as_obj(obj.get("metadata")).get("deletionTimestamp") is not None:
         return []
     name, _ = _meta(obj)
-    uri = _obj(obj.get("spec")).get("sourceModelUri") or ""
+    uri = as_obj(obj.get("spec")).get("sourceModelUri") or ""
     for other in existing:
         o = as_dict(other)
         o_name, _ = _meta(o)
         if o_name == name:
             continue
-        o_uri = _obj(o.get("spec")).get("sourceModelUri") or ""
+        o_uri = as_obj(o.get("spec")).get("sourceModelUri") or ""
         if o_uri == uri:
             raise FieldError(
                 "spec.sourceModelUri", f"LocalModelCache {o_name} has the same StorageURI {o_uri}"
@@ -66,8 +61,8 @@ def validate_source_model_uri_unchanged(new: Any, old: Any) -> list[str]:
     immutable") for LocalModelCache and LocalModelNamespaceCache UPDATEs. The full CRDs make
     the apiserver enforce it; with the minimal CRDs the webhook has to."""
     n, o = as_dict(new), as_dict(old)
-    new_uri = _obj(n.get("spec")).get("sourceModelUri")
-    old_uri = _obj(o.get("spec")).get("sourceModelUri")
+    new_uri = as_obj(n.get("spec")).get("sourceModelUri")
+    old_uri = as_obj(o.get("spec")).get("sourceModelUri")
     if old_uri is not None and new_uri != old_uri:
         raise FieldError("spec.sourceModelUri", "StorageUri is immutable")
     return []
@@ -80,7 +75,7 @@ def _check_consumers(
     namespaced: bool,
 ) -> None:
     name, namespace = _meta(obj)
-    status = _obj(obj.get("status"))
+    status = as_obj(obj.get("status"))
     kind = "LocalModelNamespaceCache" if namespaced else "LocalModelCache"
     me = f"{namespace}/{name}" if namespaced else name
 
@@ -90,7 +85,7 @@ def _check_consumers(
         return not namespaced or labels.get(LOCAL_MODEL_NAMESPACE_LABEL, "") == namespace
 
     for i, ref in enumerate(status.get("inferenceServices") or []):
-        ref = _obj(ref)
+        ref = as_obj(ref)
         ns, n = ref.get("namespace") or "", ref.get("name") or ""
         try:
             labels = isvc_labels(ns, n)
@@ -109,7 +104,7 @@ def _check_consumers(
     for i, ref in enumerate(status.get("llmInferenceServices") or []):
         if llm_labels is None:
             break
-        ref = _obj(ref)
+        ref = as_obj(ref)
         ns, n = ref.get("namespace") or "", ref.get("name") or ""
         try:
             labels = llm_labels(ns, n)
@@ -140,9 +135,9 @@ def validate_local_model_namespace_cache(cache: Any, node_groups: Container[str]
     """CREATE/UPDATE: every ``spec.nodeGroups`` entry names an existing LocalModelNodeGroup
     (``node_groups`` holds the existing names)."""
     obj = as_dict(cache)
-    if _obj(obj.get("metadata")).get("deletionTimestamp") is not None:
+    if as_obj(obj.get("metadata")).get("deletionTimestamp") is not None:
         return []
-    for i, ng in enumerate(_obj(obj.get("spec")).get("nodeGroups") or []):
+    for i, ng in enumerate(as_obj(obj.get("spec")).get("nodeGroups") or []):
         if ng not in node_groups:
             raise FieldError(
                 f"spec.nodeGroups[{i}]",

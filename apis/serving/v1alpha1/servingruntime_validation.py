@@ -12,13 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from apis.serving.validation import (
+from apis.serving.constants import (
     DEFAULT_GPU_RESOURCE_TYPES,
+    INFERENCE_SERVICE_CONTAINER,
+    WORKER_CONTAINER,
+)
+from apis.serving.validation import (
     FieldError,
     as_dict,
+    as_obj,
+    check_gpu_resource_types,
     get_env,
     go_quote,
-    has_unknown_gpu_resource_type,
     malformed_guard,
     validate_blocked_env_vars,
 )
@@ -29,14 +34,8 @@ __all__ = [
     "validate_serving_runtime_spec",
 ]
 
-INFERENCE_SERVICE_CONTAINER = "kserve-container"
-WORKER_CONTAINER = "worker-container"
 
 _Obj = dict[str, Any]
-
-
-def _obj(value: Any) -> _Obj:
-    return value if isinstance(value, dict) else {}
 
 
 def _auto_select(fmt: Mapping[str, Any]) -> bool:
@@ -53,7 +52,7 @@ def _priority_same_error(spec: Mapping[str, Any]) -> str | None:
     """``validateModelFormatPrioritySame``: one autoSelect format name, one priority."""
     seen: dict[str, Any] = {}
     for fmt in spec.get("supportedModelFormats") or []:
-        fmt = _obj(fmt)
+        fmt = as_obj(fmt)
         if not _auto_select(fmt):
             continue
         name = fmt.get("name") or ""
@@ -80,9 +79,9 @@ def _priority_clash_error(
     if not any(p in new_protocols for p in existing.get("protocolVersions") or []):
         return None
     for ef in existing.get("supportedModelFormats") or []:
-        ef = _obj(ef)
+        ef = as_obj(ef)
         for nf in new.get("supportedModelFormats") or []:
-            nf = _obj(nf)
+            nf = as_obj(nf)
             if _auto_select(ef) and _auto_select(nf) and _formats_equal(ef, nf):
                 ep, np_ = ef.get("priority"), nf.get("priority")
                 if ep is not None and np_ is not None and ep == np_:
@@ -90,71 +89,65 @@ def _priority_clash_error(
     return None
 
 
-def _multi_node_error(
+def _validate_multi_node(
     new: Mapping[str, Any], existing: Mapping[str, Any], gpu_types: Sequence[str]
-) -> tuple[str, str] | None:
-    """``validateMultiNodeSpec``: (field, message) or None."""
+) -> None:
+    """``validateMultiNodeSpec``; the caller prefixes the reason with the runtime."""
     if existing.get("workerSpec") is not None and new.get("workerSpec") is None:
-        return "spec.workerSpec", "removing workerSpec where it already exists is not allowed"
+        raise FieldError(
+            "spec.workerSpec", "removing workerSpec where it already exists is not allowed"
+        )
     ws = new.get("workerSpec")
     if ws is None:
-        return None
-    ws = _obj(ws)
-    annotations = _obj(new.get("annotations"))
+        return
+    ws = as_obj(ws)
+    annotations = as_obj(new.get("annotations"))
     workers = ws.get("containers") or []
     if len(workers) > 1:
-        return (
+        raise FieldError(
             "spec.workerSpec.containers",
             "setting multiple containers in workerSpec is not allowed",
         )
     for i, c in enumerate(new.get("containers") or []):
-        c = _obj(c)
+        c = as_obj(c)
         if c.get("name") != INFERENCE_SERVICE_CONTAINER:
             continue
         for env in ("PIPELINE_PARALLEL_SIZE", "TENSOR_PARALLEL_SIZE"):
             if get_env(c.get("env"), env)[1]:
-                return (
+                raise FieldError(
                     f"spec.containers[{i}].env",
                     f"setting {env} in environment variables is not allowed",
                 )
-        try:
-            unknown = has_unknown_gpu_resource_type(c.get("resources"), annotations, gpu_types)
-        except ValueError as err:
-            return "spec.annotations", str(err)
-        if unknown:
-            return (
-                f"spec.containers[{i}].resources",
-                f"unknown GPU resource type in a container({INFERENCE_SERVICE_CONTAINER})",
-            )
+        check_gpu_resource_types(
+            c.get("resources"),
+            annotations,
+            gpu_types,
+            field=f"spec.containers[{i}].resources",
+            reason=f"unknown GPU resource type in a container({INFERENCE_SERVICE_CONTAINER})",
+            annotations_field="spec.annotations",
+        )
     if workers:
-        worker = _obj(workers[0])
+        worker = as_obj(workers[0])
         if worker.get("name") == WORKER_CONTAINER:
-            try:
-                unknown = has_unknown_gpu_resource_type(
-                    worker.get("resources"), annotations, gpu_types
-                )
-            except ValueError as err:
-                return "spec.annotations", str(err)
-            if unknown:
-                return (
-                    "spec.workerSpec.containers[0].resources",
-                    f"unknown GPU resource type in a container({WORKER_CONTAINER})",
-                )
-    pps = ws.get("pipelineParallelSize")
-    pps = 1 if pps is None else pps
-    if pps < 1:
-        return (
-            "spec.workerSpec.pipelineParallelSize",
-            f"the WorkerSpec.PipelineParallelSize cannot be less than 1({pps})",
-        )
-    tps = ws.get("tensorParallelSize")
-    tps = 1 if tps is None else tps
-    if tps < 1:
-        return (
-            "spec.workerSpec.tensorParallelSize",
-            f"the WorkerSpec.TensorParallelSize cannot be less than 1({tps})",
-        )
-    return None
+            check_gpu_resource_types(
+                worker.get("resources"),
+                annotations,
+                gpu_types,
+                field="spec.workerSpec.containers[0].resources",
+                reason=f"unknown GPU resource type in a container({WORKER_CONTAINER})",
+                annotations_field="spec.annotations",
+            )
+    for key, go_name in (
+        ("pipelineParallelSize", "PipelineParallelSize"),
+        ("tensorParallelSize", "TensorParallelSize"),
+    ):
+        size = ws.get(key)
+        size = 1 if size is None else size
+        if size < 1:
+            raise FieldError(
+                f"spec.workerSpec.{key}",
+                f"the WorkerSpec.{go_name} cannot be less than 1({size})",
+            )
 
 
 def validate_serving_runtime_spec(spec: Any) -> None:
@@ -164,7 +157,7 @@ def validate_serving_runtime_spec(spec: Any) -> None:
     if s.get("containers") is None:
         raise FieldError("spec.containers", "Required value")
     ws = s.get("workerSpec")
-    if ws is not None and not _obj(ws).get("containers"):
+    if ws is not None and not as_obj(ws).get("containers"):
         raise FieldError("spec.workerSpec.containers", "Required value")
 
 
@@ -176,11 +169,11 @@ def _validate(
     gpu_types: Sequence[str],
 ) -> None:
     obj = as_dict(runtime)
-    meta = _obj(obj.get("metadata"))
+    meta = as_obj(obj.get("metadata"))
     name = meta.get("name") or ""
     namespace = meta.get("namespace") or ""
     kind_name = obj.get("kind") or kind
-    spec = _obj(obj.get("spec"))
+    spec = as_obj(obj.get("spec"))
     # 1. a disabled runtime is always allowed
     if spec.get("disabled"):
         return
@@ -190,8 +183,8 @@ def _validate(
     # runtime the intra-runtime priority check never runs)
     for other in others:
         o = as_dict(other)
-        o_name = _obj(o.get("metadata")).get("name") or ""
-        o_spec = _obj(o.get("spec"))
+        o_name = as_obj(o.get("metadata")).get("name") or ""
+        o_spec = as_obj(o.get("spec"))
         err = _priority_same_error(spec)
         if err is not None:
             where = "servingruntime" if namespace_scoped else "clusterservingruntime"
@@ -206,15 +199,16 @@ def _validate(
         if o_name == name:
             existing_spec = o_spec
     # 4 + 5: workerSpec
-    mn = _multi_node_error(spec, existing_spec, gpu_types)
-    if mn is not None:
-        raise FieldError(mn[0], f"the {kind_name} {name} is invalid: {mn[1]}")
+    try:
+        _validate_multi_node(spec, existing_spec, gpu_types)
+    except FieldError as err:
+        raise FieldError(err.field, f"the {kind_name} {name} is invalid: {err.reason}") from None
     # 6. PYTHONPATH
     try:
         validate_blocked_env_vars(spec.get("containers"), "spec.containers")
         ws = spec.get("workerSpec")
         if ws is not None:
-            validate_blocked_env_vars(_obj(ws).get("containers"), "spec.workerSpec.containers")
+            validate_blocked_env_vars(as_obj(ws).get("containers"), "spec.workerSpec.containers")
     except FieldError as err:
         raise FieldError(
             err.field, f"the {kind_name} {go_quote(name)} is invalid: {err.reason}"

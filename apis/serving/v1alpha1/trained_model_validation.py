@@ -8,6 +8,7 @@ from typing import Any
 from apis.serving.validation import (
     FieldError,
     as_dict,
+    as_obj,
     canonical_quantity,
     malformed_guard,
     parse_quantity,
@@ -26,15 +27,11 @@ _TM_NAME_RE = re.compile("^" + TM_NAME_FMT + "$")
 STORAGE_URI_PROTOCOLS = ("s3://", "gs://", "https://", "http://")
 
 
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 @malformed_guard("apis.serving.v1alpha1:TrainedModel", decode_first=True)
 def validate_trained_model(tm: Any) -> list[str]:
     """CREATE: name ``^[a-zA-Z0-9_-]+$`` and a storageUri the model agent can pull."""
     obj = as_dict(tm)
-    name = _obj(obj.get("metadata")).get("name") or ""
+    name = as_obj(obj.get("metadata")).get("name") or ""
     if not _TM_NAME_RE.match(name):
         raise FieldError(
             "metadata.name",
@@ -42,7 +39,7 @@ def validate_trained_model(tm: Any) -> list[str]:
             "alphanumeric characters, '_', or '-'. (e.g. \"my-Name\" or \"abc_123\", regex used "
             f"for validation is '^{TM_NAME_FMT}$')",
         )
-    uri = _obj(_obj(obj.get("spec")).get("model")).get("storageUri") or ""
+    uri = as_obj(as_obj(obj.get("spec")).get("model")).get("storageUri") or ""
     if not uri.startswith(STORAGE_URI_PROTOCOLS):
         raise FieldError(
             "spec.model.storageUri",
@@ -54,7 +51,7 @@ def validate_trained_model(tm: Any) -> list[str]:
 
 
 def _memory(obj: dict[str, Any]) -> Any:
-    return _obj(_obj(obj.get("spec")).get("model")).get("memory")
+    return as_obj(as_obj(obj.get("spec")).get("model")).get("memory")
 
 
 def _text(q: Any) -> str:
@@ -79,11 +76,11 @@ def validate_trained_model_update(new: Any, old: Any) -> list[str]:
     """UPDATE: nothing for an object being deleted; else the CREATE rules, then
     ``spec.model.memory`` is immutable (compared as quantities: ``1Gi`` == ``1024Mi``)."""
     n, o = as_dict(new), as_dict(old)
-    if _obj(n.get("metadata")).get("deletionTimestamp") is not None:
+    if as_obj(n.get("metadata")).get("deletionTimestamp") is not None:
         return []
     validate_trained_model(n)
     if not _same_quantity(_memory(n), _memory(o)):
-        name = _obj(n.get("metadata")).get("name") or ""
+        name = as_obj(n.get("metadata")).get("name") or ""
         raise FieldError(
             "spec.model.memory",
             f'the Trained Model "{name}" memory field is immutable. The memory was '

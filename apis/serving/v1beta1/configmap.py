@@ -37,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+from apis.serving.constants import DEFAULT_GPU_RESOURCE_TYPES
 from apis.serving.validation import is_quantity, parse_quantity
 
 __all__ = [
@@ -100,13 +101,6 @@ BUILTIN_SERVICE_ANNOTATION_DISALLOWED_LIST: tuple[str, ...] = (
 )
 #: ``constants.RevisionTemplateLabelDisallowedList``.
 BUILTIN_SERVICE_LABEL_DISALLOWED_LIST: tuple[str, ...] = ("networking.knative.dev/visibility",)
-#: ``constants.DefaultGPUResourceTypeList``.
-DEFAULT_GPU_RESOURCE_TYPES: tuple[str, ...] = (
-    "nvidia.com/gpu",
-    "amd.com/gpu",
-    "intel.com/gpu",
-    "habana.ai/gaudi",
-)
 
 # ---------------------------------------------------------------------------------------------
 # helpers: quantities, DNS labels, Go templates

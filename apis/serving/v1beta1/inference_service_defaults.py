@@ -14,13 +14,21 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+from apis.serving.constants import (
+    DEFAULT_MOUNT_PATH,
+    DEPLOYMENT_MODE_ANNOTATION,
+    INFERENCE_SERVICE_CONTAINER,
+    LOCAL_MODEL_LABEL,
+    LOCAL_MODEL_NAMESPACE_LABEL,
+)
+from apis.serving.v1alpha1.storage_uri_utils import match_storage_uri
 from apis.serving.v1beta1.configmap import (
     InferenceServiceConfig,
     ResourceConfig,
     parse_inferenceservice_config,
 )
 from apis.serving.v1beta1.inference_service_validation import predictor_implementations
-from apis.serving.validation import as_dict, canonical_quantity, malformed_guard
+from apis.serving.validation import as_dict, as_obj, canonical_quantity, malformed_guard
 
 __all__ = [
     "DEPLOYMENT_MODE_ANNOTATION",
@@ -35,15 +43,11 @@ __all__ = [
     "set_runtime_defaults",
 ]
 
-DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 MODEL_FORMAT_ANNOTATION = "modelFormat"
 DISABLE_LOCAL_MODEL_ANNOTATION = "serving.kserve.io/disable-localmodel"
 NODE_GROUP_ANNOTATION = "serving.kserve.io/nodegroup"
-LOCAL_MODEL_LABEL = "internal.serving.kserve.io/localmodel"
-LOCAL_MODEL_NAMESPACE_LABEL = "internal.serving.kserve.io/localmodel-namespace"
 LOCAL_MODEL_SOURCE_URI_ANNOTATION = "internal.serving.kserve.io/localmodel-sourceuri"
 LOCAL_MODEL_PVC_NAME_ANNOTATION = "internal.serving.kserve.io/localmodel-pvc-name"
-INFERENCE_SERVICE_CONTAINER = "kserve-container"
 
 #: ``setPredictorModelDefaults`` switch order: (spec key, modelFormat name, protocol v2 default)
 _FRAMEWORKS: tuple[tuple[str, str, bool], ...] = (
@@ -60,10 +64,6 @@ _FRAMEWORKS: tuple[tuple[str, str, bool], ...] = (
 )
 
 _Obj = dict[str, Any]
-
-
-def _obj(value: Any) -> _Obj:
-    return value if isinstance(value, dict) else {}
 
 
 def _set_resource_defaults(resource: ResourceConfig, container: _Obj) -> None:
@@ -90,12 +90,9 @@ def _set_resource_defaults(resource: ResourceConfig, container: _Obj) -> None:
     container["resources"] = resources
 
 
-DEFAULT_MOUNT_PATH = "/mnt/models"
-
-
 def _default_mount_paths(spec: _Obj) -> None:
     comps = [spec.get(c) for c in ("predictor", "transformer", "explainer")]
-    comps += [_obj(c).get("predictor") for c in spec.get("canary") or [] if isinstance(c, dict)]
+    comps += [as_obj(c).get("predictor") for c in spec.get("canary") or [] if isinstance(c, dict)]
     for comp in comps:
         if not isinstance(comp, dict):
             continue
@@ -147,7 +144,7 @@ def _pod_spec_zero_values(pod: _Obj) -> None:
 
 
 def _metrics_zero_values(ext: _Obj) -> None:
-    for m in _obj(ext.get("autoScaling")).get("metrics") or []:
+    for m in as_obj(ext.get("autoScaling")).get("metrics") or []:
         if not isinstance(m, dict):
             continue
         _set_zero(m, "type", "")
@@ -255,7 +252,7 @@ def _default_component(component: str, spec: _Obj, config: InferenceServiceConfi
         _set_resource_defaults(resource, first)
         return
     if component == "explainer" and spec.get("art") is not None:
-        art = _obj(spec["art"])
+        art = as_obj(spec["art"])
         art["name"] = INFERENCE_SERVICE_CONTAINER
         if art.get("runtimeVersion") is None:
             art["runtimeVersion"] = (
@@ -275,7 +272,7 @@ def _set_predictor_model_defaults(obj: _Obj, pred: _Obj) -> None:
         fw = pred.get(key)
         if fw is None:
             continue
-        fw = dict(_obj(fw))
+        fw = dict(as_obj(fw))
         if v2 and fw.get("protocolVersion") is None:
             fw["protocolVersion"] = "v2"
         # ModelSpec{ModelFormat{Name}, PredictorExtensionSpec: <framework's>} replaces model
@@ -285,8 +282,8 @@ def _set_predictor_model_defaults(obj: _Obj, pred: _Obj) -> None:
     model = pred.get("model")
     if model is None:
         return
-    model = _obj(model)
-    fmt_name = _obj(model.get("modelFormat")).get("name") or ""
+    model = as_obj(model)
+    fmt_name = as_obj(model.get("modelFormat")).get("name") or ""
     if model.get("protocolVersion") is None and fmt_name in ("triton", "vLLM"):
         model["protocolVersion"] = "v2"
     if fmt_name:
@@ -302,19 +299,12 @@ def _predictor_storage_uri(pred: _Obj) -> str | None:
     if kind != "custom":
         return impl.get("storageUri")
     for c in impl.get("containers") or []:
-        if _obj(c).get("name") == INFERENCE_SERVICE_CONTAINER:
-            for e in _obj(c).get("env") or []:
-                if _obj(e).get("name") == "STORAGE_URI":
-                    return str(_obj(e).get("value") or "")
+        if as_obj(c).get("name") == INFERENCE_SERVICE_CONTAINER:
+            for e in as_obj(c).get("env") or []:
+                if as_obj(e).get("name") == "STORAGE_URI":
+                    return str(as_obj(e).get("value") or "")
             return None
     return None
-
-
-def _match_storage_uri(cached: str, storage: str) -> bool:
-    cached, storage = cached.removesuffix("/"), storage.removesuffix("/")
-    if not storage.startswith(cached):
-        return False
-    return len(storage) == len(cached) or storage[len(cached)] == "/"
 
 
 def _delete_local_model_metadata(meta: _Obj) -> None:
@@ -337,49 +327,41 @@ def _set_local_model_label(
     if uri is None:
         return
     meta = obj["metadata"]
-    annotations = _obj(meta.get("annotations"))
+    annotations = as_obj(meta.get("annotations"))
     node_group = annotations.get(NODE_GROUP_ANNOTATION)
 
     def pvc_name(cache: _Obj) -> str | None:
-        name = _obj(cache.get("metadata")).get("name") or ""
-        groups = list(_obj(cache.get("spec")).get("nodeGroups") or [])
+        name = as_obj(cache.get("metadata")).get("name") or ""
+        groups = list(as_obj(cache.get("spec")).get("nodeGroups") or [])
         if node_group is not None:
             return f"{name}-{node_group}" if node_group in groups else None
         return f"{name}-{groups[0]}" if groups else None
 
-    for cache in ns_caches or []:
-        cspec = _obj(cache.get("spec"))
-        if not _match_storage_uri(cspec.get("sourceModelUri") or "", uri):
-            continue
-        pvc = pvc_name(cache)
-        if pvc is None:
-            continue
-        cmeta = _obj(cache.get("metadata"))
-        meta.setdefault("labels", {})[LOCAL_MODEL_LABEL] = cmeta.get("name") or ""
-        meta["labels"][LOCAL_MODEL_NAMESPACE_LABEL] = cmeta.get("namespace") or ""
-        meta.setdefault("annotations", {})[LOCAL_MODEL_SOURCE_URI_ANNOTATION] = (
-            cspec.get("sourceModelUri") or ""
-        )
-        meta["annotations"][LOCAL_MODEL_PVC_NAME_ANNOTATION] = pvc
+    def label_from(candidates: Sequence[_Obj], namespaced: bool) -> bool:
+        """Label and annotate ``obj`` for the first cache of ``candidates`` that holds the
+        model and has a PVC for the node group; whether there was one."""
+        for cache in candidates:
+            source = as_obj(cache.get("spec")).get("sourceModelUri") or ""
+            if not match_storage_uri(source, uri):
+                continue
+            pvc = pvc_name(cache)
+            if pvc is None:
+                continue
+            cmeta = as_obj(cache.get("metadata"))
+            labels = meta.setdefault("labels", {})
+            labels[LOCAL_MODEL_LABEL] = cmeta.get("name") or ""
+            if namespaced:
+                labels[LOCAL_MODEL_NAMESPACE_LABEL] = cmeta.get("namespace") or ""
+            else:
+                labels.pop(LOCAL_MODEL_NAMESPACE_LABEL, None)
+            meta.setdefault("annotations", {})[LOCAL_MODEL_SOURCE_URI_ANNOTATION] = source
+            meta["annotations"][LOCAL_MODEL_PVC_NAME_ANNOTATION] = pvc
+            return True
+        return False
+
+    if label_from(ns_caches or [], namespaced=True):
         return
-    if caches is None:
-        _delete_local_model_metadata(meta)
-        return
-    for cache in caches:
-        cspec = _obj(cache.get("spec"))
-        if not _match_storage_uri(cspec.get("sourceModelUri") or "", uri):
-            continue
-        pvc = pvc_name(cache)
-        if pvc is None:
-            continue
-        meta.setdefault("labels", {})[LOCAL_MODEL_LABEL] = (
-            _obj(cache.get("metadata")).get("name") or ""
-        )
-        meta["labels"].pop(LOCAL_MODEL_NAMESPACE_LABEL, None)
-        meta.setdefault("annotations", {})[LOCAL_MODEL_SOURCE_URI_ANNOTATION] = (
-            cspec.get("sourceModelUri") or ""
-        )
-        meta["annotations"][LOCAL_MODEL_PVC_NAME_ANNOTATION] = pvc
+    if caches is not None and label_from(caches, namespaced=False):
         return
     _delete_local_model_metadata(meta)
 
@@ -437,7 +419,7 @@ def default_inference_service(
         if _exactly_one(name, comp):
             _default_component(name, comp, cfg)
     # 7. local model cache labels
-    annotations = _obj(meta.get("annotations"))
+    annotations = as_obj(meta.get("annotations"))
     lookup = cfg.local_model.enabled and DISABLE_LOCAL_MODEL_ANNOTATION not in annotations
     caches = [as_dict(c) for c in local_model_caches or []] if lookup else None
     ns_caches = [as_dict(c) for c in local_model_namespace_caches or []] if lookup else None
@@ -482,7 +464,7 @@ _MLSERVER_MODEL_CLASSES = {
 
 def _append_env_if_missing(model: _Obj, *envs: tuple[str, str]) -> None:
     env = list(model.get("env") or [])
-    names = {_obj(e).get("name") for e in env}
+    names = {as_obj(e).get("name") for e in env}
     for name, value in envs:
         if name not in names:
             env.append({"name": name, "value": value})
@@ -507,7 +489,7 @@ def set_runtime_defaults(isvc: Any, runtime_annotations: dict[str, str] | None =
     meta = obj.setdefault("metadata", {})
     if meta.get("labels", {}) is None:
         del meta["labels"]
-    model = _obj(_obj(_obj(obj.get("spec")).get("predictor")).get("model"))
+    model = as_obj(as_obj(as_obj(obj.get("spec")).get("predictor")).get("model"))
     if not model:
         return obj
     annotations = runtime_annotations or {}
@@ -527,7 +509,7 @@ def set_runtime_defaults(isvc: Any, runtime_annotations: dict[str, str] | None =
                 ("MLSERVER_MODEL_NAME", meta.get("name") or ""),
                 ("MLSERVER_MODEL_URI", "/mnt/models"),
             )
-        fmt = _obj(model.get("modelFormat")).get("name") or ""
+        fmt = as_obj(model.get("modelFormat")).get("name") or ""
         model_class = _MLSERVER_MODEL_CLASSES.get(fmt, "mlserver_sklearn.SKLearnModel")
         labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
         labels["modelClass"] = model_class

@@ -14,19 +14,26 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from apis.serving.constants import (
+    DEFAULT_GPU_RESOURCE_TYPES,
+    DEPLOYMENT_MODE_ANNOTATION,
+    INFERENCE_SERVICE_CONTAINER,
+)
 from apis.serving.v1beta1.configmap import InferenceServiceConfig
 from apis.serving.validation import (
-    DEFAULT_GPU_RESOURCE_TYPES,
+    NAME_FMT,
     FieldError,
     as_dict,
+    as_obj,
+    check_gpu_resource_types,
     find_common_parent_path,
     get_env,
     go_quote,
-    has_unknown_gpu_resource_type,
     is_gpu_enabled,
     malformed_guard,
     parse_quantity,
     validate_blocked_env_vars,
+    validate_name,
 )
 
 __all__ = [
@@ -42,10 +49,8 @@ __all__ = [
     "validate_inference_service_update",
 ]
 
-ISVC_NAME_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
-_ISVC_NAME_RE = re.compile("^" + ISVC_NAME_FMT + "$")
+ISVC_NAME_FMT = NAME_FMT
 
-DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass"
 KNATIVE_CLASS_ANNOTATION = "autoscaling.knative.dev/class"
 KNATIVE_HPA_CLASS = "hpa.autoscaling.knative.dev"
@@ -53,7 +58,6 @@ ALLOWED_AUTOSCALER_CLASSES = ("hpa", "external", "keda", "none")
 _HPA_METRICS = ("cpu", "memory")
 _KPA_METRICS = ("concurrency", "rps")
 
-INFERENCE_SERVICE_CONTAINER = "kserve-container"
 TRANSFORMER_CONTAINER = "transformer-container"
 STORAGE_URI_ENV = "STORAGE_URI"
 PROTOCOL_ENV = "PROTOCOL"
@@ -93,18 +97,6 @@ TORCH_EXCLUDES_GPU = "PyTorch RuntimeVersion is GPU enabled but GPU resources ar
 _Obj = dict[str, Any]
 
 
-def _name_error(name: str) -> str:
-    return (
-        f'the InferenceService "{name}" is invalid: a InferenceService name must consist of lower '
-        "case alphanumeric characters or '-', and must start with alphabetical character. "
-        f'(e.g. "my-name" or "abc-123", regex used for validation is \'{ISVC_NAME_FMT}\')'
-    )
-
-
-def _obj(value: Any) -> _Obj:
-    return value if isinstance(value, dict) else {}
-
-
 # ---------------------------------------------------------------------------------------------
 # implementations (GetImplementations / GetStorageUri)
 # ---------------------------------------------------------------------------------------------
@@ -113,11 +105,13 @@ def _obj(value: Any) -> _Obj:
 def predictor_implementations(predictor: Mapping[str, Any]) -> list[tuple[str, _Obj]]:
     """Upstream ``PredictorSpec.GetImplementations``: ``(key, spec)`` pairs; a custom
     predictor is ``("custom", predictor)``."""
-    impls = [(k, _obj(predictor[k])) for k in PREDICTOR_FRAMEWORKS if predictor.get(k) is not None]
+    impls = [
+        (k, as_obj(predictor[k])) for k in PREDICTOR_FRAMEWORKS if predictor.get(k) is not None
+    ]
     containers = predictor.get("containers") or []
     if containers:
         for c in containers:
-            if _obj(c).get("name") == INFERENCE_SERVICE_CONTAINER:
+            if as_obj(c).get("name") == INFERENCE_SERVICE_CONTAINER:
                 impls.append(("custom", dict(predictor)))
         if not impls:
             impls.append(("custom", dict(predictor)))
@@ -129,7 +123,7 @@ def _transformer_implementations(t: Mapping[str, Any]) -> list[tuple[str, _Obj]]
 
 
 def _explainer_implementations(e: Mapping[str, Any]) -> list[tuple[str, _Obj]]:
-    impls = [("art", _obj(e["art"]))] if e.get("art") is not None else []
+    impls = [("art", as_obj(e["art"]))] if e.get("art") is not None else []
     if e.get("containers"):
         impls.append(("custom", dict(e)))
     return impls
@@ -137,7 +131,7 @@ def _explainer_implementations(e: Mapping[str, Any]) -> list[tuple[str, _Obj]]:
 
 def _impl_storage_uri(component: str, key: str, impl: Mapping[str, Any]) -> str | None:
     if key == "custom":
-        containers = [_obj(c) for c in impl.get("containers") or []]
+        containers = [as_obj(c) for c in impl.get("containers") or []]
         if component == "predictor":
             for c in containers:
                 if c.get("name") == INFERENCE_SERVICE_CONTAINER:
@@ -189,7 +183,7 @@ def _validate_storage_spec(impl: Mapping[str, Any], storage_uri: str | None, pat
             "https://{}.blob.core.windows.net/{}/{} or be an absolute or relative local path. "
             f"StorageUri [{storage_uri}] is not supported",
         )
-    params = _obj(storage).get("parameters")
+    params = as_obj(storage).get("parameters")
     if isinstance(params, dict) and "type" in params:
         v = params["type"]
         if not f"{v}://".startswith(_STORAGE_SPEC_PREFIXES):
@@ -239,10 +233,10 @@ def _validate_implementation(component: str, key: str, impl: Mapping[str, Any], 
         _validate_storage_spec(impl, uri, ipath)
     elif key == "custom" and component == "predictor":
         containers = impl.get("containers") or []
-        env = _obj(containers[0]).get("env") if containers else None
+        env = as_obj(containers[0]).get("env") if containers else None
         for j, e in enumerate(env or []):
-            if _obj(e).get("name") == PROTOCOL_ENV:
-                value = _obj(e).get("value") or ""
+            if as_obj(e).get("name") == PROTOCOL_ENV:
+                value = as_obj(e).get("value") or ""
                 if value not in ("v1", "v2"):
                     raise FieldError(
                         f"{path}.containers[0].env[{j}].value",
@@ -268,12 +262,12 @@ def _validate_extensions(ext: Mapping[str, Any], path: str) -> None:
         raise FieldError(f"{path}.minReplicas", MIN_REPLICAS_SHOULD_BE_LESS_THAN_MAX)
     logger = ext.get("logger")
     if logger is not None:
-        logger = _obj(logger)
+        logger = as_obj(logger)
         if logger.get("mode") not in ("all", "request", "response"):
             raise FieldError(f"{path}.logger.mode", INVALID_LOGGER_TYPE)
         storage = logger.get("storage")
         if storage is not None:
-            storage = _obj(storage)
+            storage = as_obj(storage)
             if any(storage.get(k) is None for k in ("path", "parameters", "key")):
                 raise FieldError(f"{path}.logger.storage", INVALID_LOGGER_STORAGE)
 
@@ -321,8 +315,8 @@ def _validate_hpa(ext: Mapping[str, Any], path: str) -> None:
             )
     autoscaling = ext.get("autoScaling")
     if autoscaling is not None:
-        for i, m in enumerate(_obj(autoscaling).get("metrics") or []):
-            m = _obj(m)
+        for i, m in enumerate(as_obj(autoscaling).get("metrics") or []):
+            m = as_obj(m)
             mpath = f"{path}.autoScaling.metrics[{i}]"
             if m.get("type") == "Resource":
                 if m.get("resource") is None:
@@ -351,8 +345,8 @@ def _validate_keda(ext: Mapping[str, Any], path: str) -> None:
     autoscaling = ext.get("autoScaling")
     if autoscaling is None:
         return
-    for i, m in enumerate(_obj(autoscaling).get("metrics") or []):
-        m = _obj(m)
+    for i, m in enumerate(as_obj(autoscaling).get("metrics") or []):
+        m = as_obj(m)
         mpath = f"{path}.autoScaling.metrics[{i}]"
         mtype = m.get("type")
         if mtype == "Resource":
@@ -362,8 +356,8 @@ def _validate_keda(ext: Mapping[str, Any], path: str) -> None:
                     f"{mpath}.resource",
                     "metricSpec.Resource is not set for resource metric source type",
                 )
-            res = _obj(res)
-            target = _obj(res.get("target"))
+            res = as_obj(res)
+            target = as_obj(res.get("target"))
             tpath = f"{mpath}.resource.target"
             name = res.get("name")
             if name == "cpu":
@@ -400,10 +394,10 @@ def _validate_keda(ext: Mapping[str, Any], path: str) -> None:
                     f"{mpath}.{key}",
                     f"metricSpec.{label} is not set for {what} metric source type",
                 )
-            src = _obj(src)
-            if not _obj(src.get("metric")).get("query"):
+            src = as_obj(src)
+            if not as_obj(src.get("metric")).get("query"):
                 raise FieldError(f"{mpath}.{key}.metric.query", "the query should not be empty")
-            target = _obj(src.get("target"))
+            target = as_obj(src.get("target"))
             if target.get("value") is None:
                 raise FieldError(
                     f"{mpath}.{key}.target.value", "the target threshold value should not be empty"
@@ -457,12 +451,12 @@ def _framework_container(predictor: Mapping[str, Any]) -> tuple[str, _Obj] | Non
     for key in ("model", "sklearn", "xgboost", "tensorflow", "pytorch", "triton", "onnx",
                 "huggingface", "pmml", "lightgbm", "paddle"):  # fmt: skip
         if predictor.get(key) is not None:
-            return key, _obj(predictor[key])
+            return key, as_obj(predictor[key])
     return None
 
 
 def _validate_blocked_env(spec: Mapping[str, Any]) -> None:
-    pred = _obj(spec.get("predictor"))
+    pred = as_obj(spec.get("predictor"))
     validate_blocked_env_vars(pred.get("containers"), "spec.predictor.containers")
     validate_blocked_env_vars(pred.get("initContainers"), "spec.predictor.initContainers")
     fw = _framework_container(pred)
@@ -475,7 +469,7 @@ def _validate_blocked_env(spec: Mapping[str, Any]) -> None:
                 err.field.replace("spec.predictor[0]", f"spec.predictor.{key}"), err.reason
             ) from None
     if pred.get("workerSpec") is not None:
-        ws = _obj(pred["workerSpec"])
+        ws = as_obj(pred["workerSpec"])
         validate_blocked_env_vars(ws.get("containers"), "spec.predictor.workerSpec.containers")
         validate_blocked_env_vars(
             ws.get("initContainers"), "spec.predictor.workerSpec.initContainers"
@@ -483,12 +477,12 @@ def _validate_blocked_env(spec: Mapping[str, Any]) -> None:
     for comp in ("transformer", "explainer"):
         if spec.get(comp) is None:
             continue
-        c = _obj(spec.get(comp))
+        c = as_obj(spec.get(comp))
         validate_blocked_env_vars(c.get("containers"), f"spec.{comp}.containers")
         validate_blocked_env_vars(c.get("initContainers"), f"spec.{comp}.initContainers")
         if comp == "explainer" and c.get("art") is not None:
             try:
-                validate_blocked_env_vars([_obj(c["art"])], "spec.explainer.art")
+                validate_blocked_env_vars([as_obj(c["art"])], "spec.explainer.art")
             except FieldError as err:
                 raise FieldError(
                     err.field.replace("spec.explainer.art[0]", "spec.explainer.art"), err.reason
@@ -501,8 +495,12 @@ def _validate_multi_node(
     ws = pred.get("workerSpec")
     if ws is None:
         return
-    ws = _obj(ws)
+    ws = as_obj(ws)
     prefix = f'the InferenceService "{name}" is invalid: '
+    unknown_gpu = (
+        prefix + "Unknown GPU resource type. Set 'serving.kserve.io/gpu-resource-types' "
+        "annotation to use custom gpu resource type"
+    )
     path = "spec.predictor.workerSpec"
     if len(ws.get("containers") or []) > 1:
         raise FieldError(
@@ -511,7 +509,7 @@ def _validate_multi_node(
         )
     model = pred.get("model")
     if model is not None:
-        model = _obj(model)
+        model = as_obj(model)
         mpath = "spec.predictor.model"
         for env, what in (
             ("PIPELINE_PARALLEL_SIZE", "PIPELINE_PARALLEL_SIZE"),
@@ -522,17 +520,13 @@ def _validate_multi_node(
                     f"{mpath}.env",
                     prefix + f"setting {what} in environment variables is not allowed",
                 )
-        try:
-            unknown = has_unknown_gpu_resource_type(model.get("resources"), annotations, gpu_types)
-        except ValueError as err:
-            raise FieldError("metadata.annotations", str(err)) from None
-        if unknown:
-            raise FieldError(
-                f"{mpath}.resources",
-                prefix + "Unknown GPU resource type. Set "
-                "'serving.kserve.io/gpu-resource-types' annotation to use custom "
-                "gpu resource type",
-            )
+        check_gpu_resource_types(
+            model.get("resources"),
+            annotations,
+            gpu_types,
+            field=f"{mpath}.resources",
+            reason=unknown_gpu,
+        )
         uri = model.get("storageUri")
         if uri is None:
             raise FieldError(
@@ -563,27 +557,21 @@ def _validate_multi_node(
             prefix + f"WorkerSpec.TensorParallelSize cannot be less than 1({tps})",
         )
     for i, c in enumerate(ws.get("containers") or []):
-        try:
-            unknown = has_unknown_gpu_resource_type(
-                _obj(c).get("resources"), annotations, gpu_types
-            )
-        except ValueError as err:
-            raise FieldError("metadata.annotations", str(err)) from None
-        if unknown:
-            raise FieldError(
-                f"{path}.containers[{i}].resources",
-                prefix + "Unknown GPU resource "
-                "type. Set 'serving.kserve.io/gpu-resource-types' annotation to use "
-                "custom gpu resource type",
-            )
+        check_gpu_resource_types(
+            as_obj(c).get("resources"),
+            annotations,
+            gpu_types,
+            field=f"{path}.containers[{i}].resources",
+            reason=unknown_gpu,
+        )
 
 
 def _validate_collocation_storage_uri(pred: Mapping[str, Any]) -> None:
     for i, c in enumerate(pred.get("containers") or []):
-        c = _obj(c)
+        c = as_obj(c)
         if c.get("name") == TRANSFORMER_CONTAINER:
             for j, e in enumerate(c.get("env") or []):
-                if _obj(e).get("name") == STORAGE_URI_ENV:
+                if as_obj(e).get("name") == STORAGE_URI_ENV:
                     raise FieldError(
                         f"spec.predictor.containers[{i}].env[{j}]", STORAGE_URI_IN_TRANSFORMER
                     )
@@ -594,7 +582,7 @@ def _validate_predictor_names(pred: Mapping[str, Any]) -> None:
     for key in ("sklearn", "xgboost", "tensorflow", "pytorch", "triton", "onnx", "huggingface",
                 "pmml", "lightgbm", "paddle", "model"):  # fmt: skip
         impl = pred.get(key)
-        if impl is not None and _obj(impl).get("name"):
+        if impl is not None and as_obj(impl).get("name"):
             raise FieldError(f"spec.predictor.{key}.name", NAME_NOT_ALLOWED)
 
 
@@ -604,7 +592,7 @@ def _validate_storage_uris_spec(uris: Sequence[Any], path: str) -> None:
     paths: list[str] = []
     pvc_paths: list[str] = []
     for i, u in enumerate(uris):
-        u = _obj(u)
+        u = as_obj(u)
         uri, mount = u.get("uri") or "", u.get("mountPath") or ""
         ipath = f"{path}[{i}]"
         if uri == "":
@@ -636,7 +624,7 @@ def _validate_multiple_storage_uris(spec: Mapping[str, Any]) -> None:
         c = spec.get(comp)
         if c is None:
             continue
-        c = _obj(c)
+        c = as_obj(c)
         impls = _implementations(comp, c)
         uri = _impl_storage_uri(comp, *impls[0]) if impls else None
         uris = c.get("storageUris")
@@ -684,8 +672,8 @@ def _framework_container_conf(pred: Mapping[str, Any]) -> tuple[str, _Obj] | Non
     for key in ("sklearn", "xgboost", "tensorflow", "pytorch", "triton", "onnx", "huggingface",
                 "pmml", "lightgbm", "paddle", "model"):  # fmt: skip
         if pred.get(key) is not None:
-            conf = _obj(pred[key]).get("confidential")
-            return (key, _obj(conf)) if conf is not None else None
+            conf = as_obj(pred[key]).get("confidential")
+            return (key, as_obj(conf)) if conf is not None else None
     return None
 
 
@@ -707,7 +695,7 @@ def _validate_canaries(annotations: Mapping[str, str], spec: Mapping[str, Any]) 
         return
     if annotations.get(DEPLOYMENT_MODE_ANNOTATION, "") != "Standard":
         raise FieldError("spec.canary", "canary is only supported in Standard deployment mode")
-    pred = _obj(spec.get("predictor"))
+    pred = as_obj(spec.get("predictor"))
     impls = predictor_implementations(pred)
     stable_uri = _impl_storage_uri("predictor", *impls[0]) if impls else None
     if stable_uri is None and pred.get("model") is None:
@@ -719,8 +707,8 @@ def _validate_canaries(annotations: Mapping[str, str], spec: Mapping[str, Any]) 
     names: set[str] = set()
     total = 0
     for i, canary in enumerate(canaries):
-        canary = _obj(canary)
-        cp = _obj(canary.get("predictor"))
+        canary = as_obj(canary)
+        cp = as_obj(canary.get("predictor"))
         cpath = f"spec.canary[{i}]"
         name = cp.get("name") or ""
         if name == "":
@@ -806,14 +794,13 @@ def validate_inference_service(
     supplies the ``multiNode`` custom GPU types (upstream adds them to its global list).
     """
     obj = as_dict(isvc)
-    meta = _obj(obj.get("metadata"))
+    meta = as_obj(obj.get("metadata"))
     name = meta.get("name") or ""
-    annotations: dict[str, str] = _obj(meta.get("annotations"))
-    spec = _obj(obj.get("spec"))
-    pred = _obj(spec.get("predictor"))
+    annotations: dict[str, str] = as_obj(meta.get("annotations"))
+    spec = as_obj(obj.get("spec"))
+    pred = as_obj(spec.get("predictor"))
     # 1. name
-    if not _ISVC_NAME_RE.match(name):
-        raise FieldError("metadata.name", _name_error(name))
+    validate_name(name, "InferenceService")
     # 2. autoscaler class
     if AUTOSCALER_CLASS_ANNOTATION in annotations:
         cls = annotations[AUTOSCALER_CLASS_ANNOTATION]
@@ -845,7 +832,7 @@ def validate_inference_service(
         if c is None:
             continue
         try:
-            _validate_component(comp, _obj(c), f"spec.{comp}", annotations)
+            _validate_component(comp, as_obj(c), f"spec.{comp}", annotations)
         except FieldError as err:
             raise FieldError(err.field, err.reason, warnings) from None
     # 11. canaries
@@ -865,8 +852,8 @@ def validate_inference_service_create(
 
 def _predictor_storage_uri(pred: Mapping[str, Any]) -> str:
     model = pred.get("model")
-    if model is not None and _obj(model).get("storageUri") is not None:
-        return str(_obj(model)["storageUri"])
+    if model is not None and as_obj(model).get("storageUri") is not None:
+        return str(as_obj(model)["storageUri"])
     impls = predictor_implementations(pred)
     if impls:
         uri = _impl_storage_uri("predictor", *impls[0])
@@ -889,13 +876,13 @@ def validate_inference_service_update(
     deleted; then rule 12 (deploymentMode is sticky once in status), rule 13 (renaming the
     predictor needs a new model), then rules 1-11."""
     new_obj, old_obj = as_dict(new), as_dict(old)
-    if _obj(new_obj.get("metadata")).get("deletionTimestamp") is not None:
+    if as_obj(new_obj.get("metadata")).get("deletionTimestamp") is not None:
         return []
     # 12.
-    status_mode = _obj(old_obj.get("status")).get("deploymentMode") or ""
+    status_mode = as_obj(old_obj.get("status")).get("deploymentMode") or ""
     if status_mode:
         status_mode = _normalize_mode(status_mode)
-        annotations = _obj(_obj(new_obj.get("metadata")).get("annotations"))
+        annotations = as_obj(as_obj(new_obj.get("metadata")).get("annotations"))
         if (
             DEPLOYMENT_MODE_ANNOTATION in annotations
             and annotations[DEPLOYMENT_MODE_ANNOTATION] != status_mode
@@ -906,8 +893,8 @@ def validate_inference_service_update(
                 f"'{annotations[DEPLOYMENT_MODE_ANNOTATION]}'",
             )
     # 13.
-    new_pred = _obj(_obj(new_obj.get("spec")).get("predictor"))
-    old_pred = _obj(_obj(old_obj.get("spec")).get("predictor"))
+    new_pred = as_obj(as_obj(new_obj.get("spec")).get("predictor"))
+    old_pred = as_obj(as_obj(old_obj.get("spec")).get("predictor"))
     renamed = (new_pred.get("name") or "") != (old_pred.get("name") or "")
     if renamed and _predictor_storage_uri(new_pred) == _predictor_storage_uri(old_pred):
         raise FieldError(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from apis.serving.constants import DEFAULT_MOUNT_PATH
 from runtime.resource import Default, KubeModel, ListType, MaxLength, MinItems, MinLength, Pattern
 
 from .component import ComponentExtensionSpec
@@ -24,8 +25,6 @@ from .predictor_frameworks import (
     XGBoostSpec,
 )
 from .predictor_model import ModelSpec
-
-DEFAULT_MOUNT_PATH = "/mnt/models"
 
 
 class StorageUri(KubeModel):
