@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -430,21 +430,28 @@ class AutoscalerConfig(_GoJSON):
     """KEDA HPA scale-down stabilization window (seconds, as a string)."""
 
 
-class StorageInitializerConfig(_GoJSON):
-    """The ``storageInitializer`` key (upstream ``pkg/types.StorageInitializerConfig``)."""
+class _ContainerResources(_GoJSON):
+    """The image and resource fields of the keys that configure a container (storage
+    initializer, agent, logger, batcher, router)."""
 
     image: StrictStr = Field(default="", alias="image")
-    """Storage initializer image."""
+    """Container image."""
     cpu_request: StrictStr = Field(default="", alias="cpuRequest")
-    """CPU request of the init container."""
+    """CPU request."""
     cpu_limit: StrictStr = Field(default="", alias="cpuLimit")
-    """CPU limit of the init container."""
+    """CPU limit."""
+    memory_request: StrictStr = Field(default="", alias="memoryRequest")
+    """Memory request."""
+    memory_limit: StrictStr = Field(default="", alias="memoryLimit")
+    """Memory limit."""
+
+
+class StorageInitializerConfig(_ContainerResources):
+    """The ``storageInitializer`` key (upstream ``pkg/types.StorageInitializerConfig``): the
+    init container's image and resources, and the OCI (modelcar) settings."""
+
     cpu_modelcar: StrictStr = Field(default="", alias="cpuModelcar")
     """CPU of the modelcar sidecar."""
-    memory_request: StrictStr = Field(default="", alias="memoryRequest")
-    """Memory request of the init container."""
-    memory_limit: StrictStr = Field(default="", alias="memoryLimit")
-    """Memory limit of the init container."""
     ca_bundle_config_map_name: StrictStr = Field(default="", alias="caBundleConfigMapName")
     """ConfigMap holding ``cabundle.crt`` to copy into ISVC namespaces."""
     ca_bundle_volume_mount_path: StrictStr = Field(default="", alias="caBundleVolumeMountPath")
@@ -518,26 +525,6 @@ class CredentialConfig(_GoJSON):
         default="", alias="storageSecretNameAnnotation"
     )
     """Annotation naming a per-ISVC storage secret."""
-
-
-class _ContainerResources(_GoJSON):
-    image: StrictStr = Field(default="", alias="image")
-    """Container image."""
-    cpu_request: StrictStr = Field(default="", alias="cpuRequest")
-    """CPU request."""
-    cpu_limit: StrictStr = Field(default="", alias="cpuLimit")
-    """CPU limit."""
-    memory_request: StrictStr = Field(default="", alias="memoryRequest")
-    """Memory request."""
-    memory_limit: StrictStr = Field(default="", alias="memoryLimit")
-    """Memory limit."""
-
-    _quantity_fields: ClassVar[tuple[str, ...]] = (
-        "memoryRequest",
-        "memoryLimit",
-        "cpuRequest",
-        "cpuLimit",
-    )
 
 
 class AgentConfig(_ContainerResources):
