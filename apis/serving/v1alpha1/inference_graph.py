@@ -7,9 +7,9 @@ from typing import Annotated
 from pydantic import Field
 
 from apis.knative import DuckStatus
-from apis.serving import AGE_COLUMN, GROUP, READY_COLUMN, URL_COLUMN
+from apis.serving import AGE_COLUMN, READY_COLUMN, URL_COLUMN
+from apis.serving.v1alpha1.groupversion import crd
 from runtime.resource import (
-    CRD,
     Affinity,
     CustomResource,
     Enum,
@@ -188,9 +188,7 @@ class InferenceGraphStatus(DuckStatus):
 class InferenceGraph(CustomResource):
     """InferenceGraph is the Schema for the InferenceGraph API for multiple models"""
 
-    __crd__ = CRD(
-        group=GROUP,
-        version="v1alpha1",
+    __crd__ = crd(
         kind="InferenceGraph",
         plural="inferencegraphs",
         singular="inferencegraph",

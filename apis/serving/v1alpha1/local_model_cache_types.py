@@ -7,10 +7,10 @@ from typing import Annotated
 
 from pydantic import Field
 
-from apis.serving import GROUP
+from apis.serving.v1alpha1.groupversion import crd
 from apis.serving.v1alpha1.local_model_cache_status import LocalModelCacheStatus
 from apis.serving.v1alpha1.storage_uri_utils import match_storage_uri
-from runtime.resource import CRD, CustomResource, KubeModel, MinItems, Quantity, XValidation
+from runtime.resource import CustomResource, KubeModel, MinItems, Quantity, XValidation
 
 __all__ = [
     "LocalModelCache",
@@ -64,13 +64,8 @@ class LocalModelCacheSpec(KubeModel):
 class LocalModelCache(CustomResource):
     """LocalModelCache"""
 
-    __crd__ = CRD(
-        group=GROUP,
-        version="v1alpha1",
-        kind="LocalModelCache",
-        plural="localmodelcaches",
-        scope="Cluster",
-        status_subresource=True,
+    __crd__ = crd(
+        kind="LocalModelCache", plural="localmodelcaches", scope="Cluster", status_subresource=True
     )
 
     spec: LocalModelCacheSpec | None = Field(None, alias="spec")

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from apis.serving import GROUP
+from apis.serving.v1alpha1.groupversion import crd
 from apis.serving.v1alpha1.local_model_cache_status import LocalModelCacheStatus
 from apis.serving.v1alpha1.local_model_cache_types import LocalModelCacheSpec
-from runtime.resource import CRD, CustomResource
+from runtime.resource import CustomResource
 
 __all__ = ["LocalModelNamespaceCache"]
 
@@ -18,9 +18,7 @@ class LocalModelNamespaceCache(CustomResource):
     """LocalModelNamespaceCache is a namespace-scoped version of LocalModelCache. It allows
     InferenceServices only in the same namespace to use the cached model."""
 
-    __crd__ = CRD(
-        group=GROUP,
-        version="v1alpha1",
+    __crd__ = crd(
         kind="LocalModelNamespaceCache",
         plural="localmodelnamespacecaches",
         scope="Namespaced",

@@ -7,9 +7,9 @@ from typing import Annotated
 from lightkube.models import core_v1
 from pydantic import Field
 
-from apis.serving import GROUP
+from apis.serving.v1alpha1.groupversion import crd
 from apis.serving.v1alpha1.local_model_node_group_status import LocalModelNodeGroupStatus
-from runtime.resource import CRD, CustomResource, K8sType, KubeModel, Quantity
+from runtime.resource import CustomResource, K8sType, KubeModel, Quantity
 
 __all__ = ["LocalModelNodeGroup", "LocalModelNodeGroupSpec"]
 
@@ -34,13 +34,7 @@ class LocalModelNodeGroupSpec(KubeModel):
 class LocalModelNodeGroup(CustomResource):
     """A group of nodes that cache models on local storage."""
 
-    __crd__ = CRD(
-        group=GROUP,
-        version="v1alpha1",
-        kind="LocalModelNodeGroup",
-        plural="localmodelnodegroups",
-        scope="Cluster",
-    )
+    __crd__ = crd(kind="LocalModelNodeGroup", plural="localmodelnodegroups", scope="Cluster")
 
     spec: LocalModelNodeGroupSpec | None = Field(None, alias="spec")
     """LocalModelNodeGroupSpec"""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from apis.serving import GROUP
+from apis.serving.v1alpha1.groupversion import crd
 from apis.serving.v1alpha1.local_model_cache_types import LocalModelStorageSpec
 from apis.serving.v1alpha1.local_model_node_status import LocalModelNodeStatus
-from runtime.resource import CRD, CustomResource, KubeModel
+from runtime.resource import CustomResource, KubeModel
 
 __all__ = ["LocalModelInfo", "LocalModelNode", "LocalModelNodeSpec"]
 
@@ -48,13 +48,8 @@ class LocalModelNodeSpec(KubeModel):
 class LocalModelNode(CustomResource):
     """The models one node should cache, and their download status."""
 
-    __crd__ = CRD(
-        group=GROUP,
-        version="v1alpha1",
-        kind="LocalModelNode",
-        plural="localmodelnodes",
-        scope="Cluster",
-        status_subresource=True,
+    __crd__ = crd(
+        kind="LocalModelNode", plural="localmodelnodes", scope="Cluster", status_subresource=True
     )
 
     spec: LocalModelNodeSpec | None = Field(None, alias="spec")

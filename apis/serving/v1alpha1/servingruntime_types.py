@@ -6,9 +6,9 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from apis.serving import AGE_COLUMN, GROUP
+from apis.serving import AGE_COLUMN
+from apis.serving.v1alpha1.groupversion import crd
 from runtime.resource import (
-    CRD,
     Affinity,
     Container,
     CustomResource,
@@ -36,8 +36,6 @@ __all__ = [
     "SupportedModelFormat",
     "WorkerSpec",
 ]
-
-VERSION = "v1alpha1"
 
 
 class SupportedModelFormat(KubeModel):
@@ -238,9 +236,7 @@ class _ServingRuntimeKind(CustomResource):
 class ServingRuntime(_ServingRuntimeKind):
     """ServingRuntime is the Schema for the servingruntimes API"""
 
-    __crd__ = CRD(
-        group=GROUP,
-        version=VERSION,
+    __crd__ = crd(
         kind="ServingRuntime",
         plural="servingruntimes",
         scope="Namespaced",
@@ -251,9 +247,7 @@ class ServingRuntime(_ServingRuntimeKind):
 class ClusterServingRuntime(_ServingRuntimeKind):
     """ClusterServingRuntime is the Schema for the servingruntimes API"""
 
-    __crd__ = CRD(
-        group=GROUP,
-        version=VERSION,
+    __crd__ = crd(
         kind="ClusterServingRuntime",
         plural="clusterservingruntimes",
         scope="Cluster",

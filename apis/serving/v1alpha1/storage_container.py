@@ -7,8 +7,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from apis.serving import GROUP
-from runtime.resource import CRD, Container, CustomResource, Default, KubeModel
+from apis.serving.v1alpha1.groupversion import crd
+from runtime.resource import Container, CustomResource, Default, KubeModel
 
 __all__ = [
     "ClusterStorageContainer",
@@ -66,12 +66,8 @@ class StorageContainerSpec(KubeModel):
 class ClusterStorageContainer(CustomResource):
     """A storage initializer container for URIs it supports."""
 
-    __crd__ = CRD(
-        group=GROUP,
-        version="v1alpha1",
-        kind="ClusterStorageContainer",
-        plural="clusterstoragecontainers",
-        scope="Cluster",
+    __crd__ = crd(
+        kind="ClusterStorageContainer", plural="clusterstoragecontainers", scope="Cluster"
     )
 
     spec: StorageContainerSpec | None = Field(None, alias="spec")

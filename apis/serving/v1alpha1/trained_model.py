@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from apis.serving import AGE_COLUMN, GROUP, READY_COLUMN, URL_COLUMN
+from apis.serving import AGE_COLUMN, READY_COLUMN, URL_COLUMN
+from apis.serving.v1alpha1.groupversion import crd
 from apis.serving.v1alpha1.trained_model_status import TrainedModelStatus
-from runtime.resource import CRD, CustomResource, KubeModel, Quantity
+from runtime.resource import CustomResource, KubeModel, Quantity
 
 __all__ = ["ModelSpec", "TrainedModel", "TrainedModelSpec", "TrainedModelStatus"]
 
@@ -36,9 +37,7 @@ class TrainedModelSpec(KubeModel):
 class TrainedModel(CustomResource):
     """TrainedModel is the Schema for the TrainedModel API"""
 
-    __crd__ = CRD(
-        group=GROUP,
-        version="v1alpha1",
+    __crd__ = crd(
         kind="TrainedModel",
         plural="trainedmodels",
         singular="trainedmodel",
