@@ -430,20 +430,12 @@ class AutoscalerConfig(_GoJSON):
     """KEDA HPA scale-down stabilization window (seconds, as a string)."""
 
 
-class _ContainerResources(_GoJSON):
-    """The image and resource fields of the keys that configure a container (storage
-    initializer, agent, logger, batcher, router)."""
+class _ContainerResources(ResourceConfig):
+    """The image and resources of the keys that configure a container (storage initializer,
+    agent, logger, batcher, router)."""
 
     image: StrictStr = Field(default="", alias="image")
     """Container image."""
-    cpu_request: StrictStr = Field(default="", alias="cpuRequest")
-    """CPU request."""
-    cpu_limit: StrictStr = Field(default="", alias="cpuLimit")
-    """CPU limit."""
-    memory_request: StrictStr = Field(default="", alias="memoryRequest")
-    """Memory request."""
-    memory_limit: StrictStr = Field(default="", alias="memoryLimit")
-    """Memory limit."""
 
 
 class StorageInitializerConfig(_ContainerResources):
