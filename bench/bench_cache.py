@@ -34,49 +34,22 @@ import msgspec
 from lightkube import AsyncClient, KubeConfig
 from lightkube.resources.core_v1 import ConfigMap, Secret
 
+from bench._common import cluster, configmap_1kb, create_all, post_json, secret_1kb
 from bench._results import print_table, record
 from runtime.cache import Cache, CacheOptions
 from runtime.reflector import http_client
-from runtime.testing import Environment
 
 N = 10_000
 CONCURRENCY = 64
 NS = "bench-cache"
 
 
-async def _create_all(http: Any, path: str, make: Any) -> None:
-    limiter = anyio.CapacityLimiter(CONCURRENCY)
-
-    async def one(i: int) -> None:
-        async with limiter:
-            for _ in range(5):
-                resp = await http.post(path, content=msgspec.json.encode(make(i)),
-                                       headers={"Content-Type": "application/json"})
-                if resp.status_code in (201, 409):
-                    return
-                await anyio.sleep(0.2)
-            resp.raise_for_status()
-
-    async with anyio.create_task_group() as tg:
-        for i in range(N):
-            tg.start_soon(one, i)
-
-
 def _configmap(i: int) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": f"cm-{i:05d}", "namespace": NS,
-                     "labels": {"app": "bench", "shard": str(i % 10)}},
-        "data": {f"key{k}": "x" * 90 for k in range(10)},
-    }
+    return configmap_1kb(f"cm-{i:05d}", NS, {"app": "bench", "shard": str(i % 10)})
 
 
 def _secret(i: int) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": f"s-{i:05d}", "namespace": NS, "labels": {"app": "bench"}},
-        "stringData": {"token": "t" * 1000},
-    }
+    return secret_1kb(f"s-{i:05d}", NS, {"app": "bench"})
 
 
 async def _sync(kube: AsyncClient, resource: Any, metadata_only: bool,
@@ -98,16 +71,15 @@ async def _sync(kube: AsyncClient, resource: Any, metadata_only: bool,
     return dt, float(held), cache
 
 
-async def _run(env: Environment) -> dict[str, float]:
-    kube = AsyncClient(KubeConfig.from_file(env.kubeconfig_path))
+async def _run(kubeconfig: str) -> dict[str, float]:
+    kube = AsyncClient(KubeConfig.from_file(kubeconfig))
     http = http_client(kube)
-    resp = await http.post("/api/v1/namespaces", content=msgspec.json.encode(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),
-        headers={"Content-Type": "application/json"})
+    resp = await post_json(http, "/api/v1/namespaces", {
+        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
     assert resp.status_code in (201, 409), resp.text
     t0 = time.perf_counter()
-    await _create_all(http, f"/api/v1/namespaces/{NS}/configmaps", _configmap)
-    await _create_all(http, f"/api/v1/namespaces/{NS}/secrets", _secret)
+    await create_all(http, f"/api/v1/namespaces/{NS}/configmaps", _configmap, N, CONCURRENCY)
+    await create_all(http, f"/api/v1/namespaces/{NS}/secrets", _secret, N, CONCURRENCY)
     setup = time.perf_counter() - t0
     print(f"   created {N} ConfigMaps + {N} Secrets in {setup:.1f} s", flush=True)
 
@@ -198,8 +170,8 @@ def _watch_events_per_s() -> float:
 
 
 def main() -> None:
-    with Environment() as env:
-        figures = anyio.run(_run, env)
+    with cluster() as kubeconfig:
+        figures = anyio.run(_run, kubeconfig)
     figures["reflector_watch_events_per_s"] = _watch_events_per_s()
     print_table(figures, "informer cache (envtest, 10k objects)")
     record(figures)

@@ -32,18 +32,26 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
-import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench._common import (
+    BENCH_DIR,
+    cluster,
+    configmap_1kb,
+    create_all,
+    for_each,
+    post_json,
+    proc_stats,
+    spawn_python,
+    stop,
+)
 from bench._kopf_operator import CHILD_LABEL, FIELD_MANAGER, PARENT_LABEL, child_of
 from bench._results import format_table, record
 
-ROOT = Path(__file__).resolve().parent.parent
 OBJECTS = 1000
 CONCURRENCY = 32
 REPEAT = int(os.environ.get("BENCH_KOPF_REPEAT", "3"))
@@ -89,18 +97,6 @@ async def _ours(kubeconfig: str, namespace: str, workers: int) -> None:
 # --------------------------------------------------------------------------- measuring
 
 
-def _proc(pid: int) -> dict[str, float]:
-    """VmRSS / VmHWM (MB) and CPU seconds (utime + stime) of a live process."""
-    out: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(rest.split()[0]) / 1024
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    out["cpu"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return out
-
-
 async def _writes(http: Any) -> float:
     """Mutating requests the apiserver has served so far (all resources)."""
     resp = await http.get("/metrics")
@@ -116,16 +112,12 @@ async def _writes(http: Any) -> float:
 
 
 def _spawn(side: str, kubeconfig: str, namespace: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {"KUBECONFIG": kubeconfig}
     if side == "kopf":
-        argv = [sys.executable, "-m", "bench._kopf_operator", namespace]
-    else:
-        workers = "1" if side == "ours_1worker" else "8"
-        argv = [sys.executable, "-m", "bench.bench_kopf", "--child", "--kubeconfig", kubeconfig,
-                "--namespace", namespace, "--workers", workers]
-    with open(log, "ab") as f:
-        return subprocess.Popen(
-            argv, cwd=ROOT, env={**os.environ, "KUBECONFIG": kubeconfig, "PYTHONPATH": str(ROOT)},
-            stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+        return spawn_python("bench._kopf_operator", namespace, log=log, env=env)
+    workers = "1" if side == "ours_1worker" else "8"
+    return spawn_python("bench.bench_kopf", "--child", "--kubeconfig", kubeconfig,
+                        "--namespace", namespace, "--workers", workers, log=log, env=env)
 
 
 async def _converge(kubeconfig: str, side: str, logdir: Path) -> dict[str, float]:
@@ -137,22 +129,10 @@ async def _converge(kubeconfig: str, side: str, logdir: Path) -> dict[str, float
     ns = f"bench-kopf-{side.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
     kube = AsyncClient(KubeConfig.from_file(kubeconfig))
     http = http_client(kube)
-    post: Callable[[str, dict[str, Any]], Any] = lambda path, body: http.post(  # noqa: E731
-        path, content=msgspec.json.encode(body), headers={"Content-Type": "application/json"})
-    (await post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                       "metadata": {"name": ns}})).raise_for_status()
-    limiter = anyio.CapacityLimiter(CONCURRENCY)
-
-    async def create(i: int) -> None:
-        async with limiter:
-            (await post(f"/api/v1/namespaces/{ns}/configmaps", {
-                "apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": f"p-{i:04d}", "namespace": ns, "labels": PARENT_LABEL},
-                "data": {f"key{k}": "x" * 90 for k in range(10)}})).raise_for_status()
-
-    async with anyio.create_task_group() as tg:
-        for i in range(OBJECTS):
-            tg.start_soon(create, i)
+    (await post_json(http, "/api/v1/namespaces", {
+        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})).raise_for_status()
+    await create_all(http, f"/api/v1/namespaces/{ns}/configmaps",
+                     lambda i: configmap_1kb(f"p-{i:04d}", ns, PARENT_LABEL), OBJECTS, CONCURRENCY)
 
     children: set[str] = set()
     done = anyio.Event()
@@ -181,7 +161,7 @@ async def _converge(kubeconfig: str, side: str, logdir: Path) -> dict[str, float
                         raise RuntimeError(f"{side} exited with {proc.returncode}")
                     await anyio.sleep(0.01)
             elapsed = time.perf_counter() - t0
-            st = _proc(proc.pid)
+            st = proc_stats(proc.pid)
             tg.cancel_scope.cancel()
         writes = await _writes(http) - writes0
         # Both sides must have built the same children.
@@ -190,22 +170,17 @@ async def _converge(kubeconfig: str, side: str, logdir: Path) -> dict[str, float
         assert sample.metadata is not None and sample.metadata.ownerReferences
         assert sample.data == parent.data and sample.metadata.ownerReferences[0].name == "p-0007"
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            stop(proc)
         await http.delete(f"/api/v1/namespaces/{ns}")
         await kube.close()
     if side == "ours_1worker":
         return {"ours_1worker_converge_1000_s": round(elapsed, 2)}
     return {
         f"{side}_converge_1000_s": round(elapsed, 2),
-        f"{side}_rss_mb": round(st["VmRSS"], 1),
-        f"{side}_rss_peak_mb": round(st["VmHWM"], 1),
-        f"{side}_cpu_s": round(st["cpu"], 2),
+        f"{side}_rss_mb": round(st.rss_mb, 1),
+        f"{side}_rss_peak_mb": round(st.peak_mb, 1),
+        f"{side}_cpu_s": round(st.cpu_s, 2),
         f"{side}_api_writes_per_object": round(writes / OBJECTS, 2),
     }
 
@@ -220,16 +195,8 @@ async def _warm_up(kubeconfig: str) -> None:
     ns = f"bench-kopf-warm-{uuid.uuid4().hex[:6]}"
     kube = AsyncClient(KubeConfig.from_file(kubeconfig), field_manager=FIELD_MANAGER)
     await kube.create(Namespace(metadata=ObjectMeta(name=ns)))
-    limiter = anyio.CapacityLimiter(CONCURRENCY)
-
-    async def one(i: int) -> None:
-        async with limiter:
-            await kube.apply(ConfigMap(metadata=ObjectMeta(name=f"w-{i}", namespace=ns),
-                                       data={"k": "v" * 900}))
-
-    async with anyio.create_task_group() as tg:
-        for i in range(200):
-            tg.start_soon(one, i)
+    await for_each(200, CONCURRENCY, lambda i: kube.apply(
+        ConfigMap(metadata=ObjectMeta(name=f"w-{i}", namespace=ns), data={"k": "v" * 900})))
     await kube.delete(Namespace, ns)
     await kube.close()
 
@@ -274,25 +241,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         anyio.run(_ours, args.kubeconfig, args.namespace, args.workers)
         return
-    kubeconfig = os.environ.get("BENCH_KUBECONFIG")
-    env = None
-    if not kubeconfig:
-        if not os.environ.get("KUBEBUILDER_ASSETS"):
-            out = subprocess.run(["bash", str(ROOT / "hack" / "build-k8s.sh")], check=True,
-                                 capture_output=True, text=True)
-            os.environ["KUBEBUILDER_ASSETS"] = out.stdout.strip().splitlines()[-1]
-        from runtime.testing import Environment
-
-        env = Environment()
-        env.start()
-        kubeconfig = str(env.kubeconfig_path)
-    logdir = ROOT / ".bench"
-    logdir.mkdir(exist_ok=True)
-    try:
-        figures = anyio.run(_all, kubeconfig, logdir)
-    finally:
-        if env is not None:
-            env.stop()
+    with cluster() as kubeconfig:
+        figures = anyio.run(_all, kubeconfig, BENCH_DIR)
     print(format_table(figures, "ours vs kopf: trivial child-ConfigMap controller, 1,000 parents"))
     print()
     print(comparison_table(figures), flush=True)

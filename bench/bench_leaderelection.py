@@ -12,27 +12,14 @@ Figures:
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import anyio
 
+from bench._common import cluster
 from bench._results import print_table, record
 from runtime.leaderelection import LeaderElectionConfig, LeaderElector
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _ensure_assets() -> None:
-    if os.environ.get("KUBEBUILDER_ASSETS"):
-        return
-    out = subprocess.run(
-        ["bash", str(ROOT / "hack" / "build-k8s.sh")], check=True, stdout=subprocess.PIPE, text=True
-    )
-    os.environ["KUBEBUILDER_ASSETS"] = out.stdout.strip().splitlines()[-1]
 
 
 async def _wait_leading(e: LeaderElector, within: float) -> float:
@@ -43,7 +30,7 @@ async def _wait_leading(e: LeaderElector, within: float) -> float:
     return time.monotonic() - t0
 
 
-async def _measure(kubeconfig: Path) -> dict[str, float]:
+async def _measure(kubeconfig: str) -> dict[str, float]:
     from lightkube import AsyncClient, KubeConfig
 
     client = AsyncClient(KubeConfig.from_file(kubeconfig))
@@ -86,11 +73,8 @@ async def _measure(kubeconfig: Path) -> dict[str, float]:
 
 
 def main() -> dict[str, float]:
-    _ensure_assets()
-    from runtime.testing import Environment
-
-    with Environment() as env:
-        figures = anyio.run(_measure, env.kubeconfig_path, backend="asyncio")
+    with cluster() as kubeconfig:
+        figures = anyio.run(_measure, kubeconfig, backend="asyncio")
     print_table(figures, title="leader election (c-r defaults 15 s / 10 s / 2 s, envtest)")
     record(figures)
     return figures

@@ -32,11 +32,10 @@ import argparse
 import contextlib
 import ctypes
 import gc
-import os
 import signal
-import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -44,12 +43,23 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench._common import (
+    BENCH_DIR,
+    ProcStats,
+    cluster,
+    configmap_1kb,
+    create_all,
+    free_port,
+    post_json,
+    proc_stats,
+    secret_1kb,
+    spawn_python,
+    stop,
+)
 from bench._results import print_table, record
 
-ROOT = Path(__file__).resolve().parent.parent
 N = 10_000
 CONCURRENCY = 64
 SETTLE = 2.0  # seconds of quiet before reading RSS
@@ -110,18 +120,6 @@ async def _trim_on_sigusr1(stopping: anyio.Event) -> None:
 # --------------------------------------------------------------------------- measuring
 
 
-def _status(pid: int) -> dict[str, float]:
-    """VmRSS / VmHWM in MB and CPU seconds (utime + stime) of a live process."""
-    out: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(rest.split()[0]) / 1024
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    out["cpu"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return out
-
-
 def _get(port: int, path: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as resp:
@@ -132,27 +130,18 @@ def _get(port: int, path: str) -> tuple[int, str]:
         return 0, ""
 
 
-def _free_port() -> int:
-    from runtime.testing.processes import free_port
-
-    return free_port()
-
-
 class Child:
     """The manager under test as a subprocess, with its ports."""
 
     def __init__(self, kubeconfig: str, log: Path) -> None:
-        self.metrics_port = _free_port()
-        self.health_port = _free_port()
+        self.metrics_port = free_port()
+        self.health_port = free_port()
         self.log = log
         self.t0 = time.perf_counter()
-        with open(log, "ab") as f:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bench.bench_manager", "--child",
-                 "--kubeconfig", kubeconfig, "--metrics-port", str(self.metrics_port),
-                 "--health-port", str(self.health_port)],
-                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+        self.proc = spawn_python(
+            "bench.bench_manager", "--child", "--kubeconfig", kubeconfig,
+            "--metrics-port", str(self.metrics_port), "--health-port", str(self.health_port),
+            log=log)
 
     def _alive(self) -> None:
         if self.proc.poll() is not None:
@@ -196,43 +185,17 @@ class Child:
     def queue_depth(self) -> float:
         return sum(v for (n, _), v in self.metrics().items() if n == "workqueue_depth")
 
-    async def settle(self, configmaps: int) -> dict[str, float]:
+    async def settle(self, configmaps: int) -> ProcStats:
         """Wait until ``configmaps`` ConfigMaps are cached and reconciled and the queue is
         empty, then ``SETTLE`` seconds; return the process figures."""
         await self.until(lambda: self.cached("configmaps") >= configmaps, 600, 0.5)
         await self.until(lambda: self.reconciled() >= configmaps and self.queue_depth() == 0,
                          600, 0.5)
         await anyio.sleep(SETTLE)
-        return _status(self.proc.pid)
+        return proc_stats(self.proc.pid)
 
     def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return int(self.proc.returncode)
-
-
-async def _create_all(http: Any, path: str, make: Callable[[int], dict[str, Any]]) -> None:
-    """POST N objects with CONCURRENCY requests in flight (409 counts as done: reruns)."""
-    limiter = anyio.CapacityLimiter(CONCURRENCY)
-
-    async def one(i: int) -> None:
-        async with limiter:
-            for _ in range(5):
-                resp = await http.post(path, content=msgspec.json.encode(make(i)),
-                                       headers={"Content-Type": "application/json"})
-                if resp.status_code in (201, 409):
-                    return
-                await anyio.sleep(0.2)
-            resp.raise_for_status()
-
-    async with anyio.create_task_group() as tg:
-        for i in range(N):
-            tg.start_soon(one, i)
+        return stop(self.proc)
 
 
 async def _run(kubeconfig: str, logdir: Path) -> dict[str, float]:
@@ -252,28 +215,24 @@ async def _run(kubeconfig: str, logdir: Path) -> dict[str, float]:
         figures["manager_cold_start_s"] = await idle.wait_ready()
         base_cms = idle.cached("configmaps")
         st = await idle.settle(int(base_cms))
-        figures["manager_rss_idle_mb"] = st["VmRSS"]
+        figures["manager_rss_idle_mb"] = st.rss_mb
 
         # ---- 10k ConfigMaps + 10k Secrets arrive through the running manager's watches
-        resp = await http.post("/api/v1/namespaces", content=msgspec.json.encode(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
-            headers={"Content-Type": "application/json"})
+        resp = await post_json(http, "/api/v1/namespaces", {
+            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         resp.raise_for_status()
         t0 = time.perf_counter()
-        await _create_all(http, f"/api/v1/namespaces/{ns}/configmaps", lambda i: {
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": f"cm-{i:05d}", "namespace": ns, "labels": {"app": "bench"}},
-            "data": {f"key{k}": "x" * 90 for k in range(10)}})
-        await _create_all(http, f"/api/v1/namespaces/{ns}/secrets", lambda i: {
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": f"s-{i:05d}", "namespace": ns, "labels": {"app": "bench"}},
-            "stringData": {"token": "t" * 1000}})
+        labels = {"app": "bench"}
+        await create_all(http, f"/api/v1/namespaces/{ns}/configmaps",
+                         lambda i: configmap_1kb(f"cm-{i:05d}", ns, labels), N, CONCURRENCY)
+        await create_all(http, f"/api/v1/namespaces/{ns}/secrets",
+                         lambda i: secret_1kb(f"s-{i:05d}", ns, labels), N, CONCURRENCY)
         print(f"   created {N} ConfigMaps + {N} Secrets in {time.perf_counter() - t0:.1f} s",
               flush=True)
         total = int(base_cms) + N
         await idle.until(lambda: idle.cached("secrets") >= N, 600, 0.5)
         st = await idle.settle(total)
-        figures["manager_rss_10k_cm_10k_secrets_watched_mb"] = st["VmRSS"]
+        figures["manager_rss_10k_cm_10k_secrets_watched_mb"] = st.rss_mb
         if idle.stop() != 0:
             raise RuntimeError("the idle manager did not exit 0 on SIGTERM")
 
@@ -284,12 +243,12 @@ async def _run(kubeconfig: str, logdir: Path) -> dict[str, float]:
         if fresh.cached("secrets") < N:
             raise RuntimeError("ready before the Secret informer synced")
         st = await fresh.settle(total)
-        figures["manager_rss_10k_cm_10k_secrets_mb"] = st["VmRSS"]
-        figures["manager_rss_peak_10k_mb"] = st["VmHWM"]
-        figures["manager_cpu_10k_s"] = st["cpu"]
+        figures["manager_rss_10k_cm_10k_secrets_mb"] = st.rss_mb
+        figures["manager_rss_peak_10k_mb"] = st.peak_mb
+        figures["manager_cpu_10k_s"] = st.cpu_s
         fresh.proc.send_signal(signal.SIGUSR1)
         await anyio.sleep(SETTLE)
-        figures["manager_rss_10k_after_trim_mb"] = _status(fresh.proc.pid)["VmRSS"]
+        figures["manager_rss_10k_after_trim_mb"] = proc_stats(fresh.proc.pid).rss_mb
         if fresh.stop() != 0:
             raise RuntimeError("the manager did not exit 0 on SIGTERM")
     finally:
@@ -311,25 +270,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         anyio.run(_child, args.kubeconfig, args.metrics_port, args.health_port)
         return
-    kubeconfig = os.environ.get("BENCH_KUBECONFIG")
-    env = None
-    if not kubeconfig:
-        if not os.environ.get("KUBEBUILDER_ASSETS"):
-            out = subprocess.run(["bash", str(ROOT / "hack" / "build-k8s.sh")], check=True,
-                                 capture_output=True, text=True)
-            os.environ["KUBEBUILDER_ASSETS"] = out.stdout.strip().splitlines()[-1]
-        from runtime.testing import Environment
-
-        env = Environment()
-        env.start()
-        kubeconfig = str(env.kubeconfig_path)
-    logdir = ROOT / ".bench"
-    logdir.mkdir(exist_ok=True)
-    try:
-        figures = anyio.run(_run, kubeconfig, logdir)
-    finally:
-        if env is not None:
-            env.stop()
+    with cluster() as kubeconfig:
+        figures = anyio.run(_run, kubeconfig, BENCH_DIR)
     print_table(figures, "manager process (envtest; 10k ConfigMaps + 10k Secrets of ~1 KB)")
     record(figures)
 
