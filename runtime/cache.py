@@ -26,7 +26,11 @@ all 10k (fresh objects) ~33 ms.
 So the encoded form is both half the memory of the most compact decoded form and makes the
 "caller may mutate what it read" guarantee (controller-runtime deep-copies on every read)
 cheaper than a deep copy would be: **every** ``get``/``list`` returns freshly decoded objects
-the caller owns and may mutate. Index keys are computed when an object is stored, and label
+the caller owns and may mutate. A (re)list reaches the store already in this form: the
+reflector encodes each item as its page arrives and :meth:`Store.replace_encoded` adopts those
+bytes (an unchanged object keeps its stored copy), so the list is never held decoded (that
+cost a manager started with 10k ConfigMaps + 10k Secrets ~30 MB of RSS, see
+``bench/bench_manager.py``). Index keys are computed when an object is stored, and label
 matching decodes only ``metadata`` (msgspec skips the rest). The store is a plain dict keyed
 ``namespace/name`` (cluster scoped: ``name``); there are no threads, so no locks: it is only
 touched from the event loop.
@@ -69,9 +73,12 @@ from runtime.reflector import (
     ResourceInfo,
     Transform,
     api_error,
+    close_pool,
     decode_object,
+    encode_exact,
     instrument,
     resource_info,
+    separate_pool_client,
     strip_managed_fields,
 )
 
@@ -139,16 +146,6 @@ class _MetaOnly(msgspec.Struct):
 
 
 _meta_decoder = msgspec.json.Decoder(_MetaOnly)
-_encoder = msgspec.json.Encoder()
-_buffer = bytearray()
-
-
-def _encode_exact(obj: Any) -> bytes:
-    """JSON bytes with no slack: ``msgspec.json.encode`` returns its growth buffer as is
-    (measured: 1,876 bytes allocated for a 1,254-byte ConfigMap), so encode into a reused
-    buffer and copy out exactly the used length."""
-    _encoder.encode_into(obj, _buffer)
-    return bytes(_buffer)
 
 
 class Store:
@@ -232,12 +229,26 @@ class Store:
 
     def put(self, obj: dict[str, Any]) -> tuple[str, bytes | None, bytes]:
         """Insert or replace ``obj``; returns ``(key, previous bytes or None, new bytes)``."""
-        key = object_key(obj)
-        raw = _encode_exact(obj)
+        return self.put_encoded(object_key(obj), encode_exact(obj), obj)
+
+    def put_encoded(
+        self, key: str, raw: bytes, obj: dict[str, Any] | None = None
+    ) -> tuple[str, bytes | None, bytes]:
+        """Insert or replace an already encoded object (``raw`` is kept as is: it must be
+        exact-size JSON, see :func:`~runtime.reflector.encode_exact`); ``obj`` is its decoded
+        form if the caller has it (for the indexers; decoded from ``raw`` otherwise).
+
+        Returns ``(key, previous bytes or None, stored bytes)``. Bytes equal to what is
+        stored (an unchanged object in a relist) keep the stored copy and its index
+        entries."""
         old = self._items.get(key)
         if old is not None:
+            if old == raw:
+                return key, old, old
             self._unindex(key, old)
         self._items[key] = raw
+        if self._indexers and obj is None:
+            obj = msgspec.json.decode(raw)
         self._index(key, obj, add=True)
         return key, old, raw
 
@@ -256,7 +267,20 @@ class Store:
 
         Returns ``(upserts, deletes)``: ``(key, old, new)`` per listed object, and
         ``(key, last stored bytes)`` per object that was in scope but is not listed."""
-        upserts = [self.put(o) for o in objs]
+        return self._drop_unlisted([self.put(o) for o in objs], namespace)
+
+    def replace_encoded(
+        self, items: Iterable[tuple[str, bytes]], namespace: str | None = None
+    ) -> tuple[list[tuple[str, bytes | None, bytes]], list[tuple[str, bytes]]]:
+        """:meth:`replace` with pre-encoded ``(key, bytes)`` items (see :meth:`put_encoded`):
+        what a reflector's list hands over, so a 10k-object list is never held decoded."""
+        return self._drop_unlisted(
+            [self.put_encoded(key, raw) for key, raw in items], namespace
+        )
+
+    def _drop_unlisted(
+        self, upserts: list[tuple[str, bytes | None, bytes]], namespace: str | None
+    ) -> tuple[list[tuple[str, bytes | None, bytes]], list[tuple[str, bytes]]]:
         seen = {k for k, _, _ in upserts}
         if namespace is None:
             scope: Iterable[str] = list(self._items)
@@ -461,10 +485,15 @@ class _Sink:
         self.namespace = namespace
         self.lists = 0
 
-    def replace(self, items: list[dict[str, Any]], resource_version: str) -> None:
+    def replace_encoded(self, items: Sequence[tuple[str, bytes]], resource_version: str) -> None:
         initial = self.lists == 0
         self.lists += 1
         self.informer._replace(items, self.namespace, initial)
+
+    def replace(self, items: Iterable[dict[str, Any]], resource_version: str) -> None:
+        """:meth:`replace_encoded` from decoded objects (tests, tools)."""
+        self.replace_encoded([(object_key(o), encode_exact(o)) for o in items],
+                             resource_version)
 
     def add(self, obj: dict[str, Any]) -> None:
         self.informer._upsert(obj)
@@ -679,8 +708,10 @@ class Informer:
         for h in list(self._handlers):
             self._call(h.on_delete, final)
 
-    def _replace(self, items: list[dict[str, Any]], namespace: str | None, initial: bool) -> None:
-        upserts, deletes = self.store.replace(items, namespace)
+    def _replace(
+        self, items: Sequence[tuple[str, bytes]], namespace: str | None, initial: bool
+    ) -> None:
+        upserts, deletes = self.store.replace_encoded(items, namespace)
         self._gauge.set(len(self.store))
         if self._handlers:
             for _key, old, raw in upserts:
@@ -840,10 +871,31 @@ class Cache:
     Informers requested after start are started at once in the cache's task group; a read of a
     type without an informer creates one and waits for it to sync (unless
     ``reader_fail_on_missing_informer``). Reads return fresh objects the caller may mutate.
+
+    The reflectors' lists and watches use ``http`` if given, else a client made by
+    :func:`~runtime.reflector.separate_pool_client` from ``kube`` (same server and
+    credentials, its own unbounded connection pool, one connection per reflector at most), so
+    that long-lived watches never occupy the connections ``kube`` serves writes and direct
+    reads from. If ``kube``'s transport cannot be copied (a custom transport) the reflectors
+    share ``kube``'s pool, as before. The connections of a pool the cache made are closed when
+    it stops.
     """
 
-    def __init__(self, kube: Any, options: CacheOptions | None = None) -> None:
-        self.http = instrument(kube)  # rest_client_* metrics for lists and watches
+    def __init__(
+        self,
+        kube: Any,
+        options: CacheOptions | None = None,
+        *,
+        http: httpx2.AsyncClient | None = None,
+    ) -> None:
+        self._own_http: httpx2.AsyncClient | None = None
+        if http is None:
+            self._own_http = separate_pool_client(kube)
+            if self._own_http is None:
+                log.info("cache: cannot copy the client's transport; the reflectors share its "
+                         "connection pool")
+            http = self._own_http if self._own_http is not None else kube
+        self.http = instrument(http)  # rest_client_* metrics for lists and watches
         self.options = options or CacheOptions()
         self._informers: dict[tuple[ResourceInfo, bool], Informer] = {}
         self._tg: anyio.abc.TaskGroup | None = None
@@ -914,15 +966,20 @@ class Cache:
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Run every informer (present and future) until cancelled."""
-        async with anyio.create_task_group() as tg:
-            self._tg = tg
-            for key, inf in self._informers.items():
-                tg.start_soon(inf.run, name=f"informer {key[0].metric_label(key[1])}")
-            task_status.started()
-            try:
-                await anyio.sleep_forever()
-            finally:
-                self._tg = None
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                for key, inf in self._informers.items():
+                    tg.start_soon(inf.run, name=f"informer {key[0].metric_label(key[1])}")
+                task_status.started()
+                try:
+                    await anyio.sleep_forever()
+                finally:
+                    self._tg = None
+        finally:
+            if self._own_http is not None:  # every reflector has stopped: close its pool
+                with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                    await close_pool(self._own_http)
 
     async def start(self, task_group: anyio.abc.TaskGroup) -> None:
         """Start :meth:`run` in ``task_group``; returns once informers are running."""

@@ -16,6 +16,12 @@ A lost lease stops the controllers at once (grace 0) and ``start()`` raises
 :class:`LeaderElectionLostError`: the process must exit (non-zero) rather than keep running as a
 follower with possibly stale state, as controller-runtime does.
 
+Connections: the client (writes, direct reads), leader election and event recorders use the
+configured lightkube client's connection pool; the cache's reflectors use a copy of it with its
+own unbounded pool (see ``runtime.cache.Cache``). Over HTTP/1.1 every open watch holds a
+connection, so on the shared pool (100 connections) 100 watched types would leave writes
+and lease renewals waiting for a connection until they time out.
+
 SIGTERM / SIGINT trigger a graceful stop (``handle_signals=True``, the default of
 :meth:`Manager.run`); a second signal exits at once with status 1.
 

@@ -6,8 +6,12 @@ selector, one projection (full objects or metadata only). The loop is client-go'
 ``Reflector.ListAndWatch`` (``tools/cache/reflector.go``):
 
 1. **List** in pages of 500 (``limit``/``continue``), a consistent read (``resourceVersion``
-   unset). The items replace the store (``ReflectorStore.replace``), which emits deletes for
-   objects that vanished since the last list (client-go's ``Replace`` with
+   unset). Each item is transformed and encoded to the store's form (``(key, exact-size JSON
+   bytes)``, :func:`encode_exact`) as its page arrives, so the decoded page is garbage before
+   the next one is read: holding a 10k-object list costs what the store will hold anyway, not
+   ~2.5x that as decoded dicts. The items then replace the store
+   (``ReflectorStore.replace_encoded``, which adopts the bytes as they are), which emits
+   deletes for objects that vanished since the last list (client-go's ``Replace`` with
    ``DeletedFinalStateUnknown`` tombstones). An expired ``continue`` token (410 mid-list)
    restarts the list.
 2. **Watch** from the list's resourceVersion with ``allowWatchBookmarks=true`` and a server
@@ -39,7 +43,17 @@ The reflector speaks raw JSON over lightkube's underlying httpx client, because 
 watch cannot send ``allowWatchBookmarks`` or the ``Accept`` header for metadata-only
 (``PartialObjectMetadata``) lists and watches, and it resumes a 410 from the same expired
 resourceVersion. Objects reach the store as plain dicts after the ``transform`` hook (default:
-:func:`strip_managed_fields`); decoding into typed objects is the cache's business.
+:func:`strip_managed_fields`), or, for a (re)list, already encoded; decoding into typed
+objects is the cache's business.
+
+Connections: HTTP/1.1 has one request per connection at a time, so every open watch holds a
+connection for minutes. The reflectors should therefore not share a bounded pool with writes
+(httpx's default is 100 connections: 100 watches would leave writes waiting for a free
+connection until they time out). :func:`separate_pool_client` makes a client with the same
+server, credentials, TLS and timeouts but its own *unbounded* pool; ``runtime.cache.Cache``
+gives it to its reflectors. Unbounded is right-sized by construction: a reflector has at most
+one request in flight (its list or its watch), so the pool never holds more connections than
+there are reflectors, and none of them can wait behind another.
 
 This module also holds the small resource-type plumbing shared by ``runtime.cache`` and
 ``runtime.client``: :class:`ResourceInfo` (group/version/kind/plural/scope of a type), its
@@ -54,12 +68,13 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import anyio
 import anyio.lowlevel
+import httpcore2
 import httpx2
 import msgspec
 from lightkube import operators
@@ -80,13 +95,16 @@ __all__ = [
     "ResourceInfo",
     "Transform",
     "api_error",
+    "close_pool",
     "decode_object",
+    "encode_exact",
     "encode_object",
     "http_client",
     "instrument",
     "object_to_dict",
     "resource_info",
     "selector_string",
+    "separate_pool_client",
     "status_error",
     "strip_managed_fields",
 ]
@@ -276,6 +294,18 @@ def encode_object(obj: Any) -> bytes:
     return msgspec.json.encode(object_to_dict(obj))
 
 
+_encoder = msgspec.json.Encoder()
+_buffer = bytearray()
+
+
+def encode_exact(obj: Any) -> bytes:
+    """JSON bytes with no slack: the form the cache's store holds. ``msgspec.json.encode``
+    returns its growth buffer as is (measured: 1,876 bytes allocated for a 1,254-byte
+    ConfigMap), so encode into a reused buffer and copy out exactly the used length."""
+    _encoder.encode_into(obj, _buffer)
+    return bytes(_buffer)
+
+
 def strip_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
     """The default transform: drop ``metadata.managedFields`` (4-30 % of a cached object and
     never needed by a controller; controller-runtime's ``TransformStripManagedFields``)."""
@@ -350,6 +380,75 @@ class _MetricsTransport(httpx2.AsyncBaseTransport):
         await self.inner.aclose()
 
 
+def _unpooled_copy(t: httpx2.AsyncBaseTransport | None) -> httpx2.AsyncBaseTransport | None:
+    """A new plain transport configured like ``t`` (TLS context, HTTP versions, retries,
+    local address, socket options) with an unbounded pool, or None if ``t`` is not a plain
+    direct ``AsyncHTTPTransport`` (a proxy or a custom transport cannot be copied)."""
+    if isinstance(t, _MetricsTransport):
+        t = t.inner
+    if type(t) is not httpx2.AsyncHTTPTransport:
+        return None
+    pool = t._pool
+    if type(pool) is not httpcore2.AsyncConnectionPool or pool._proxy is not None:
+        return None
+    return httpx2.AsyncHTTPTransport(
+        verify=pool._ssl_context if pool._ssl_context is not None else True,
+        http1=pool._http1,
+        http2=pool._http2,
+        limits=httpx2.Limits(
+            max_connections=None,
+            max_keepalive_connections=None,
+            keepalive_expiry=pool._keepalive_expiry,
+        ),
+        uds=pool._uds,
+        local_address=pool._local_address,
+        retries=pool._retries,
+        socket_options=pool._socket_options,
+    )
+
+
+def separate_pool_client(kube: Any) -> httpx2.AsyncClient | None:
+    """A client like ``kube``'s httpx client (a lightkube ``AsyncClient`` or an httpx
+    client): same base URL, auth, headers, timeouts and TLS context, but its own
+    unbounded connection pool, for requests that hold a connection for long (watches).
+    Not instrumented (see :func:`instrument`).
+
+    Returns None when a transport (the main one or a mount) cannot be copied: a custom
+    transport such as a test double, or a proxy; the caller then shares ``kube``'s pool."""
+    http = kube if isinstance(kube, httpx2.AsyncClient) else http_client(kube)
+    transport = _unpooled_copy(http._transport)
+    if transport is None:
+        return None
+    mounts: dict[str, httpx2.AsyncBaseTransport | None] = {}
+    for pattern, t in http._mounts.items():
+        copy = _unpooled_copy(t) if t is not None else None
+        if t is not None and copy is None:
+            return None
+        mounts[pattern.pattern] = copy
+    return httpx2.AsyncClient(
+        base_url=http.base_url,
+        auth=http.auth,
+        headers=http.headers,
+        cookies=http.cookies,
+        timeout=http.timeout,
+        follow_redirects=http.follow_redirects,
+        max_redirects=http.max_redirects,
+        event_hooks=http.event_hooks,
+        trust_env=http.trust_env,
+        transport=transport,
+        mounts=mounts,
+    )
+
+
+async def close_pool(http: httpx2.AsyncClient) -> None:
+    """Close the pooled connections of ``http`` (its transport and mounts) but not the
+    client: it opens new connections if used again."""
+    await http._transport.aclose()
+    for t in http._mounts.values():
+        if t is not None:
+            await t.aclose()
+
+
 def instrument(kube: Any) -> httpx2.AsyncClient:
     """Install the request-metrics transport on a lightkube ``AsyncClient`` (or an httpx
     client); idempotent. Returns the httpx client."""
@@ -411,9 +510,13 @@ class ReflectorStore(Protocol):
 
     All methods are synchronous and are called from the reflector's task, one at a time."""
 
-    def replace(self, items: list[dict[str, Any]], resource_version: str) -> None:
-        """The full current state of this reflector's scope; anything else it holds in that
-        scope was deleted meanwhile."""
+    def replace_encoded(
+        self, items: Sequence[tuple[str, bytes]], resource_version: str
+    ) -> None:
+        """The full current state of this reflector's scope, as ``(key, JSON bytes)`` pairs
+        (key ``namespace/name``, or ``name`` when cluster scoped; the bytes from
+        :func:`encode_exact` of the transformed object, which the store may keep as they
+        are); anything else it holds in that scope was deleted meanwhile."""
         ...
 
     def add(self, obj: dict[str, Any]) -> None: ...
@@ -486,8 +589,8 @@ class Reflector:
         self.info = resource_info(resource)
         self.use_watch_list = use_watch_list
         self._watch_list_supported = True
-        #: while a streaming initial list (WatchList) is in progress: key -> object
-        self._initial: dict[str, dict[str, Any]] | None = None
+        #: while a streaming initial list (WatchList) is in progress: key -> encoded object
+        self._initial: dict[str, bytes] | None = None
         self.http = http
         self.store = store
         self.namespace = namespace if self.info.namespaced else None
@@ -526,6 +629,11 @@ class Reflector:
             obj["apiVersion"] = self.info.api_version
             obj["kind"] = self.info.kind
         return self.transform(obj) if self.transform is not None else obj
+
+    def _encode(self, obj: dict[str, Any]) -> tuple[str, bytes]:
+        """A listed object -> ``(key, bytes)`` as the store keeps it (transform applied)."""
+        obj = self._prepare(obj)
+        return _key(obj), encode_exact(obj)
 
     def _restart(self, reason: str) -> None:
         metrics.CACHE_WATCH_RESTARTS_TOTAL.labels(
@@ -591,7 +699,7 @@ class Reflector:
         url = self.info.collection_path(self.namespace)
         headers = {"Accept": METADATA_ACCEPT_LIST} if self.metadata_only else {}
         while True:
-            items: list[dict[str, Any]] = []
+            items: list[tuple[str, bytes]] = []
             params = self._params()
             params["limit"] = str(self.page_size)
             rv = ""
@@ -603,12 +711,15 @@ class Reflector:
                     break
                 if resp.status_code != 200:
                     raise status_error(resp.content, resp.status_code)
-                body = msgspec.json.decode(resp.content)
-                for item in body.get("items") or ():
-                    items.append(self._prepare(item))
-                meta = body.get("metadata") or {}
-                rv = meta.get("resourceVersion") or rv
-                cont = meta.get("continue")
+                # Items stay raw JSON until each is decoded, transformed and encoded on its
+                # own: one object's dict is garbage before the next is decoded.
+                page = _list_page_decoder.decode(resp.content)
+                del resp
+                for raw in page.items or ():
+                    items.append(self._encode(msgspec.json.decode(raw)))
+                rv = page.metadata.resourceVersion or rv
+                cont = page.metadata.continue_
+                del page
                 if not cont:
                     break
                 params["continue"] = cont
@@ -618,8 +729,8 @@ class Reflector:
             log.info("reflector %s: continue token expired, restarting the list", self.name)
         self._listed(items, rv)
 
-    def _listed(self, items: builtins.list[dict[str, Any]], rv: str) -> None:
-        self.store.replace(items, rv)
+    def _listed(self, items: builtins.list[tuple[str, bytes]], rv: str) -> None:
+        self.store.replace_encoded(items, rv)
         self._events_since_list = 0
         self.last_sync_resource_version = rv
         self.list_count += 1
@@ -718,15 +829,30 @@ class Reflector:
         if typ == "BOOKMARK":
             annotations = (obj.get("metadata") or {}).get("annotations") or {}
             if annotations.get(INITIAL_EVENTS_END_ANNOTATION) == "true":
-                items = list(self._initial.values())
+                items = list(self._initial.items())
                 self._initial = None
                 self._listed(items, rv or "")
             return
-        key = _key(obj)
         if typ == "DELETED":
-            self._initial.pop(key, None)
+            self._initial.pop(_key(obj), None)
         else:
-            self._initial[key] = self._prepare(obj)
+            key, raw = self._encode(obj)
+            self._initial[key] = raw
+
+
+class _ListMeta(msgspec.Struct):
+    resourceVersion: str | None = None
+    continue_: str | None = msgspec.field(default=None, name="continue")
+
+
+class _ListPage(msgspec.Struct):
+    """One page of a list response, its items left undecoded."""
+
+    metadata: _ListMeta = msgspec.field(default_factory=_ListMeta)
+    items: builtins.list[msgspec.Raw] | None = None
+
+
+_list_page_decoder = msgspec.json.Decoder(_ListPage)
 
 
 def _key(obj: Mapping[str, Any]) -> str:

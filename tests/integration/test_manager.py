@@ -420,3 +420,49 @@ async def test_default_config_from_kubeconfig_env(envtest: Any,
     mgr = Manager(metrics_bind_address="0", health_probe_bind_address="0")
     ns = await mgr.client.api_reader.get(Namespace, "default")
     assert ns.metadata.name == "default"
+
+
+async def test_watches_do_not_take_the_connections_writes_need(envtest: Any,
+                                                               namespace: str) -> None:
+    """HTTP/1.1: every open watch holds a connection. With the writes' pool deliberately
+    smaller (2) than the number of watches (5), the cache's own pool carries the watches, so
+    every informer syncs and writes and direct reads go through without waiting."""
+    import httpx2
+    from lightkube import KubeConfig
+    from lightkube.config.client_adapter import verify_cluster
+    from lightkube.resources.core_v1 import Pod, Secret, Service, ServiceAccount
+
+    cfg = KubeConfig.from_file(envtest.kubeconfig_path)
+    single = cfg.get()
+    assert single.user is not None
+    small = httpx2.AsyncHTTPTransport(
+        verify=verify_cluster(single.cluster, single.user, single.abs_file),
+        limits=httpx2.Limits(max_connections=2, max_keepalive_connections=2),
+    )
+    kube = AsyncClient(cfg, transport=small, timeout=httpx2.Timeout(10.0, pool=3.0))
+    try:
+        mgr = Manager(kube, namespace=namespace, metrics_bind_address="0",
+                      health_probe_bind_address="0")
+        kinds = [ConfigMap, Secret, Service, ServiceAccount, Pod]
+        for kind in kinds:
+            mgr.cache.get_informer(kind)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(mgr.start)
+            await until(lambda: mgr.elected().is_set())  # every informer synced first
+            await anyio.sleep(0.5)  # the 5 watches are open
+            with anyio.fail_after(8):  # a write waiting for a pooled connection: 3 s each
+                for i in range(4):
+                    await mgr.client.create(ConfigMap(metadata=ObjectMeta(
+                        name=f"w{i}", namespace=namespace)))
+                got = await mgr.client.api_reader.get(ConfigMap, "w3", namespace)
+                assert got.metadata.name == "w3"
+
+            async def cached() -> bool:
+                return len(await mgr.cache.list(ConfigMap, namespace)) >= 4
+
+            await until(cached)  # and the watches deliver
+            mgr.stop()
+        pool = mgr.cache.http._transport.inner._pool  # type: ignore[attr-defined]
+        assert pool is not small._pool and not pool.connections  # closed on stop
+    finally:
+        await kube.close()

@@ -13,6 +13,7 @@ from typing import Any
 
 import anyio
 import anyio.abc
+import msgspec
 import pytest
 import yaml
 from anyio.abc import SocketAttribute, TaskStatus
@@ -295,8 +296,8 @@ async def test_label_and_field_selectors_scope_the_watch(
     seen: list[dict[str, Any]] = []
 
     class Sink:
-        def replace(self, items: list[dict[str, Any]], rv: str) -> None:
-            seen.extend(items)
+        def replace_encoded(self, items: list[tuple[str, bytes]], rv: str) -> None:
+            seen.extend(msgspec.json.decode(raw) for _key, raw in items)
 
         def add(self, obj: dict[str, Any]) -> None:
             seen.append(obj)

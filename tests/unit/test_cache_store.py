@@ -31,7 +31,9 @@ from runtime.reflector import (
     Backoff,
     PartialObjectMetadata,
     Reflector,
+    encode_exact,
     resource_info,
+    separate_pool_client,
     strip_managed_fields,
 )
 
@@ -103,6 +105,33 @@ def test_store_replace_scoped_returns_deletes() -> None:
     _, deletes = s.replace([], namespace=None)
     assert sorted(k for k, _ in deletes) == ["a/keep", "a/new", "b/other"]
     assert len(s) == 0
+
+
+def test_store_replace_encoded_adopts_bytes_keeps_unchanged_and_indexes() -> None:
+    s = Store({"by-rv": lambda o: [o["metadata"]["resourceVersion"]]})
+    for o in (cm("keep", rv="5"), cm("gone"), cm("changed", rv="2"), cm("other", "b")):
+        s.put(o)
+    kept = s.get("a/keep")
+    same = encode_exact(cm("keep", rv="5"))  # equal bytes, another object
+    changed = encode_exact(cm("changed", rv="3"))
+    new = encode_exact(cm("new", rv="7"))
+    assert same is not kept
+    upserts, deletes = s.replace_encoded(
+        [("a/keep", same), ("a/changed", changed), ("a/new", new)], namespace="a"
+    )
+    assert s.get("a/keep") is kept  # unchanged: the stored copy stays
+    assert s.get("a/changed") is changed and s.get("a/new") is new  # adopted, not copied
+    assert [(k, o is not None) for k, o, _ in upserts] == [
+        ("a/keep", True), ("a/changed", True), ("a/new", False)
+    ]
+    assert [k for k, _ in deletes] == ["a/gone"]
+    assert sorted(s.keys()) == ["a/changed", "a/keep", "a/new", "b/other"]
+    # indexers see the decoded bytes; replaced and deleted objects are unindexed
+    assert s.index_keys("by-rv", "5") == {"a/keep"}
+    assert s.index_keys("by-rv", "3") == {"a/changed"}
+    assert s.index_keys("by-rv", "7") == {"a/new"}
+    assert s.index_keys("by-rv", "2") == set()
+    assert s.index_keys("by-rv", "1") == {"b/other"}
 
 
 def test_match_labels_semantics() -> None:
@@ -422,6 +451,38 @@ async def test_reflector_pages_watches_bookmarks_and_relists_on_410() -> None:
 
 
 @pytest.mark.anyio
+async def test_reflector_list_hands_the_store_encoded_transformed_items() -> None:
+    server = FakeServer()
+    for n in "abcde":
+        server.set(n, k=n)
+
+    class Encoded:
+        def __init__(self) -> None:
+            self.replaced: list[list[tuple[str, bytes]]] = []
+
+        def replace_encoded(self, items: list[tuple[str, bytes]], rv: str) -> None:
+            self.replaced.append(list(items))
+
+        def add(self, obj: dict[str, Any]) -> None: ...
+
+        update = delete = add
+
+    sink = Encoded()
+    r = Reflector(httpx2.AsyncClient(base_url="http://fake",
+                                     transport=httpx2.MockTransport(server.handler)),
+                  ConfigMap, sink, namespace="a", page_size=2)
+    await r.list()
+    [items] = sink.replaced
+    assert [k for k, _ in items] == ["a/a", "a/b", "a/c", "a/d", "a/e"]
+    for _k, raw in items:
+        assert type(raw) is bytes
+        obj = msgspec.json.decode(raw)
+        assert "managedFields" not in obj["metadata"]  # transformed before encoding
+        assert raw == encode_exact(obj)  # the exact-size form the store keeps
+    assert r.last_sync_resource_version == str(server.rv)
+
+
+@pytest.mark.anyio
 async def test_reflector_http_410_on_watch_relists_and_errors_back_off() -> None:
     server = FakeServer()
     server.set("a")
@@ -736,3 +797,27 @@ def test_indexer_added_late_tolerates_a_failing_object_like_put() -> None:
     assert s.index_keys("by-name", "ok") == {"a/ok"}
     s.put(cm("ok", rv="2"))
     assert s.index_keys("by-name", "ok") == {"a/ok"}
+
+
+@pytest.mark.anyio
+async def test_separate_pool_client_copies_settings_with_its_own_unbounded_pool() -> None:
+    auth = httpx2.BasicAuth("u", "p")
+    http = httpx2.AsyncClient(base_url="https://api.example:6443", auth=auth,
+                              headers={"X-Test": "1"}, timeout=httpx2.Timeout(7.0),
+                              limits=httpx2.Limits(max_connections=3), trust_env=False)
+    copy = separate_pool_client(http)
+    assert copy is not None
+    assert copy.base_url == http.base_url and copy.auth is http.auth
+    assert copy.headers["X-Test"] == "1" and copy.timeout == http.timeout
+    assert isinstance(copy._transport, httpx2.AsyncHTTPTransport)
+    assert copy._transport is not http._transport
+    pool, orig = copy._transport._pool, http._transport._pool  # type: ignore[attr-defined]
+    assert pool is not orig and orig._max_connections == 3
+    assert pool._max_connections > 10**6  # unbounded
+    assert pool._ssl_context is orig._ssl_context  # same TLS trust and client certificate
+    # a transport it cannot copy (e.g. a test double): None, the caller shares the pool
+    mock = httpx2.AsyncClient(transport=httpx2.MockTransport(lambda r: httpx2.Response(200)))
+    assert separate_pool_client(mock) is None
+    await copy.aclose()
+    await http.aclose()
+    await mock.aclose()
