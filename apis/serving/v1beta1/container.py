@@ -43,6 +43,17 @@ ServingContainer = Annotated[core_v1.Container, K8sType(optional=PROBE_PORTS)]
 """A component container whose readiness/liveness probe port may be omitted."""
 
 
+def set_fields(model: KubeModel, fields_of: type[KubeModel]) -> dict[str, Any]:
+    """The fields of ``fields_of`` (a base of ``model``'s class) that are set (not None) on
+    ``model``, keyed by JSON name; values as they are (shared, not copied)."""
+    values: dict[str, Any] = {}
+    for field_name, info in fields_of.model_fields.items():
+        value = getattr(model, field_name)
+        if value is not None:
+            values[info.alias or field_name] = value
+    return values
+
+
 class ContainerFields(KubeModel):
     """The fields of a Kubernetes Container, inlined."""
 
@@ -78,11 +89,5 @@ class ContainerFields(KubeModel):
 
     def container(self, **overrides: Any) -> core_v1.Container:
         """A lightkube ``Container`` made of these fields (nested objects shared, not copied)."""
-        values: dict[str, Any] = {}
-        for field_name, info in ContainerFields.model_fields.items():
-            value = getattr(self, field_name)
-            if value is not None:
-                values[info.alias or field_name] = value
-        values.update(overrides)
-        values.setdefault("name", "")
+        values = {"name": "", **set_fields(self, ContainerFields), **overrides}
         return core_v1.Container(**values)

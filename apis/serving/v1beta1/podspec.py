@@ -37,7 +37,7 @@ from runtime.resource import (
     Volume,
 )
 
-from .container import ServingContainer
+from .container import ServingContainer, set_fields
 
 EphemeralContainer = Annotated[core_v1.EphemeralContainer, K8sType()]
 PodOS = Annotated[core_v1.PodOS, K8sType(optional=((core_v1.PodOS, "name"),))]
@@ -145,11 +145,5 @@ class PodSpec(KubeModel):
 
     def pod_spec(self, **overrides: Any) -> core_v1.PodSpec:
         """A lightkube ``PodSpec`` of these fields (Container/Volume objects shared, not copied)."""
-        values: dict[str, Any] = {}
-        for field_name, info in PodSpec.model_fields.items():
-            value = getattr(self, field_name)
-            if value is not None:
-                values[info.alias or field_name] = value
-        values.update(overrides)
-        values.setdefault("containers", [])
+        values = {"containers": [], **set_fields(self, PodSpec), **overrides}
         return core_v1.PodSpec(**values)
