@@ -265,7 +265,10 @@ async def test_partitioned_leader_stops_before_the_other_starts(
         assert a.gauge() == 0.0
 
         await wait_until(lambda: b.leading, within=LEASE + 5)
-        assert time.monotonic() - t0 >= lost
+        took = time.monotonic() - t0
+        # a's last renewal was at most one retry period before the partition and b judges
+        # expiry from when it saw that renewal: b cannot lead earlier than this.
+        assert took >= LEASE - RETRY - 0.2, f"b took over {took:.2f} s after the partition"
         tg.cancel_scope.cancel()
     assert sampler.overlaps == 0
     assert sampler.samples > 100
