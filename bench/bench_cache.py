@@ -138,7 +138,8 @@ async def _run(kubeconfig: str) -> dict[str, float]:
 def _watch_events_per_s() -> float:
     import httpx2
 
-    from runtime.cache import Informer, ResourceEventHandlerFuncs
+    from runtime.cache import Informer, ResourceEventHandlerFuncs, object_key
+    from runtime.reflector import encode_exact
 
     inf = Informer(httpx2.AsyncClient(base_url="http://unused"), ConfigMap, namespaces=[NS])
     seen = 0
@@ -154,7 +155,7 @@ def _watch_events_per_s() -> float:
         o = _configmap(i)
         o["metadata"]["resourceVersion"] = str(i)
         items.append(o)
-    r.store.replace(items, "1000")
+    r.store.replace_encoded([(object_key(o), encode_exact(o)) for o in items], "1000")
     lines = []
     for n in range(N):
         o = _configmap(n % 1000)
