@@ -820,3 +820,67 @@ async def test_queue_latency_of_a_delayed_key_counts_from_its_ready_time(kind: s
         key, _ = await q.get()
     assert key == "x"
     assert sample("workqueue_queue_duration_seconds_sum", lbl) == 29.0
+
+
+async def _settle() -> None:
+    """Let every runnable task run until it blocks (cheaper than wait_all_tasks_blocked)."""
+    for _ in range(200):
+        await anyio.lowlevel.checkpoint()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "priority"])
+@pytest.mark.parametrize("seed", range(4))
+async def test_no_ready_key_waits_while_a_worker_is_idle(kind: str, seed: int) -> None:
+    """Random adds, delayed adds, batches and requeues with 4 workers on a fake clock: at
+    every quiet point, a ready key that is not being processed implies no idle worker."""
+    rng = random.Random(seed)
+    clock = FakeClock()
+    pq: PriorityQueue[str] = PriorityQueue(clock=clock)
+    fifo: RateLimitingQueue[str] = RateLimitingQueue(clock=clock)
+    q: PriorityQueue[str] | RateLimitingQueue[str] = pq if kind == "priority" else fifo
+    idle = 0
+    in_flight: set[str] = set()
+
+    async def worker() -> None:
+        nonlocal idle
+        while True:
+            idle += 1
+            key, shutdown = await q.get()
+            idle -= 1
+            if shutdown:
+                return
+            assert key is not None and key not in in_flight
+            in_flight.add(key)
+            await clock.sleep(rng.choice([0, 0.5, 1, 3]))
+            in_flight.discard(key)
+            if rng.random() < 0.3:
+                q.add_after(key, rng.choice([0.5, 1, 2]))
+            q.done(key)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(4):
+            tg.start_soon(worker)
+        for step in range(150):
+            for _ in range(rng.randint(0, 3)):
+                key = f"k{rng.randint(0, 9)}"
+                r = rng.random()
+                if r < 0.4:
+                    q.add(key)
+                elif r < 0.8:
+                    q.add_after(key, rng.choice([0.5, 1, 1.5, 2]))
+                elif kind == "priority":
+                    pq.add_with_opts(key, f"k{rng.randint(0, 9)}", priority=rng.choice([0, 5]))
+                else:
+                    fifo.add_rate_limited(key)
+            await _settle()
+            if idle and len(q):
+                runnable = (
+                    [e[2] for e in pq._ready if pq._live_ready(e) and e[2] not in pq._locked]
+                    if kind == "priority"
+                    else list(fifo._queue)
+                )
+                assert not runnable, (step, idle, runnable)
+            clock.step(0.5)
+            await _settle()
+        q.shut_down()
+        tg.cancel_scope.cancel()
