@@ -505,6 +505,10 @@ class LeaderElector:
                     if self.on_started_leading is not None:
                         tg.start_soon(self._run_started_leading, name="on_started_leading")
                     await self._renew()
+                    # Lost: say so now (client-go's leaderOff), not once the leader work has
+                    # finished stopping.
+                    self._leading = False
+                    self._gauge.set(0)
                     tg.cancel_scope.cancel()
             finally:
                 self._leading = False

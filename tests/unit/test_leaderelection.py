@@ -342,6 +342,41 @@ async def test_run_loses_leadership_exactly_after_the_renew_deadline() -> None:
     assert a.elected.is_set()
 
 
+async def test_lost_leadership_is_reported_before_the_leader_work_has_stopped() -> None:
+    """client-go sets leader_election_master_status to 0 when renewal fails, without waiting
+    for OnStartedLeading to return; a slowly stopping leader must not claim to lead."""
+    store, clock = LeaseStore(), FakeClock()
+    stopping = anyio.Event()
+
+    async def started() -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            stopping.set()
+            with anyio.CancelScope(shield=True):
+                await clock.sleep(5)  # a graceful shutdown of the controllers
+
+    cfg = LeaderElectionConfig(lease_name=NAME, namespace=NS, identity="a", name="lock-slowstop")
+    a = LeaderElector(
+        cast(AsyncClient, store), cfg, on_started_leading=started, clock=clock, rng=NoJitter()
+    )
+    gauge = {"name": "lock-slowstop"}
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(a.run)
+        await anyio.wait_all_tasks_blocked()
+        assert a.leading
+        store.down = True
+        while not stopping.is_set():
+            await clock.advance(1.0)
+        # while the leader work is still stopping:
+        seen = (
+            a.leading,
+            metrics.REGISTRY.get_sample_value("leader_election_master_status", gauge),
+        )
+        await clock.advance(5.0)
+    assert seen == (False, 0.0)
+
+
 class SlowLeaseStore(LeaseStore):
     """Every call takes ``delay`` seconds of the fake clock (a slow or struggling apiserver);
     the start time of each replace is recorded while ``delay`` is set."""
