@@ -216,6 +216,7 @@ class LeaderElector:
         self._observed = LeaderElectionRecord()
         self._observed_raw: LeaderElectionRecord | None = None
         self._observed_time = 0.0
+        self._renewed_at: float | None = None  # when our last successful write was *sent*
         self._reported_leader = ""
         self._leading = False
         self.elected = anyio.Event()
@@ -257,6 +258,15 @@ class LeaderElector:
             raise LeaderElectionError(
                 f"failed election to renew leadership on lease {self.config.name}"
             )
+
+    def renewed_within(self, seconds: float) -> bool:
+        """Whether our last successful acquire/renew write was *sent* less than ``seconds``
+        ago. Counting from the send, not from the response, is what makes this a safe fence:
+        a peer may take over ``lease_duration`` after the apiserver stored our renewal, and
+        the response can arrive a long while after that (up to the request timeout)."""
+        if self._renewed_at is None:
+            return False
+        return self._clock.now() - self._renewed_at < seconds
 
     def _set_observed(self, record: LeaderElectionRecord) -> None:
         self._observed = record
@@ -359,6 +369,7 @@ class LeaderElector:
                 )
             else:
                 self._set_observed(record)
+                self._renewed_at = now
                 return True
 
         # 2. obtain or create the lease.
@@ -369,6 +380,7 @@ class LeaderElector:
                 raise
             await self._create(record)
             self._set_observed(record)
+            self._renewed_at = now
             return True
 
         # 3. record the observation; expiry is judged from when *we* saw it change.
@@ -394,6 +406,7 @@ class LeaderElector:
             record = _replace(record, leader_transitions=old.leader_transitions + 1)
         await self._update(record)
         self._set_observed(record)
+        self._renewed_at = now
         return True
 
     async def _acquire(self) -> None:
@@ -438,6 +451,10 @@ class LeaderElector:
                 with anyio.move_on_after(remaining):
                     renewed = await self.try_acquire_or_renew()
                 if renewed:
+                    break
+                if self._observed.holder_identity and not self.is_leader():
+                    # Another candidate holds the lease now: retrying until the renew
+                    # deadline cannot get it back and only delays stepping down.
                     break
                 now = self._clock.now()
                 if next_tick <= now:

@@ -526,13 +526,7 @@ class Manager:
         el = self._elector
         if el is None or not el.leading or not el.is_leader():
             return False
-        try:
-            # check() raises if not renewed for lease_duration + tolerance: ask for the
-            # renew deadline instead.
-            el.check(self.renew_deadline - self.lease_duration)
-        except Exception:
-            return False
-        return True
+        return bool(el.renewed_within(self.renew_deadline))
 
     def _lease_namespace(self) -> str:
         if self.leader_election_namespace:

@@ -468,3 +468,45 @@ async def test_became_and_stopped_leading_events_on_the_lease() -> None:
         ]
         tg.cancel_scope.cancel()
     assert events.recorded[-1][-1] == "a stopped leading"
+
+
+async def test_fence_counts_from_when_the_renewal_was_sent() -> None:
+    """A renewal whose response takes 4 s stored the lease when it was *sent*; a peer may
+    take over lease_duration after that, so the fence must not restart at the response."""
+    clock = FakeClock()
+    store = SlowLeaseStore(clock)
+    a = elector(store, clock, "a")
+    assert not a.renewed_within(100.0)  # never renewed
+    assert await a.try_acquire_or_renew()
+    assert a.renewed_within(0.001)
+    clock.step(1.0)
+    store.delay = 4.0
+    sent = clock.now()
+    results: list[bool] = []
+
+    async def renew() -> None:
+        results.append(await a.try_acquire_or_renew())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(renew)
+        await anyio.wait_all_tasks_blocked()
+        await clock.advance(4.0)
+    assert results == [True] and clock.now() == sent + 4.0
+    assert not a.renewed_within(4.0)
+    assert a.renewed_within(4.001)
+
+
+async def test_renewal_stops_at_once_when_another_holder_took_the_lease() -> None:
+    """Once a renewal attempt shows the lease held by someone else, the elector steps down
+    at that attempt instead of retrying until the renew deadline (10 s)."""
+    store, clock = LeaseStore(), FakeClock()
+    cfg = LeaderElectionConfig(lease_name=NAME, namespace=NS, identity="a", name="lock-taken")
+    a = LeaderElector(cast(AsyncClient, store), cfg, clock=clock, rng=NoJitter())
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(a.run)
+        await anyio.wait_all_tasks_blocked()
+        assert a.leading
+        store.put_foreign("b", renew=dt.datetime.now(dt.UTC))
+        await clock.advance(2.0)  # the next renewal round
+        assert not a.leading
+        assert a.get_leader() == "b"
