@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-import anyio
 import pytest
 from lightkube import AsyncClient
 from lightkube.models.apps_v1 import DeploymentSpec
@@ -15,6 +12,7 @@ from lightkube.resources.core_v1 import Node, Pod
 from lightkube.types import CascadeType
 
 from runtime.testing import Environment
+from runtime.testing.eventually import eventually
 
 pytestmark = pytest.mark.anyio
 
@@ -28,11 +26,6 @@ async def test_nodes_are_ready_with_gpu_capacity(cluster_client: AsyncClient) ->
         assert node.status.capacity["nvidia.com/gpu"] == "8"
         assert not [t for t in node.spec.taints or [] if t.effect == "NoSchedule"]
 
-
-async def _wait(predicate: Callable[[], Awaitable[bool]], seconds: float = 60.0) -> None:
-    with anyio.fail_after(seconds):
-        while not await predicate():
-            await anyio.sleep(0.25)
 
 
 async def test_deployment_gets_ready_pods_and_is_garbage_collected(
@@ -57,7 +50,7 @@ async def test_deployment_gets_ready_pods_and_is_garbage_collected(
         d = await cluster_client.get(Deployment, "web", namespace=ns)
         return bool(d.status and d.status.readyReplicas == 3)
 
-    await _wait(ready)
+    await eventually(ready, within=60)
     pods = [p async for p in cluster_client.list(Pod, namespace=ns, labels=labels)]
     assert len(pods) == 3
     assert all(p.status.phase == "Running" and p.spec.nodeName for p in pods)
@@ -72,7 +65,7 @@ async def test_deployment_gets_ready_pods_and_is_garbage_collected(
         left_pods = [p async for p in cluster_client.list(Pod, namespace=ns)]
         return not left_rs and not left_pods
 
-    await _wait(collected)
+    await eventually(collected, within=60)
 
 
 def test_cluster_components_all_running(cluster_env: Environment) -> None:

@@ -5,7 +5,7 @@ reconciles concurrently with max_concurrent=4."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,6 +21,7 @@ from runtime.controller import Builder
 from runtime.manager import Manager
 from runtime.predicate import new_predicate_funcs
 from runtime.reconcile import Request, Result
+from runtime.testing.eventually import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -35,17 +36,6 @@ def depth(queue: str) -> float:
                for s in m.samples if s.labels.get("name") == queue)
 
 
-async def until(cond: Callable[[], Any], limit: float = 20.0, every: float = 0.05) -> Any:
-    """Poll a sync or async condition until truthy (real time)."""
-    with anyio.fail_after(limit):
-        for _ in itertools.count():
-            r = cond()
-            if hasattr(r, "__await__"):
-                r = await r
-            if r:
-                return r
-            await anyio.sleep(every)
-
 
 def manager(envtest: Any, namespace: str | None = None, **kw: Any) -> Manager:
     kw.setdefault("metrics_bind_address", "127.0.0.1:0")
@@ -57,7 +47,7 @@ def manager(envtest: Any, namespace: str | None = None, **kw: Any) -> Manager:
 async def running(mgr: Manager) -> AsyncIterator[Manager]:
     async with anyio.create_task_group() as tg:
         tg.start_soon(mgr.start)
-        await until(lambda: mgr.elected().is_set() and all(
+        await eventually(lambda: mgr.elected().is_set() and all(
             inf.has_synced() for inf in mgr.cache.informers()))
         yield mgr
         mgr.stop()
@@ -87,7 +77,7 @@ async def test_example_mirror_converges(envtest: Any, kube_client: AsyncClient,
         await mgr.client.create(mirror)
 
         # 1. The copy appears, owned by the mirror; status says ready.
-        copy = await until(lambda: get_cm(kube_client, "copy", dst_ns))
+        copy = await eventually(lambda: get_cm(kube_client, "copy", dst_ns))
         assert copy.data == {"a": "1"}
         refs = copy.metadata.ownerReferences or []
         assert [(r.kind, r.name, r.controller) for r in refs] == [("ConfigMapMirror", "copy", True)]
@@ -96,7 +86,7 @@ async def test_example_mirror_converges(envtest: Any, kube_client: AsyncClient,
             m = await mgr.client.api_reader.get(ex.ConfigMapMirror, "copy", dst_ns)
             return m.status
 
-        st = await until(status)
+        st = await eventually(status)
         assert st.ready and st.observed_generation == 1
 
         # 2. The source changes -> the copy follows (watches + async map fn + field index).
@@ -107,11 +97,11 @@ async def test_example_mirror_converges(envtest: Any, kube_client: AsyncClient,
             c = await get_cm(kube_client, "copy", dst_ns)
             return c is not None and c.data == {"a": "2", "b": "3"}
 
-        await until(copied)
+        await eventually(copied)
 
         # 3. Someone edits our copy -> restored (owns()).
         await kube_client.patch(ConfigMap, "copy", {"data": {"a": "tampered"}}, namespace=dst_ns)
-        await until(copied)
+        await eventually(copied)
 
         # 4. A mirror of a missing source: Ready false, a Warning event, requeue_after.
         before = value("controller_runtime_reconcile_total", controller="configmap-mirror",
@@ -124,14 +114,14 @@ async def test_example_mirror_converges(envtest: Any, kube_client: AsyncClient,
             m = await mgr.client.api_reader.get(ex.ConfigMapMirror, "orphan", dst_ns)
             return m.status and m.status.message
 
-        assert "not found" in await until(orphan_status)
+        assert "not found" in await eventually(orphan_status)
         from lightkube.resources.events_v1 import Event
 
         async def warning() -> list[Any]:
             return [e async for e in kube_client.list(Event, namespace=dst_ns)
                     if e.reason == "SourceNotFound"]
 
-        ev = (await until(warning))[0]
+        ev = (await eventually(warning))[0]
         assert ev.type == "Warning" and ev.regarding.name == "orphan"
         assert value("controller_runtime_reconcile_total", controller="configmap-mirror",
                      result="requeue_after") > before
@@ -182,7 +172,7 @@ async def test_exception_is_retried_with_backoff_and_worker_survives(
         for name in ("x", "y"):
             await kube_client.create(ConfigMap(metadata=ObjectMeta(
                 name=name, namespace=namespace, labels={"test": "flaky"})))
-        await until(lambda: all(len(rec.calls.get(Request(namespace, n), [])) >= 5
+        await eventually(lambda: all(len(rec.calls.get(Request(namespace, n), [])) >= 5
                                 for n in ("x", "y")))
         await anyio.sleep(0.3)
     times = rec.calls[Request(namespace, "x")]
@@ -217,7 +207,7 @@ async def test_same_key_never_concurrent_with_max_concurrent_4(
             async with anyio.create_task_group() as tg:
                 for n in names:
                     tg.start_soon(patch, n, i)
-        await until(lambda: depth("it-conc") == 0 and not any(rec.in_flight.values()))
+        await eventually(lambda: depth("it-conc") == 0 and not any(rec.in_flight.values()))
     assert rec.max_per_key == 1
     assert rec.max_total > 1  # the four workers did overlap on different keys
     assert value("controller_runtime_max_concurrent_reconciles", controller="it-conc") == 4

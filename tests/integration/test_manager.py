@@ -4,13 +4,12 @@ elected); leader election hand-over and a lost lease; graceful shutdown; SIGTERM
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -29,20 +28,11 @@ from runtime.controller import Builder
 from runtime.manager import LeaderElectionLostError, Manager
 from runtime.predicate import new_predicate_funcs
 from runtime.reconcile import Request, Result
+from runtime.testing.eventually import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 ROOT = Path(__file__).resolve().parents[2]
 
-
-async def until(cond: Callable[[], Any], limit: float = 20.0, every: float = 0.05) -> Any:
-    with anyio.fail_after(limit):
-        for _ in itertools.count():
-            r = cond()
-            if hasattr(r, "__await__"):
-                r = await r
-            if r:
-                return r
-            await anyio.sleep(every)
 
 
 def manager(envtest: Any, namespace: str | None = None, **kw: Any) -> Manager:
@@ -73,7 +63,7 @@ def only(label: str) -> Any:
 async def started(mgr: Manager) -> AsyncIterator[anyio.abc.TaskGroup]:
     async with anyio.create_task_group() as tg:
         tg.start_soon(mgr.start)
-        await until(lambda: mgr.elected().is_set())
+        await eventually(lambda: mgr.elected().is_set())
         yield tg
         mgr.stop()
 
@@ -117,7 +107,7 @@ async def test_metrics_healthz_readyz(envtest: Any, kube_client: AsyncClient,
     async with started(mgr):
         await kube_client.create(ConfigMap(metadata=ObjectMeta(
             name="m1", namespace=namespace, labels={"test": "m"})))
-        await until(lambda: rec.finished)
+        await eventually(lambda: rec.finished)
         base_h = f"http://127.0.0.1:{mgr.health_probe_port}"
         base_m = f"http://127.0.0.1:{mgr.metrics_port}"
         assert mgr.health_probe_port != mgr.metrics_port
@@ -198,7 +188,7 @@ async def test_probes_serve_before_caches_sync_and_stop_is_prompt(envtest: Any) 
     mgr.add_readyz_check("informers", mgr.cache_synced_check)
     async with anyio.create_task_group() as tg:
         tg.start_soon(mgr.start)
-        await until(lambda: mgr.health_probe_port)
+        await eventually(lambda: mgr.health_probe_port)
         async with httpx.AsyncClient() as http:
             base = f"http://127.0.0.1:{mgr.health_probe_port}"
             assert (await http.get(f"{base}/healthz")).status_code == 200
@@ -230,7 +220,7 @@ async def test_graceful_shutdown_waits_then_gives_up(envtest: Any, kube_client: 
         tg.start_soon(mgr.start)
         await kube_client.create(ConfigMap(metadata=ObjectMeta(
             name="g1", namespace=namespace, labels={"test": "g"})))
-        await until(lambda: rec.calls)
+        await eventually(lambda: rec.calls)
         mgr.stop()
     assert rec.finished == [Request(namespace, "g1")]
 
@@ -248,7 +238,7 @@ async def test_graceful_shutdown_waits_then_gives_up(envtest: Any, kube_client: 
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(run)
-        await until(lambda: rec.calls)
+        await eventually(lambda: rec.calls)
         t0 = time.monotonic()
         mgr.stop()
     assert time.monotonic() - t0 < 3
@@ -273,16 +263,16 @@ async def test_leader_election_hand_over(envtest: Any, kube_client: AsyncClient,
         mgrs.append(m)
     async with anyio.create_task_group() as tg:
         tg.start_soon(mgrs[0].start)
-        await until(lambda: mgrs[0].elected().is_set())
+        await eventually(lambda: mgrs[0].elected().is_set())
         tg.start_soon(mgrs[1].start)
         await kube_client.create(ConfigMap(metadata=ObjectMeta(
             name="le1", namespace=namespace, labels={"test": "le"})))
-        await until(lambda: recs[0].calls)
+        await eventually(lambda: recs[0].calls)
         await anyio.sleep(1.5)  # several retry periods: the follower must stay idle
         assert recs[1].calls == [] and not mgrs[1].elected().is_set()
         t0 = time.monotonic()
         mgrs[0].stop()  # releases the lease: the follower takes over at its next retry
-        await until(lambda: recs[1].calls)
+        await eventually(lambda: recs[1].calls)
         assert time.monotonic() - t0 < 4.0  # faster than waiting out the 4 s lease
         held = await kube_client.get(Lease, lease, namespace=namespace)
         assert held.spec.holderIdentity == mgrs[1].identity
@@ -310,7 +300,7 @@ async def test_lost_lease_stops_controllers_and_raises(envtest: Any, kube_client
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(run)
-        await until(lambda: mgr.elected().is_set())
+        await eventually(lambda: mgr.elected().is_set())
         # Another holder takes the lease (as after a partition): renewals now fail.
         cur = await kube_client.get(Lease, lease, namespace=namespace)
         cur.spec.holderIdentity = "thief"
@@ -360,12 +350,12 @@ async def test_controller_added_after_start(envtest: Any, kube_client: AsyncClie
     mgr = manager(envtest, namespace, metrics_bind_address="0", health_probe_bind_address="0")
     async with anyio.create_task_group() as tg:
         tg.start_soon(mgr.start)
-        await until(lambda: mgr.elected().is_set())
+        await eventually(lambda: mgr.elected().is_set())
         rec = Recorder()
         Builder(mgr, name="mgr-late").for_(ConfigMap).with_event_filter(only("late")).complete(rec)
         await kube_client.create(ConfigMap(metadata=ObjectMeta(
             name="late", namespace=namespace, labels={"test": "late"})))
-        await until(lambda: rec.finished)
+        await eventually(lambda: rec.finished)
         mgr.stop()
     assert rec.finished == [Request(namespace, "late")]
 
@@ -405,7 +395,7 @@ async def test_start_and_stop_order(envtest: Any, namespace: str) -> None:
     mgr.add(Probe("other", False))
     async with anyio.create_task_group() as tg:
         tg.start_soon(mgr.start)
-        await until(lambda: len(events) == 2)
+        await eventually(lambda: len(events) == 2)
         mgr.stop()
     assert events == [("start", "other", True), ("start", "leader", True),
                       ("stop", "leader", True), ("stop", "other", True)]
@@ -448,7 +438,7 @@ async def test_watches_do_not_take_the_connections_writes_need(envtest: Any,
             mgr.cache.get_informer(kind)
         async with anyio.create_task_group() as tg:
             tg.start_soon(mgr.start)
-            await until(lambda: mgr.elected().is_set())  # every informer synced first
+            await eventually(lambda: mgr.elected().is_set())  # every informer synced first
             await anyio.sleep(0.5)  # the 5 watches are open
             with anyio.fail_after(8):  # a write waiting for a pooled connection: 3 s each
                 for i in range(4):
@@ -460,7 +450,7 @@ async def test_watches_do_not_take_the_connections_writes_need(envtest: Any,
             async def cached() -> bool:
                 return len(await mgr.cache.list(ConfigMap, namespace)) >= 4
 
-            await until(cached)  # and the watches deliver
+            await eventually(cached)  # and the watches deliver
             mgr.stop()
         pool = mgr.cache.http._transport.inner._pool  # type: ignore[attr-defined]
         assert pool is not small._pool and not pool.connections  # closed on stop

@@ -5,7 +5,6 @@ with the real RateLimitingQueue driven by a FakeClock where timing matters."""
 from __future__ import annotations
 
 import io
-import itertools
 import json
 import logging
 import random
@@ -23,6 +22,7 @@ from runtime.controller import Builder, Channel, Controller, WorkQueue
 from runtime.handler import EnqueueRequestsFromMapFunc
 from runtime.log import JSONFormatter
 from runtime.reconcile import Request, Result, TerminalError, current
+from runtime.testing.eventually import eventually
 from runtime.workqueue import PriorityQueue, RateLimitingQueue
 
 pytestmark = pytest.mark.anyio
@@ -109,14 +109,6 @@ def make(name: str, rec: Any, clock: FakeClock | None = None, **kw: Any
 async def settle() -> None:
     await anyio.wait_all_tasks_blocked()
 
-
-async def until(cond: Callable[[], bool], limit: float = 5.0) -> None:
-    """Poll ``cond`` until true (real time), failing after ``limit`` seconds."""
-    with anyio.fail_after(limit):
-        for _ in itertools.count():
-            if cond():
-                return
-            await anyio.sleep(0.005)
 
 
 R = Request("ns", "a")
@@ -275,7 +267,7 @@ async def test_reconcile_timeout() -> None:
     ctrl, q = make("oc-timeout", rec, reconcile_timeout=0.05)
     async with running(ctrl) as send:
         await send.send(obj("a"))
-        await until(lambda: len(rec.calls) >= 2)
+        await eventually(lambda: len(rec.calls) >= 2)
     assert sample("controller_runtime_reconcile_timeouts_total", "oc-timeout") == 1
     assert total("oc-timeout", "error") == 1
     assert q.calls[0] == ("add_rate_limited", R)
@@ -307,7 +299,7 @@ async def test_same_key_never_concurrent_with_four_workers() -> None:
             if rnd.random() < 0.3:
                 await anyio.sleep(0.001)
         q: Any = ctrl.queue
-        await until(lambda: not len(q) and not q.processing, 10)
+        await eventually(lambda: not len(q) and not q.processing, 10)
     assert max_per_key == 1
     assert max_total > 1  # the workers did run in parallel
     assert done == len(rec.calls) > 6
@@ -380,7 +372,7 @@ async def test_workers_start_only_after_sources_synced() -> None:
         src.synced.set()
         with anyio.fail_after(5):
             await ctrl.synced.wait()
-        await until(lambda: bool(rec.calls))
+        await eventually(lambda: bool(rec.calls))
         stopping.set()
     assert rec.calls == [R]
 
@@ -418,7 +410,7 @@ async def test_bad_map_function_does_not_stop_delivery() -> None:
         tg.start_soon(ctrl.start, stopping)
         await send.send(obj("bad"))
         await send.send(obj("good"))
-        await until(lambda: bool(rec.calls))
+        await eventually(lambda: bool(rec.calls))
         stopping.set()
     assert rec.calls == [Request("ns", "mapped-good")]
 
@@ -520,7 +512,7 @@ async def test_async_map_function_runs_in_source_group() -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(ctrl.start, stopping)
         await send.send(obj("x"))
-        await until(lambda: bool(rec.calls))
+        await eventually(lambda: bool(rec.calls))
         stopping.set()
     assert rec.calls == [Request("ns", "owner-of-x")]
 
