@@ -83,6 +83,13 @@ def setup_logging(level: int | str = logging.INFO, stream: TextIO | None = None)
     handler._runtime_json = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # The HTTP stack logs every request at INFO: one line per API call would drown the
+    # controllers' own logs (rest_client_requests_total counts them instead).
+    for noisy in _QUIET_LOGGERS:
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+_QUIET_LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2")
 
 
 def get_logger(name: str) -> logging.Logger:
