@@ -164,12 +164,15 @@ async def main(argv: list[str] | None = None) -> None:
     p.add_argument("--health-probe-bind-address", default=":8081")
     p.add_argument("--leader-elect", action="store_true")
     p.add_argument("--leader-election-namespace", default="default")
+    p.add_argument("--leader-election-release-on-cancel", action="store_true",
+                   help="give the lease up on SIGTERM so a standby takes over at once")
     args = p.parse_args(argv)
     setup_logging()
     mgr = Manager(args.kubeconfig, metrics_bind_address=args.metrics_bind_address,
                   health_probe_bind_address=args.health_probe_bind_address,
                   leader_election=args.leader_elect, leader_election_id="configmap-mirror",
                   leader_election_namespace=args.leader_election_namespace,
+                  leader_election_release_on_cancel=args.leader_election_release_on_cancel,
                   field_manager="configmap-mirror")
     if args.install_crd:
         await install_crd(mgr)
