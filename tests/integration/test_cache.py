@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -22,6 +22,7 @@ from runtime.cache import (
     ResourceEventHandlerFuncs,
 )
 from runtime.reflector import PartialObjectMetadata
+from runtime.testing.eventually import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -35,17 +36,6 @@ async def started(cache: Cache) -> AsyncIterator[Cache]:
         finally:
             tg.cancel_scope.cancel()
 
-
-async def eventually(check: Callable[[], Any], tries: int = 200) -> None:
-    last: Any = None
-    for _ in range(tries):
-        last = check()
-        if hasattr(last, "__await__"):
-            last = await last
-        if last:
-            return
-        await anyio.sleep(0.05)
-    raise AssertionError(f"condition not reached (last: {last!r})")
 
 
 async def test_metadata_only_secrets_hold_no_data(kube_client: AsyncClient,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -34,6 +34,7 @@ from runtime.client import (
 )
 from runtime.events import EventRecorder
 from runtime.resource import CRD, CustomResource, KubeModel
+from runtime.testing.eventually import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -49,22 +50,6 @@ async def running(kube: Any, **client_kw: Any) -> AsyncIterator[Client]:
         finally:
             tg.cancel_scope.cancel()
 
-
-async def eventually(check: Callable[[], Any], tries: int = 100) -> Any:
-    """Await ``check()`` (sync or async) until it returns a truthy value or stops raising
-    AssertionError; the cache is eventually consistent with the API."""
-    last: BaseException | None = None
-    for _ in range(tries):
-        try:
-            out = check()
-            if hasattr(out, "__await__"):
-                out = await out
-            if out:
-                return out
-        except AssertionError as e:
-            last = e
-        await anyio.sleep(0.05)
-    raise AssertionError(f"condition not reached: {last}")
 
 
 def cm(name: str, ns: str, **data: str) -> ConfigMap:

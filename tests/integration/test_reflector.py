@@ -8,7 +8,7 @@ while it changes things through a direct client, kills the apiserver or compacts
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -24,6 +24,7 @@ from lightkube.resources.core_v1 import ConfigMap
 from runtime import metrics
 from runtime.cache import DeletedFinalStateUnknown, Informer
 from runtime.reflector import Backoff, Reflector, http_client
+from runtime.testing.eventually import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -95,15 +96,6 @@ async def proxied_client(envtest: Any) -> AsyncIterator[tuple[AsyncClient, TcpPr
             await client.close()
             tg.cancel_scope.cancel()
 
-
-async def eventually(check: Callable[[], Any], tries: int = 400, delay: float = 0.05) -> None:
-    last: Any = None
-    for _ in range(tries):
-        last = check()
-        if last:
-            return
-        await anyio.sleep(delay)
-    raise AssertionError(f"condition not reached (last: {last!r})")
 
 
 def cm(name: str, ns: str, **data: str) -> ConfigMap:
