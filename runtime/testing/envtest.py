@@ -117,6 +117,9 @@ class Environment:
     node_capacity: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_NODE_CAPACITY))
     apiserver_port: int | None = None
     extra_apiserver_args: Sequence[str] = ()
+    extra_controller_manager_args: Sequence[str] = ()
+    """kube-controller-manager flags added after the defaults (a later flag wins), e.g.
+    ``--controllers=*,-horizontalpodautoscaling`` or ``--kube-api-qps=200``."""
     start_timeout: float = 60.0
 
     def __post_init__(self) -> None:
@@ -523,6 +526,7 @@ class Environment:
                 "--node-monitor-period=1s",
                 "--concurrent-gc-syncs=5",
                 "--v=1",
+                *self.extra_controller_manager_args,
             ],
             self.dir / "kube-controller-manager.log",
         )
