@@ -375,112 +375,42 @@ async def test_event_series_ends_after_window(kube_client: Any, namespace: str) 
     assert evs == [("1", 2), ("3", 1)]
 
 
-# --------------------------------------------------------------------------- recorder, no server
-
-
-class _FakeEventClient:
-    """``create``/``patch`` as the recorder uses them, with a configurable latency and a
-    patch answer; records what it was asked to write."""
-
-    def __init__(self, latency: float = 0.0, patch_error: Exception | None = None) -> None:
-        self.latency = latency
-        self.patch_error = patch_error
-        self.created: list[Any] = []
-        self.patched: list[tuple[str, Any]] = []
-
-    async def create(self, obj: Any) -> Any:
-        await anyio.sleep(self.latency)
-        self.created.append(obj)
-        return obj
-
-    async def patch(self, _res: Any, name: str, patch: Any, *, namespace: str) -> Any:
-        await anyio.sleep(self.latency)
-        if self.patch_error is not None:
-            raise self.patch_error
-        self.patched.append((name, patch))
-        return None
-
-
-def _target(name: str = "t", uid: str = "u-1") -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": "ns", "uid": uid}}
-
-
-async def test_recorder_flush_deadline_does_not_cancel_writes_in_flight() -> None:
-    # every write takes longer than the flush interval: the periodic flush must not cancel
-    # the create (that loses the event, or duplicates it when the server already stored it)
-    fake = _FakeEventClient(latency=0.05)
-    rec = EventRecorder("c", fake, flush_interval=0.01)
-    for i in range(3):
-        rec.event(_target(f"t{i}", f"u{i}"), "Normal", "R", "A")
-    async with anyio.create_task_group() as tg:
-        await tg.start(rec.run)
-        await anyio.sleep(0.5)
-        tg.cancel_scope.cancel()
-    assert (rec.creates, len(fake.created)) == (3, 3)
-
-
-async def test_recorder_forgets_idle_rate_limit_buckets() -> None:
-    # one token bucket per regarding object; an object quiet for long enough for its bucket to
-    # refill is indistinguishable from a new one, so the bucket must not be kept forever
-    t = [0.0]
-    rec = EventRecorder("c", _FakeEventClient(), now=lambda: t[0])
-    for i in range(200):
-        rec.event(_target(f"t{i}", f"u{i}"), "Normal", "R", "A")
-    await rec.drain()
-    assert rec.creates == 200
-    t[0] += rec.burst / rec.qps + 1.0
-    await rec.flush()
-    assert len(rec._buckets) == 0 and len(rec._series) == 0
-    # a bucket still refilling is kept, and still limits
-    for _ in range(rec.burst + 5):
-        rec.event(_target(), "Normal", "R", "A", related=_target(f"r{_}", f"ru{_}"))
-    await rec.drain()
-    t[0] += 1.0
-    await rec.flush()
-    assert len(rec._buckets) == 1 and rec.dropped == 5
-
-
-async def test_recorder_series_of_a_vanished_event_starts_a_new_event() -> None:
+async def test_recorder_series_of_a_vanished_event_starts_a_new_event(
+    kube_client: Any, namespace: str
+) -> None:
     # the Event was deleted (TTL, kubectl delete): client-go creates it anew when the series
     # patch answers NotFound; counting into a missing Event would lose every later occurrence
-    from runtime.reflector import api_error
-
-    fake = _FakeEventClient(patch_error=api_error(404, "NotFound", "events not found"))
-    rec = EventRecorder("c", fake)
-    rec.event(_target(), "Warning", "Failed", "Sync", "1")
-    rec.event(_target(), "Warning", "Failed", "Sync", "2")  # series patch -> 404
+    client = Client(kube_client, None)
+    target = await client.create(cm("vanishing", namespace))
+    rec = EventRecorder("test-controller", client, flush_interval=3600)
+    rec.event(target, "Warning", "Failed", "Sync", "1")
     await rec.drain()
-    assert rec.creates == 1
-    rec.event(_target(), "Warning", "Failed", "Sync", "3")
+    [first] = await client.list(Event, namespace)
+    await client.delete(first)
+    rec.event(target, "Warning", "Failed", "Sync", "2")  # series patch -> 404 from the server
+    await rec.drain()
+    assert (rec.creates, rec.patches) == (1, 0)
+    rec.event(target, "Warning", "Failed", "Sync", "3")
     await rec.drain()
     assert rec.creates == 2
+    [second] = await client.list(Event, namespace)
+    assert second.note == "3" and second.metadata.name != first.metadata.name
 
 
-def _partial(name: str = "pm", kind: str = "Secret") -> Any:
-    from runtime.reflector import PartialObjectMetadata
-
-    return PartialObjectMetadata(
-        metadata=ObjectMeta(name=name, namespace="ns", uid=f"uid-{name}"),
-        apiVersion="v1", kind=kind,
-    )
-
-
-async def test_recorder_accepts_metadata_only_objects() -> None:
+async def test_recorder_accepts_metadata_only_objects(kube_client: Any, namespace: str) -> None:
     # what a metadata-only informer hands a controller: apiVersion/kind are on the object
     # (the watched type's), not derivable from its Python type; event() must never raise
-    fake = _FakeEventClient()
-    rec = EventRecorder("c", fake)
-    rec.event(_partial(), "Normal", "Seen", "Watch")
+    from lightkube.resources.core_v1 import Secret
+
+    client = Client(kube_client, None)
+    await client.create(Secret(metadata=ObjectMeta(name="pm", namespace=namespace),
+                               stringData={"k": "v"}))
+    meta = await client.api_reader.get(Secret, "pm", namespace, metadata_only=True)
+    rec = EventRecorder("test-controller", client)
+    rec.event(meta, "Normal", "Seen", "Watch")
     await rec.drain()
     assert rec.creates == 1
-    reg = fake.created[0].regarding
-    assert (reg.apiVersion, reg.kind, reg.name, reg.uid) == ("v1", "Secret", "pm", "uid-pm")
-
-
-def test_owner_reference_from_a_metadata_only_owner() -> None:
-    child = cm("child", "ns")
-    set_controller_reference(_partial("owner", "ConfigMap"), child)
-    ref = child.metadata.ownerReferences[0]
-    assert (ref.apiVersion, ref.kind, ref.name, ref.uid, ref.controller) == (
-        "v1", "ConfigMap", "owner", "uid-owner", True)
+    [ev] = await client.list(Event, namespace)
+    reg = ev.regarding
+    assert (reg.apiVersion, reg.kind, reg.name, reg.uid) == (
+        "v1", "Secret", "pm", meta.metadata.uid)
