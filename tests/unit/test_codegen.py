@@ -18,12 +18,10 @@ import codegen
 from codegen.crd import build_all
 from codegen.structural import check_crd, check_schema
 from runtime.resource import discover
+from tests.reference import reference, shared
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD_DIR = ROOT / "config" / "crd"
-SHARED = ROOT.parent / "shared"
-PARITY = SHARED / "tools" / "crd-parity"
-UPSTREAM = SHARED / "reference" / "kserve" / "crd"
 Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -187,10 +185,8 @@ def test_descriptions_kept_for_kubectl_explain(crds: dict[str, dict[str, Any]]) 
 
 
 def parity_lines() -> dict[str, tuple[int, int]]:
-    if not PARITY.exists():
-        pytest.skip(f"{PARITY} not available")
     out = subprocess.run(
-        [sys.executable, str(PARITY), str(CRD_DIR / "full"), "--show", "0"],
+        [sys.executable, str(shared("tools", "crd-parity")), str(CRD_DIR / "full"), "--show", "0"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -242,15 +238,11 @@ def _keyword_diffs(a: Any, b: Any, path: str, out: list[str]) -> None:
 
 
 def test_every_keyword_matches_upstream(crds: dict[str, dict[str, Any]]) -> None:
-    if not UPSTREAM.exists():
-        pytest.skip("upstream CRDs not available")
     unexplained = {}
     for rel, crd in crds.items():
         if not rel.startswith("full/"):
             continue
-        up_file = UPSTREAM / rel.split("/", 1)[1]
-        if not up_file.exists():
-            continue
+        up_file = reference("crd", rel.split("/", 1)[1])  # every CRD of ours exists upstream
         up = yaml.load(up_file.read_text(), Loader=Loader)
         diffs: list[str] = []
         _keyword_diffs(up, crd, "", diffs)

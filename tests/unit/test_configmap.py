@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,15 +18,13 @@ from apis.serving.v1beta1.configmap import (
     parse_inferenceservice_config,
     parse_quantity,
 )
-
-REFERENCE = Path("/work/shared/reference/kserve/inferenceservice-config.yaml")
+from tests.reference import reference
 
 
 def _ref_data() -> dict[str, str]:
-    return yaml.safe_load(REFERENCE.read_text())["data"]
+    return yaml.safe_load(reference("inferenceservice-config.yaml").read_text())["data"]
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason="reference ConfigMap not on this machine")
 def test_reference_configmap_parses() -> None:
     cfg = parse_inferenceservice_config(_ref_data())
     assert cfg.explainers.art_explainer.container_image == "kserve/art-explainer"

@@ -4,7 +4,6 @@ columns. Differences that are intended are listed in ``ALLOWED``."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +11,7 @@ import yaml
 
 from apis.serving import v1alpha1
 from codegen.crd import build_crd
-
-UPSTREAM = Path("/work/shared/reference/kserve/crd")
+from tests.reference import reference
 
 KINDS = [
     v1alpha1.ServingRuntime,
@@ -68,11 +66,9 @@ def _diff(a: Any, b: Any, path: str = "") -> list[str]:
     return [] if a == b else [f"{path}: ours={a!r:.120} upstream={b!r:.120}"]
 
 
-@pytest.mark.skipif(not UPSTREAM.exists(), reason="upstream reference CRDs not on this machine")
 @pytest.mark.parametrize("kind", KINDS, ids=[k.__crd__.kind for k in KINDS])
 def test_crd_identical_to_upstream(kind: Any) -> None:
     ours = _strip(build_crd([kind]))
-    up = _strip(
-        yaml.safe_load((UPSTREAM / f"serving.kserve.io_{kind.__crd__.plural}.yaml").read_text())
-    )
+    upstream = reference("crd", f"serving.kserve.io_{kind.__crd__.plural}.yaml")
+    up = _strip(yaml.safe_load(upstream.read_text()))
     assert _diff(ours, up) == []
