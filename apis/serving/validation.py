@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from apis.serving.constants import DEFAULT_GPU_RESOURCE_TYPES
+from apis.serving.constants import CUSTOM_GPU_RESOURCE_TYPES_ANNOTATION, DEFAULT_GPU_RESOURCE_TYPES
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -45,7 +45,6 @@ __all__ = [
 ]
 
 DEFAULT_BLOCKED_ENV_VARS: tuple[str, ...] = ("PYTHONPATH",)
-CUSTOM_GPU_RESOURCE_TYPES_ANNOTATION = "serving.kserve.io/gpu-resource-types"
 _BASIC_RESOURCES = frozenset({"cpu", "memory", "storage", "ephemeral-storage"})
 
 NAME_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"

@@ -5,6 +5,11 @@ from __future__ import annotations
 from pydantic import Field
 
 from apis.knative import Addressable, DuckStatus
+from apis.serving.constants import (
+    INFERENCE_SERVICE_READY,
+    IS_MMS_PREDICTOR,
+    MEMORY_RESOURCE_AVAILABLE,
+)
 
 __all__ = [
     "CONDITION_SET",
@@ -14,12 +19,6 @@ __all__ = [
     "TrainedModelStatus",
 ]
 
-INFERENCE_SERVICE_READY = "InferenceServiceReady"
-"""Set when the inference service reported readiness."""
-MEMORY_RESOURCE_AVAILABLE = "MemoryResourceAvailable"
-"""Set when the inference service reported resources availability."""
-IS_MMS_PREDICTOR = "IsMMSPredictor"
-"""Set when the inference service predictor is set to multi-model serving."""
 #: The living condition set; Ready is happy when all are True.
 CONDITION_SET = (INFERENCE_SERVICE_READY, MEMORY_RESOURCE_AVAILABLE, IS_MMS_PREDICTOR)
 

@@ -37,7 +37,13 @@ from pydantic import (
     model_validator,
 )
 
-from apis.serving.constants import DEFAULT_GPU_RESOURCE_TYPES
+from apis.serving.constants import (
+    DEFAULT_GPU_RESOURCE_TYPES,
+    INFERENCESERVICE_CONFIG_MAP_NAME,
+    KNATIVE_VISIBILITY_LABEL,
+    SERVICE_ANNOTATION_DISALLOWED_LIST,
+    DeploymentModeType,
+)
 from apis.serving.validation import is_quantity, parse_quantity
 
 __all__ = [
@@ -83,7 +89,6 @@ __all__ = [
     "parse_quantity",
 ]
 
-INFERENCESERVICE_CONFIG_MAP_NAME = "inferenceservice-config"
 
 DEFAULT_DOMAIN_TEMPLATE = "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}"
 DEFAULT_INGRESS_DOMAIN = "example.com"
@@ -92,15 +97,9 @@ DEFAULT_MODEL_BASED_ROUTING_HEADER_NAME = "X-Gateway-Model-Name"
 DEFAULT_MODEL_BASED_ROUTING_MODE = "enabled"
 
 #: ``constants.ServiceAnnotationDisallowedList`` (prepended when key ``inferenceService`` exists).
-BUILTIN_SERVICE_ANNOTATION_DISALLOWED_LIST: tuple[str, ...] = (
-    "autoscaling.knative.dev/min-scale",
-    "autoscaling.knative.dev/max-scale",
-    "internal.serving.kserve.io/storage-initializer-sourceuri",
-    "kubectl.kubernetes.io/last-applied-configuration",
-    "modelFormat",
-)
+BUILTIN_SERVICE_ANNOTATION_DISALLOWED_LIST = SERVICE_ANNOTATION_DISALLOWED_LIST
 #: ``constants.RevisionTemplateLabelDisallowedList``.
-BUILTIN_SERVICE_LABEL_DISALLOWED_LIST: tuple[str, ...] = ("networking.knative.dev/visibility",)
+BUILTIN_SERVICE_LABEL_DISALLOWED_LIST: tuple[str, ...] = (KNATIVE_VISIBILITY_LABEL,)
 
 # ---------------------------------------------------------------------------------------------
 # helpers: quantities, DNS labels, Go templates
@@ -725,8 +724,15 @@ def _check_quantities(
             )
 
 
-_LEGACY_MODES = {"Serverless": "Knative", "RawDeployment": "Standard"}
-_MODES = ("Knative", "Standard", "ModelMesh")
+_LEGACY_MODES = {
+    DeploymentModeType.LEGACY_SERVERLESS.value: DeploymentModeType.KNATIVE.value,
+    DeploymentModeType.LEGACY_RAW_DEPLOYMENT.value: DeploymentModeType.STANDARD.value,
+}
+_MODES = (
+    DeploymentModeType.KNATIVE.value,
+    DeploymentModeType.STANDARD.value,
+    DeploymentModeType.MODEL_MESH.value,
+)
 
 
 def _post_ingress(cfg: IngressConfig, present: bool) -> None:

@@ -17,9 +17,15 @@ from typing import Any
 from apis.serving.constants import (
     DEFAULT_MOUNT_PATH,
     DEPLOYMENT_MODE_ANNOTATION,
+    DISABLE_LOCAL_MODEL_ANNOTATION,
     INFERENCE_SERVICE_CONTAINER,
     LOCAL_MODEL_LABEL,
     LOCAL_MODEL_NAMESPACE_LABEL,
+    LOCAL_MODEL_PVC_NAME_ANNOTATION,
+    LOCAL_MODEL_SOURCE_URI_ANNOTATION,
+    MODEL_FORMAT_ANNOTATION,
+    NODE_GROUP_ANNOTATION,
+    SERVER_TYPE_ANNOTATION,
 )
 from apis.serving.v1alpha1.storage_uri_utils import match_storage_uri
 from apis.serving.v1beta1.configmap import (
@@ -42,12 +48,6 @@ __all__ = [
     "default_inference_service",
     "set_runtime_defaults",
 ]
-
-MODEL_FORMAT_ANNOTATION = "modelFormat"
-DISABLE_LOCAL_MODEL_ANNOTATION = "serving.kserve.io/disable-localmodel"
-NODE_GROUP_ANNOTATION = "serving.kserve.io/nodegroup"
-LOCAL_MODEL_SOURCE_URI_ANNOTATION = "internal.serving.kserve.io/localmodel-sourceuri"
-LOCAL_MODEL_PVC_NAME_ANNOTATION = "internal.serving.kserve.io/localmodel-pvc-name"
 
 #: ``setPredictorModelDefaults`` switch order: (spec key, modelFormat name, protocol v2 default)
 _FRAMEWORKS: tuple[tuple[str, str, bool], ...] = (
@@ -445,7 +445,6 @@ def default_inference_service(
 # InferenceService controller once the runtime is chosen, never persisted)
 # ---------------------------------------------------------------------------------------------
 
-SERVER_TYPE_ANNOTATION = "serving.kserve.io/server-type"
 #: ``constants.GetServerTypeFromRuntimeName`` (fallback when the runtime has no annotation).
 RUNTIME_NAME_SERVER_TYPES = {
     "kserve-mlserver": "mlserver",
@@ -507,7 +506,7 @@ def set_runtime_defaults(isvc: Any, runtime_annotations: dict[str, str] | None =
             _append_env_if_missing(
                 model,
                 ("MLSERVER_MODEL_NAME", meta.get("name") or ""),
-                ("MLSERVER_MODEL_URI", "/mnt/models"),
+                ("MLSERVER_MODEL_URI", DEFAULT_MOUNT_PATH),
             )
         fmt = as_obj(model.get("modelFormat")).get("name") or ""
         model_class = _MLSERVER_MODEL_CLASSES.get(fmt, "mlserver_sklearn.SKLearnModel")

@@ -15,9 +15,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from apis.serving.constants import (
+    ALLOWED_AUTOSCALER_CLASSES,
+    AUTOSCALER_CLASS_ANNOTATION,
     DEFAULT_GPU_RESOURCE_TYPES,
     DEPLOYMENT_MODE_ANNOTATION,
     INFERENCE_SERVICE_CONTAINER,
+    TRANSFORMER_CONTAINER,
+)
+from apis.serving.constants import (
+    KNATIVE_AUTOSCALER_CLASS_ANNOTATION as KNATIVE_CLASS_ANNOTATION,
 )
 from apis.serving.v1beta1.configmap import InferenceServiceConfig
 from apis.serving.validation import (
@@ -51,14 +57,10 @@ __all__ = [
 
 ISVC_NAME_FMT = NAME_FMT
 
-AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass"
-KNATIVE_CLASS_ANNOTATION = "autoscaling.knative.dev/class"
 KNATIVE_HPA_CLASS = "hpa.autoscaling.knative.dev"
-ALLOWED_AUTOSCALER_CLASSES = ("hpa", "external", "keda", "none")
 _HPA_METRICS = ("cpu", "memory")
 _KPA_METRICS = ("concurrency", "rps")
 
-TRANSFORMER_CONTAINER = "transformer-container"
 STORAGE_URI_ENV = "STORAGE_URI"
 PROTOCOL_ENV = "PROTOCOL"
 
