@@ -252,12 +252,53 @@ def test_every_keyword_matches_upstream(crds: dict[str, dict[str, Any]]) -> None
     assert not unexplained, json.dumps(unexplained, indent=1)
 
 
-def test_build_all_groups_versions() -> None:
-    kinds = discover("apis")
+def _gadget(version: str, **crd: Any) -> Any:
+    """A throwaway kind ``Gadget`` at ``version`` (KServe's CRDs have one version each, so
+    the multi-version rules need their own kinds)."""
+    from runtime.resource import CRD, CustomResource
+
+    meta = {"group": "test.kserve-py.io", "kind": "Gadget", "plural": "gadgets", **crd}
+    return type(f"Gadget_{version}", (CustomResource,), {
+        "__module__": "tests.codegen_gadgets", "__crd__": CRD(version=version, **meta)})
+
+
+def test_build_all_groups_versions_into_one_crd() -> None:
+    # controller-gen: one versions[] entry per version, sorted by name; the one marked
+    # +kubebuilder:storageversion stores; +kubebuilder:unservedversion and
+    # :deprecatedversion carried per version
+    kinds = [
+        _gadget("v1beta1", storage=True),
+        _gadget("v1alpha1", storage=False, served=False),
+        _gadget("v1alpha2", storage=False, deprecated=True, deprecation_warning="use v1beta1"),
+    ]
     crds = build_all(kinds)
-    for crd in crds.values():
-        names = [v["name"] for v in crd["spec"]["versions"]]
-        assert names == sorted(names)
+    assert list(crds) == ["gadgets.test.kserve-py.io"]
+    versions = crds["gadgets.test.kserve-py.io"]["spec"]["versions"]
+    got = [(v["name"], v["served"], v["storage"], v.get("deprecated"),
+            v.get("deprecationWarning")) for v in versions]
+    assert got == [
+        ("v1alpha1", False, False, None, None),
+        ("v1alpha2", True, False, True, "use v1beta1"),
+        ("v1beta1", True, True, None, None),
+    ]
+
+
+def test_single_version_is_the_storage_version() -> None:
+    [crd] = build_all([_gadget("v1", storage=False)]).values()
+    assert [(v["name"], v["storage"]) for v in crd["spec"]["versions"]] == [("v1", True)]
+
+
+@pytest.mark.parametrize(("kinds", "error"), [
+    pytest.param(lambda: [_gadget("v1", storage=False), _gadget("v2", storage=False)],
+                 "needs exactly one storage version, has 0", id="no storage version"),
+    pytest.param(lambda: [_gadget("v1"), _gadget("v2")],
+                 "needs exactly one storage version, has 2", id="two storage versions"),
+    pytest.param(lambda: [_gadget("v1"), _gadget("v2", storage=False, scope="Cluster")],
+                 "disagree on names/scope", id="versions disagree on scope"),
+])
+def test_build_all_refuses_inconsistent_versions(kinds: Any, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        build_all(kinds())
 
 
 def test_yaml_same_with_and_without_libyaml() -> None:
