@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import Field
 
 from apis.serving.v1alpha1.groupversion import crd
+from apis.serving.validation import go_regexp
 from runtime.resource import Container, CustomResource, Default, KubeModel
 
 __all__ = [
@@ -58,7 +58,7 @@ class StorageContainerSpec(KubeModel):
             if fmt.prefix:
                 if storage_uri.startswith(fmt.prefix):
                     return True
-            elif fmt.regex and re.search(fmt.regex, storage_uri):
+            elif fmt.regex and go_regexp(fmt.regex).search(storage_uri):
                 return True
         return False
 

@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 TM_NAME_FMT = "[a-zA-Z0-9_-]+"
-_TM_NAME_RE = re.compile("^" + TM_NAME_FMT + "$")
+_TM_NAME_RE = re.compile("^" + TM_NAME_FMT + r"\Z")  # \Z: Go's "$" (no trailing newline)
 #: ``storage.GetAllProtocol()`` of the model agent: S3, GCS, HTTPS, HTTP.
 STORAGE_URI_PROTOCOLS = ("s3://", "gs://", "https://", "http://")
 
