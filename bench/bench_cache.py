@@ -37,7 +37,7 @@ from lightkube.resources.core_v1 import ConfigMap, Secret
 from bench._common import cluster, configmap_1kb, create_all, post_json, secret_1kb
 from bench._results import print_table, record
 from runtime.cache import Cache, CacheOptions
-from runtime.reflector import http_client
+from runtime.transport import http_client
 
 N = 10_000
 CONCURRENCY = 64
@@ -139,7 +139,7 @@ def _watch_events_per_s() -> float:
     import httpx2
 
     from runtime.cache import Informer, ResourceEventHandlerFuncs, object_key
-    from runtime.reflector import encode_exact
+    from runtime.codec import encode_exact
 
     inf = Informer(httpx2.AsyncClient(base_url="http://unused"), ConfigMap, namespaces=[NS])
     seen = 0

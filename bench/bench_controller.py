@@ -58,7 +58,7 @@ async def _latency(kubeconfig: str) -> dict[str, float]:
     from lightkube.models.meta_v1 import ObjectMeta
     from lightkube.resources.core_v1 import ConfigMap, Namespace
 
-    from runtime.controller import Builder
+    from runtime.builder import Builder
     from runtime.manager import Manager
     from runtime.predicate import label_selector_predicate
     from runtime.reconcile import Request, Result
@@ -110,8 +110,9 @@ async def _latency(kubeconfig: str) -> dict[str, float]:
 
 
 async def _noop() -> dict[str, float]:
-    from runtime.controller import Channel, Controller
+    from runtime.controller import Controller
     from runtime.reconcile import Request, Result
+    from runtime.source import Channel
 
     n = 100_000
     count = 0

@@ -64,8 +64,8 @@ WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "APPLY", "DELETE"})  # APPLY: s
 async def _ours(kubeconfig: str, namespace: str, workers: int) -> None:
     from lightkube.resources.core_v1 import ConfigMap
 
+    from runtime.builder import Builder
     from runtime.client import is_not_found
-    from runtime.controller import Builder
     from runtime.log import setup_logging
     from runtime.manager import Manager
     from runtime.predicate import label_selector_predicate
@@ -124,7 +124,7 @@ async def _converge(kubeconfig: str, side: str, logdir: Path) -> dict[str, float
     from lightkube import AsyncClient, KubeConfig
     from lightkube.resources.core_v1 import ConfigMap
 
-    from runtime.reflector import http_client
+    from runtime.transport import http_client
 
     ns = f"bench-kopf-{side.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
     kube = AsyncClient(KubeConfig.from_file(kubeconfig))

@@ -71,8 +71,8 @@ SETTLE = 2.0  # seconds of quiet before reading RSS
 async def _child(kubeconfig: str, metrics_port: int, health_port: int) -> None:
     from lightkube.resources.core_v1 import ConfigMap, Secret
 
+    from runtime.builder import Builder
     from runtime.client import is_not_found
-    from runtime.controller import Builder
     from runtime.manager import Manager, RunnableFunc
     from runtime.reconcile import Request, Result
 
@@ -201,7 +201,7 @@ class Child:
 async def _run(kubeconfig: str, logdir: Path) -> dict[str, float]:
     from lightkube import AsyncClient, KubeConfig
 
-    from runtime.reflector import http_client
+    from runtime.transport import http_client
 
     figures: dict[str, float] = {}
     ns = f"bench-mgr-{uuid.uuid4().hex[:6]}"

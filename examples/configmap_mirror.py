@@ -24,13 +24,13 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap
 from pydantic import Field
 
+from runtime.builder import Builder
 from runtime.client import is_not_found, set_controller_reference
-from runtime.controller import Builder
-from runtime.events import NORMAL, WARNING
 from runtime.log import setup_logging
 from runtime.manager import Manager
 from runtime.predicate import GenerationChangedPredicate
 from runtime.reconcile import Request, Result
+from runtime.recorder import NORMAL, WARNING
 from runtime.resource import CRD, CustomResource, KubeModel
 
 log = logging.getLogger("configmap-mirror")

@@ -132,6 +132,6 @@ class Applier:
 def _as_dict(obj: Any) -> dict[str, Any]:
     if obj is None or isinstance(obj, dict):
         return obj  # type: ignore[return-value]
-    from runtime.reflector import object_to_dict
+    from runtime.codec import object_to_dict
 
     return object_to_dict(obj)

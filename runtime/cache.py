@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -63,24 +62,20 @@ import anyio.lowlevel
 import httpx2
 import msgspec
 from anyio.abc import TaskStatus
-from lightkube import operators
 
 from runtime import metrics
-from runtime.reflector import (
-    LabelSelector,
+from runtime.codec import (
     PartialObjectMetadata,
-    Reflector,
-    ResourceInfo,
     Transform,
     api_error,
-    close_pool,
     decode_object,
     encode_exact,
-    instrument,
-    resource_info,
-    separate_pool_client,
     strip_managed_fields,
 )
+from runtime.reflector import Reflector
+from runtime.restmapper import ResourceInfo, resource_info
+from runtime.selector import LabelSelector, selector_of
+from runtime.transport import close_pool, instrument, separate_pool_client
 
 __all__ = [
     "ALL_NAMESPACES_INDEX_PREFIX",
@@ -97,7 +92,6 @@ __all__ = [
     "ResourceEventHandlerFuncs",
     "Store",
     "field_index_name",
-    "match_labels",
     "object_key",
 ]
 
@@ -235,7 +229,7 @@ class Store:
         self, key: str, raw: bytes, obj: dict[str, Any] | None = None
     ) -> tuple[str, bytes | None, bytes]:
         """Insert or replace an already encoded object (``raw`` is kept as is: it must be
-        exact-size JSON, see :func:`~runtime.reflector.encode_exact`); ``obj`` is its decoded
+        exact-size JSON, see :func:`~runtime.codec.encode_exact`); ``obj`` is its decoded
         form if the caller has it (for the indexers; decoded from ``raw`` otherwise).
 
         Returns ``(key, previous bytes or None, stored bytes)``. Bytes equal to what is
@@ -317,97 +311,6 @@ class Store:
 
     def list_index_values(self, index_name: str) -> list[str]:
         return list(self._indices.get(index_name, {}))
-
-
-# --------------------------------------------------------------------------- selectors
-
-_TERM = re.compile(
-    r"^\s*(?P<neg>!)?\s*(?P<key>[A-Za-z0-9._/-]+)\s*"
-    r"(?:(?P<op>==|!=|=)\s*(?P<val>[A-Za-z0-9._-]*)"
-    r"|\s+(?P<setop>in|notin)\s*\((?P<vals>[^)]*)\))?\s*$"
-)
-
-
-def _split_terms(selector: str) -> list[str]:
-    terms, depth, cur = [], 0, ""
-    for ch in selector:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch == "," and depth == 0:
-            terms.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    if cur.strip():
-        terms.append(cur)
-    return terms
-
-
-def _parse_selector(selector: str) -> list[tuple[str, str, frozenset[str]]]:
-    out: list[tuple[str, str, frozenset[str]]] = []
-    for term in _split_terms(selector):
-        m = _TERM.match(term)
-        if not m:
-            raise ValueError(f"invalid label selector term {term!r}")
-        key = m["key"]
-        if m["neg"]:
-            out.append((key, "!", frozenset()))
-        elif m["op"]:
-            out.append((key, "!=" if m["op"] == "!=" else "=", frozenset([m["val"]])))
-        elif m["setop"]:
-            vals = frozenset(v.strip() for v in m["vals"].split(",") if v.strip())
-            out.append((key, m["setop"], vals))
-        else:
-            out.append((key, "exists", frozenset()))
-    return out
-
-
-def _requirements(selector: LabelSelector) -> list[tuple[str, str, frozenset[str]]]:
-    if isinstance(selector, str):
-        return _parse_selector(selector)
-    out: list[tuple[str, str, frozenset[str]]] = []
-    for k, v in selector.items():
-        if v is None:
-            out.append((k, "exists", frozenset()))
-        elif isinstance(v, str):
-            out.append((k, "=", frozenset([v])))
-        elif isinstance(v, operators.Operator):
-            name = v.op_name
-            if name in ("equal", "not_equal"):
-                out.append((k, "=" if name == "equal" else "!=", frozenset([str(v.value)])))
-            elif name in ("in_", "not_in"):
-                assert isinstance(v.value, Iterable)
-                out.append((k, "in" if name == "in_" else "notin", frozenset(v.value)))
-            elif name == "exists":
-                out.append((k, "exists", frozenset()))
-            else:
-                out.append((k, "!", frozenset()))
-        else:
-            out.append((k, "in", frozenset(v)))
-    return out
-
-
-def match_labels(
-    labels: Mapping[str, str] | None, reqs: Sequence[tuple[str, str, frozenset[str]]]
-) -> bool:
-    """Whether ``labels`` satisfy every requirement (Kubernetes label selector semantics:
-    ``!=`` and ``notin`` match objects without the label)."""
-    labels = labels or {}
-    for key, op, vals in reqs:
-        present = key in labels
-        if op == "exists":
-            ok = present
-        elif op == "!":
-            ok = not present
-        elif op in ("=", "in"):
-            ok = present and labels[key] in vals
-        else:  # != / notin
-            ok = not present or labels[key] not in vals
-        if not ok:
-            return False
-    return True
 
 
 # --------------------------------------------------------------------------- handlers
@@ -784,15 +687,14 @@ class Informer:
                 keys = {k for k in keys if _key_namespace(k) == ns}
             selected = [self.store.get(k) for k in keys]
         name = other.get("metadata.name")
-        reqs = _requirements(labels) if labels else None
+        sel = selector_of(labels) if labels else None
         out: list[bytes] = []
         for raw in selected:
             if raw is None:
                 continue
             if name is not None and object_key_name(raw) != name:
                 continue
-            if reqs is not None and not match_labels(_meta_decoder.decode(raw).metadata.labels,
-                                                     reqs):
+            if sel is not None and not sel.matches(_meta_decoder.decode(raw).metadata.labels):
                 continue
             out.append(raw)
         return out
@@ -873,7 +775,7 @@ class Cache:
     ``reader_fail_on_missing_informer``). Reads return fresh objects the caller may mutate.
 
     The reflectors' lists and watches use ``http`` if given, else a client made by
-    :func:`~runtime.reflector.separate_pool_client` from ``kube`` (same server and
+    :func:`~runtime.transport.separate_pool_client` from ``kube`` (same server and
     credentials, its own unbounded connection pool, one connection per reflector at most), so
     that long-lived watches never occupy the connections ``kube`` serves writes and direct
     reads from. If ``kube``'s transport cannot be copied (a custom transport) the reflectors

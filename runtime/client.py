@@ -18,10 +18,9 @@ an apply patch with a fixed field manager and ``force=True`` (we own the fields 
 managers such as an HPA keep theirs). ``apply_status`` applies only ``status`` through the
 status subresource.
 
-Request metrics (``rest_client_requests_total{code,method,host}``, ``rest_client_request_
-duration_seconds{verb,host}``) come from a transport wrapper installed by :func:`instrument`
-(done by ``Client`` and usable on any lightkube client), so the reflectors' list/watch calls
-are counted too when they share the client.
+Request metrics (``rest_client_requests_total{code,method,host}``,
+``rest_client_request_duration_seconds{verb,host}``) come from the transport wrapper of
+``runtime.transport``, installed on the client's connection pool and the cache's.
 """
 
 from __future__ import annotations
@@ -39,18 +38,17 @@ from lightkube.models.meta_v1 import ObjectMeta, OwnerReference
 from lightkube.types import PatchType
 
 from runtime.cache import Cache
-from runtime.reflector import (
+from runtime.codec import (
     METADATA_ACCEPT_LIST,
-    LabelSelector,
+    METADATA_ACCEPT_OBJECT,
     PartialObjectMetadata,
-    ResourceInfo,
     decode_object,
-    instrument,
     object_to_dict,
-    resource_info,
-    selector_string,
     status_error,
 )
+from runtime.restmapper import ResourceInfo, resource_info
+from runtime.selector import LabelSelector, selector_string
+from runtime.transport import instrument
 
 __all__ = [
     "DEFAULT_RETRY",
@@ -62,7 +60,6 @@ __all__ = [
     "add_finalizer",
     "contains_finalizer",
     "ignore_not_found",
-    "instrument",
     "is_already_exists",
     "is_conflict",
     "is_not_found",
@@ -183,7 +180,7 @@ class APIReader:
     ) -> Any:
         info = resource_info(resource)
         headers = (
-            {"Accept": "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"}
+            {"Accept": METADATA_ACCEPT_OBJECT}
             if metadata_only
             else {}
         )

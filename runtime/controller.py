@@ -1,5 +1,6 @@
-"""Controllers: a work queue, workers and event sources (controller-runtime's ``pkg/controller``
-and ``pkg/builder``).
+"""Controllers: a work queue and workers fed by event sources (controller-runtime's
+``pkg/controller``; the sources are in ``runtime.source``, the fluent wiring in
+``runtime.builder``).
 
 A :class:`Controller` owns one rate-limiting work queue. Sources (informers of the shared
 cache, channels) turn watch events into ``Request``s on that queue through handlers and
@@ -22,60 +23,34 @@ raises anything else           ``add_rate_limited``             error (+ errors)
 
 On controller-runtime's default priority queue (ours too) the requeues above keep the
 request's priority (``add_with_opts(..., priority=p)``), and events from an informer's initial
-list or resyncs are enqueued at :data:`LOW_PRIORITY`.
+list or resyncs are enqueued at :data:`runtime.handler.LOW_PRIORITY`.
 
 An exception never kills a worker: it is logged with the reconcile id, counted, and the key
 is retried with per-item exponential backoff. "Panics" (Go's recovered panics) are the
 exceptions that denote a programming error rather than a failed operation
 (:data:`PANIC_TYPES`, or a reconciler returning something that is not a ``Result``): they are
 counted in ``controller_runtime_reconcile_panics_total`` and otherwise handled as errors.
-
-:class:`Builder` is the fluent wiring: ``Builder(mgr).for_(T).owns(U).watches(V, map_fn)
-.with_event_filter(p).max_concurrent(n).complete(reconciler)``.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import anyio
 import anyio.abc
-from anyio.streams.memory import MemoryObjectReceiveStream
 
 from runtime import metrics
-from runtime.event import (
-    CreateEvent,
-    DeleteEvent,
-    GenericEvent,
-    UpdateEvent,
-    meta_resource_version,
-)
-from runtime.handler import (
-    AsyncMapFunc,
-    EnqueueRequestForObject,
-    EnqueueRequestForOwner,
-    EnqueueRequestsFromMapFunc,
-    EventHandler,
-    MapFunc,
-    gvk_of,
-)
-from runtime.predicate import Predicate
 from runtime.reconcile import Reconciler, Request, Result, TerminalError, reconcile_context
+from runtime.source import Kind, Source, queue_add_opts
 
 __all__ = [
-    "LOW_PRIORITY",
+    "FENCE_RETRY",
     "PANIC_TYPES",
-    "Builder",
-    "Channel",
     "Controller",
-    "Kind",
-    "Source",
     "WorkQueue",
     "priority_queue",
     "rate_limiting_queue",
@@ -120,11 +95,6 @@ class WorkQueue(Protocol):
 FENCE_RETRY = 0.5
 """Seconds before a key held back by the leader fence is tried again."""
 
-LOW_PRIORITY = -100
-"""Priority of events that rarely need prompt work (``handler.LowPriority``): objects of an
-informer's initial list and resyncs (updates with an unchanged resourceVersion). With the
-priority queue, a restart's 10k initial-list keys do not delay a new object's reconcile."""
-
 
 def priority_queue(name: str) -> WorkQueue:
     """controller-runtime's default controller queue: the priority queue with per-item
@@ -142,222 +112,6 @@ def rate_limiting_queue(name: str) -> WorkQueue:
 
     q: WorkQueue = RateLimitingQueue[Request](name=name)
     return q
-
-
-def _add_opts(queue: Any) -> Callable[..., None] | None:
-    fn = getattr(queue, "add_with_opts", None)
-    return fn if callable(fn) else None
-
-
-# --------------------------------------------------------------------------- sources
-
-
-@runtime_checkable
-class Source(Protocol):
-    """Something that puts requests on a controller's queue (``source.Source``)."""
-
-    async def start(self, tg: anyio.abc.TaskGroup, queue: WorkQueue) -> None:
-        """Begin delivering events to ``queue``. Must not block: long-running work goes into
-        ``tg``, which is cancelled when the controller stops."""
-        ...
-
-    async def wait_for_sync(self) -> None:
-        """Return once the source delivered its initial state (no-op for non-syncing sources)."""
-        ...
-
-
-class _SourceQueue:
-    """What handlers see: the controller's queue (``add``) plus ``spawn`` for async map
-    functions, whose tasks live in the controller's source group. ``at(priority)`` is the view
-    for one event: its adds carry that priority on a priority queue."""
-
-    __slots__ = ("_add_opts", "_priority", "_queue", "_tg", "name")
-
-    def __init__(
-        self,
-        queue: WorkQueue,
-        tg: anyio.abc.TaskGroup,
-        name: str,
-        priority: int | None = None,
-    ) -> None:
-        self._queue = queue
-        self._tg = tg
-        self.name = name
-        self._priority = priority
-        self._add_opts = _add_opts(queue)
-
-    def at(self, priority: int | None) -> _SourceQueue:
-        if priority == self._priority or self._add_opts is None:
-            return self
-        return _SourceQueue(self._queue, self._tg, self.name, priority)
-
-    def add(self, item: Request) -> None:
-        if self._priority is not None and self._add_opts is not None:
-            self._add_opts(item, priority=self._priority)
-        else:
-            self._queue.add(item)
-
-    def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
-        async def guarded() -> None:
-            try:
-                await fn()
-            except Exception:
-                log.exception("async map function failed", extra={"source": self.name})
-
-        self._tg.start_soon(guarded)
-
-
-class _EventAdapter:
-    """Informer event handler -> predicates -> controller handler -> queue.
-
-    Exceptions from predicates, handlers and map functions are logged and swallowed: a bug in
-    one mapping must not stop the informer from delivering to the others.
-    """
-
-    __slots__ = ("handler", "name", "predicates", "queue")
-
-    def __init__(
-        self,
-        handler: EventHandler,
-        predicates: Sequence[Predicate],
-        queue: _SourceQueue,
-        name: str,
-    ) -> None:
-        self.handler = handler
-        self.predicates = tuple(predicates)
-        self.queue = queue
-        self.name = name
-
-    def on_add(self, obj: Any, is_in_initial_list: bool = False) -> None:
-        e = CreateEvent(obj, is_in_initial_list)
-        try:
-            if all(p.create(e) for p in self.predicates):
-                q = self.queue.at(LOW_PRIORITY) if is_in_initial_list else self.queue
-                self.handler.create(e, q)
-        except Exception:
-            log.exception("event handler failed", extra={"source": self.name, "event": "create"})
-
-    def on_update(self, old: Any, new: Any) -> None:
-        e = UpdateEvent(old, new)
-        try:
-            if all(p.update(e) for p in self.predicates):
-                unchanged = old is new or (
-                    old is not None and new is not None
-                    and meta_resource_version(old) == meta_resource_version(new)
-                )
-                q = self.queue.at(LOW_PRIORITY) if unchanged else self.queue
-                self.handler.update(e, q)
-        except Exception:
-            log.exception("event handler failed", extra={"source": self.name, "event": "update"})
-
-    def on_delete(self, obj: Any) -> None:
-        # client-go's DeletedFinalStateUnknown tombstone: {key, obj} after a relist.
-        unknown = False
-        inner = getattr(obj, "obj", None)
-        if inner is not None and hasattr(obj, "key"):
-            obj, unknown = inner, True
-        e = DeleteEvent(obj, unknown)
-        try:
-            if all(p.delete(e) for p in self.predicates):
-                self.handler.delete(e, self.queue)
-        except Exception:
-            log.exception("event handler failed", extra={"source": self.name, "event": "delete"})
-
-    def on_generic(self, obj: Any) -> None:
-        e = GenericEvent(obj)
-        try:
-            if all(p.generic(e) for p in self.predicates):
-                self.handler.generic(e, self.queue)
-        except Exception:
-            log.exception("event handler failed", extra={"source": self.name, "event": "generic"})
-
-
-async def _maybe_await(v: Any) -> Any:
-    if inspect.isawaitable(v):
-        return await v
-    return v
-
-
-class Kind:
-    """Events of one resource type from the shared cache's informer (``source.Kind``)."""
-
-    def __init__(
-        self,
-        cache: Any,
-        resource: Any,
-        handler: EventHandler,
-        predicates: Sequence[Predicate] = (),
-        *,
-        metadata_only: bool = False,
-    ) -> None:
-        self.cache = cache
-        self.resource = resource
-        self.handler = handler
-        self.predicates = list(predicates)
-        self.metadata_only = metadata_only
-        self._informer: Any = None
-
-    def __repr__(self) -> str:
-        return f"Kind({getattr(self.resource, '__name__', self.resource)!r})"
-
-    def prepare(self) -> None:
-        """Register the informer with the cache now (before the manager starts the cache), so
-        the manager's "caches synced" step covers it and a replica waiting for leadership
-        keeps it warm (controller-runtime's ``EnableWarmup``): failover then needs no list."""
-        self.cache.get_informer(self.resource, metadata_only=self.metadata_only)
-
-    async def start(self, tg: anyio.abc.TaskGroup, queue: WorkQueue) -> None:
-        inf = await _maybe_await(
-            self.cache.get_informer(self.resource, metadata_only=self.metadata_only)
-        )
-        self._informer = inf
-        sq = _SourceQueue(queue, tg, repr(self))
-        inf.add_event_handler(_EventAdapter(self.handler, self.predicates, sq, repr(self)))
-
-    async def wait_for_sync(self) -> None:
-        inf = self._informer
-        if inf is None:
-            raise RuntimeError(f"{self!r}: wait_for_sync() before start()")
-        for attr in ("wait_for_sync", "wait_for_cache_sync"):
-            fn = getattr(inf, attr, None)
-            if fn is not None:
-                ok = await _maybe_await(fn())
-                if ok is False:
-                    raise RuntimeError(f"{self!r}: informer failed to sync")
-                return
-        fn = getattr(self.cache, "wait_for_cache_sync", None)
-        if fn is not None:
-            await _maybe_await(fn())
-
-
-class Channel:
-    """Generic events from an anyio memory stream (``source.Channel``): for triggers that do
-    not come from the API server (timers, external systems, tests)."""
-
-    def __init__(
-        self,
-        receive: MemoryObjectReceiveStream[Any],
-        handler: EventHandler | None = None,
-        predicates: Sequence[Predicate] = (),
-    ) -> None:
-        self.receive = receive
-        self.handler: EventHandler = handler or EnqueueRequestForObject()
-        self.predicates = list(predicates)
-
-    async def start(self, tg: anyio.abc.TaskGroup, queue: WorkQueue) -> None:
-        adapter = _EventAdapter(
-            self.handler, self.predicates, _SourceQueue(queue, tg, "Channel"), "Channel"
-        )
-
-        async def pump() -> None:
-            async with self.receive:
-                async for obj in self.receive:
-                    adapter.on_generic(obj)
-
-        tg.start_soon(pump)
-
-    async def wait_for_sync(self) -> None:
-        return None
 
 
 # --------------------------------------------------------------------------- controller
@@ -579,7 +333,7 @@ class Controller:
             m = self._m = _ControllerMetrics(self.name)
         name = self.name
         queue = self.queue
-        add_opts = _add_opts(queue)
+        add_opts = queue_add_opts(queue)
         fence = self._fence
         if fence is not None and not fence():
             log.warning("not reconciling %s: leadership not confirmed", req,
@@ -650,232 +404,3 @@ class Controller:
                 f"reconcile() returned {type(result).__name__}, expected Result"
             )
         return result
-
-
-# --------------------------------------------------------------------------- builder
-
-
-@dataclass
-class _Watch:
-    resource: Any
-    handler: EventHandler
-    predicates: list[Predicate] = field(default_factory=list)
-    metadata_only: bool = False
-    raw: Source | None = None
-
-
-class Builder:
-    """Fluent controller wiring (``builder.ControllerManagedBy(mgr)``).
-
-    ``for_(T)`` watches ``T`` and enqueues the object itself; ``owns(U)`` watches ``U`` and
-    enqueues its controller owner of type ``T``; ``watches(V, map_fn)`` enqueues whatever the
-    pure ``map_fn(obj) -> [Request]`` returns (or pass any ``EventHandler``).
-    ``with_event_filter(p)`` applies to all of those (not to raw sources);
-    ``with_predicates(*ps)`` applies to the watch declared just before it (as Go's
-    ``builder.WithPredicates`` option). ``complete(r)`` validates, builds the
-    :class:`Controller` and adds it to the manager.
-
-    The manager needs ``cache`` (``get_informer``), ``add(runnable)`` and
-    ``register_controller_name(name)`` (uniqueness of names, which are metric labels).
-    """
-
-    def __init__(self, mgr: Any, name: str | None = None) -> None:
-        self._mgr = mgr
-        self._name = name
-        self._for: _Watch | None = None
-        self._watches: list[_Watch] = []
-        self._last: _Watch | None = None
-        self._global_predicates: list[Predicate] = []
-        self._max_concurrent: int | None = None
-        self._reconcile_timeout: float | None = None
-        self._need_leader_election = True
-        self._cache_sync_timeout = 120.0
-        self._new_queue: Callable[[str], WorkQueue] | None = None
-        self._use_priority_queue = True
-        self._errors: list[str] = []
-
-    def named(self, name: str) -> Builder:
-        self._name = name
-        return self
-
-    def for_(
-        self,
-        resource: Any,
-        *,
-        predicates: Iterable[Predicate] = (),
-        metadata_only: bool = False,
-    ) -> Builder:
-        if self._for is not None:
-            self._errors.append("for_() may only be called once")
-            return self
-        self._for = _Watch(resource, EnqueueRequestForObject(), list(predicates), metadata_only)
-        self._last = self._for
-        return self
-
-    def owns(
-        self,
-        resource: Any,
-        *,
-        predicates: Iterable[Predicate] = (),
-        match_every_owner: bool = False,
-        metadata_only: bool = False,
-    ) -> Builder:
-        # The owner type is the for_() type, known only at complete(); keep a placeholder.
-        w = _Watch(resource, _OwnerPlaceholder(not match_every_owner), list(predicates),
-                   metadata_only)
-        self._watches.append(w)
-        self._last = w
-        return self
-
-    def watches(
-        self,
-        resource: Any,
-        handler: MapFunc | AsyncMapFunc | EventHandler,
-        *,
-        predicates: Iterable[Predicate] = (),
-        metadata_only: bool = False,
-    ) -> Builder:
-        h: EventHandler
-        if isinstance(handler, EventHandler):
-            h = handler
-        elif callable(handler):
-            h = EnqueueRequestsFromMapFunc(handler)
-        else:
-            raise TypeError("watches() needs a map function or an EventHandler")
-        w = _Watch(resource, h, list(predicates), metadata_only)
-        self._watches.append(w)
-        self._last = w
-        return self
-
-    def watches_metadata(
-        self, resource: Any, handler: MapFunc | AsyncMapFunc | EventHandler
-    ) -> Builder:
-        return self.watches(resource, handler, metadata_only=True)
-
-    def watches_raw_source(self, source: Source) -> Builder:
-        w = _Watch(None, EnqueueRequestForObject(), raw=source)
-        self._watches.append(w)
-        self._last = None
-        return self
-
-    def with_event_filter(self, predicate: Predicate) -> Builder:
-        self._global_predicates.append(predicate)
-        return self
-
-    def with_predicates(self, *predicates: Predicate) -> Builder:
-        if self._last is None:
-            self._errors.append("with_predicates() must follow for_(), owns() or watches()")
-        else:
-            self._last.predicates.extend(predicates)
-        return self
-
-    def max_concurrent(self, n: int) -> Builder:
-        self._max_concurrent = n
-        return self
-
-    def reconcile_timeout(self, seconds: float | None) -> Builder:
-        self._reconcile_timeout = seconds
-        return self
-
-    def with_options(
-        self,
-        *,
-        max_concurrent_reconciles: int | None = None,
-        reconcile_timeout: float | None = None,
-        need_leader_election: bool | None = None,
-        cache_sync_timeout: float | None = None,
-        new_queue: Callable[[str], WorkQueue] | None = None,
-        use_priority_queue: bool | None = None,
-    ) -> Builder:
-        if max_concurrent_reconciles is not None:
-            self._max_concurrent = max_concurrent_reconciles
-        if reconcile_timeout is not None:
-            self._reconcile_timeout = reconcile_timeout
-        if need_leader_election is not None:
-            self._need_leader_election = need_leader_election
-        if cache_sync_timeout is not None:
-            self._cache_sync_timeout = cache_sync_timeout
-        if new_queue is not None:
-            self._new_queue = new_queue
-        if use_priority_queue is not None:
-            self._use_priority_queue = use_priority_queue
-        return self
-
-    def _controller_name(self) -> str:
-        if self._name:
-            return self._name
-        if self._for is not None:
-            return gvk_of(self._for.resource).kind.lower()
-        raise ValueError(
-            "one of for_() or named() must be called (the controller needs a name)"
-        )
-
-    def build(self, reconciler: Reconciler) -> Controller:
-        """Validate, build the controller and add it to the manager."""
-        if self._errors:
-            raise ValueError("; ".join(self._errors))
-        if reconciler is None:
-            raise ValueError("must provide a non-nil Reconciler")
-        owned = [w for w in self._watches if isinstance(w.handler, _OwnerPlaceholder)]
-        if owned and self._for is None:
-            raise ValueError("owns() can only be used together with for_()")
-        if self._for is None and not self._watches:
-            raise ValueError("there are no watches configured, controller will never get triggered")
-        name = self._controller_name()
-        max_c = self._max_concurrent
-        if max_c is None:
-            max_c = int(getattr(self._mgr, "max_concurrent_reconciles", 1) or 1)
-        for_gvk = gvk_of(self._for.resource) if self._for is not None else None
-        ctrl = Controller(
-            name,
-            reconciler,
-            kind=for_gvk.kind if for_gvk else "",
-            group=for_gvk.group if for_gvk else "",
-            max_concurrent_reconciles=max_c,
-            reconcile_timeout=self._reconcile_timeout,
-            cache_sync_timeout=self._cache_sync_timeout,
-            new_queue=self._new_queue,
-            use_priority_queue=self._use_priority_queue,
-            need_leader_election=self._need_leader_election,
-        )
-        cache = self._mgr.cache
-        for w in ([self._for] if self._for is not None else []) + self._watches:
-            if w.raw is not None:
-                ctrl.watch(w.raw)
-                continue
-            handler = w.handler
-            if isinstance(handler, _OwnerPlaceholder):
-                assert self._for is not None
-                handler = EnqueueRequestForOwner(
-                    self._for.resource, only_controller=handler.only_controller
-                )
-            preds = self._global_predicates + w.predicates
-            kind = Kind(cache, w.resource, handler, preds, metadata_only=w.metadata_only)
-            kind.prepare()
-            ctrl.watch(kind)
-        # Register the name last, so a rejected build does not reserve it.
-        self._mgr.register_controller_name(name)
-        self._mgr.add(ctrl)
-        return ctrl
-
-    def complete(self, reconciler: Reconciler) -> Controller:
-        return self.build(reconciler)
-
-
-class _OwnerPlaceholder:
-    """Stands in for ``EnqueueRequestForOwner`` until the ``for_()`` type is known."""
-
-    def __init__(self, only_controller: bool) -> None:
-        self.only_controller = only_controller
-
-    def create(self, e: CreateEvent, q: Any) -> None:  # pragma: no cover - replaced at build
-        raise NotImplementedError
-
-    def update(self, e: UpdateEvent, q: Any) -> None:  # pragma: no cover
-        raise NotImplementedError
-
-    def delete(self, e: DeleteEvent, q: Any) -> None:  # pragma: no cover
-        raise NotImplementedError
-
-    def generic(self, e: GenericEvent, q: Any) -> None:  # pragma: no cover
-        raise NotImplementedError

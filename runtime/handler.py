@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from runtime.event import (
@@ -22,10 +21,10 @@ from runtime.event import (
     meta_owner_references,
 )
 from runtime.reconcile import Request
-from runtime.reflector import resource_info
+from runtime.restmapper import gvk_of, is_namespaced
 
 __all__ = [
-    "GVK",
+    "LOW_PRIORITY",
     "AsyncMapFunc",
     "EnqueueRequestForObject",
     "EnqueueRequestForOwner",
@@ -35,10 +34,14 @@ __all__ = [
     "MapFunc",
     "Queue",
     "Spawner",
-    "gvk_of",
-    "is_namespaced",
     "request_for",
 ]
+
+
+LOW_PRIORITY = -100
+"""Priority of events that rarely need prompt work (``handler.LowPriority``): objects of an
+informer's initial list and resyncs (updates with an unchanged resourceVersion). With the
+priority queue, a restart's 10k initial-list keys do not delay a new object's reconcile."""
 
 
 class Queue(Protocol):
@@ -71,45 +74,6 @@ class Spawner(Protocol):
 def request_for(obj: Any) -> Request:
     """The ``Request`` naming ``obj`` itself."""
     return Request(meta_namespace(obj), meta_name(obj))
-
-
-# --------------------------------------------------------------------------- type identity
-
-
-@dataclass(frozen=True, slots=True)
-class GVK:
-    group: str
-    version: str
-    kind: str
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    @classmethod
-    def from_api_version(cls, api_version: str, kind: str) -> GVK:
-        group, _, version = api_version.rpartition("/")
-        return cls(group, version, kind)
-
-
-def gvk_of(resource: Any) -> GVK:
-    """Group/version/kind of a resource type.
-
-    Accepts a ``GVK``, or anything ``runtime.reflector.resource_info`` understands: lightkube
-    resources, typed custom resources (``__crd__``), classes declaring ``__group__``,
-    ``__version__``, ``__kind__``, a ``ResourceInfo``.
-    """
-    if isinstance(resource, GVK):
-        return resource
-    info = resource_info(resource)
-    return GVK(info.group, info.version, info.kind)
-
-
-def is_namespaced(resource: Any) -> bool:
-    """Whether objects of this type live in a namespace (a ``GVK`` is assumed namespaced)."""
-    if isinstance(resource, GVK):
-        return True
-    return resource_info(resource).namespaced
 
 
 # --------------------------------------------------------------------------- handlers

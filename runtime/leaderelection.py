@@ -78,7 +78,7 @@ JITTER_FACTOR = 1.2
 
 
 class EventSink(Protocol):
-    """What the elector needs from an event recorder (``runtime.events.EventRecorder``)."""
+    """What the elector needs from an event recorder (``runtime.recorder.EventRecorder``)."""
 
     def event(
         self, regarding: Any, type: str, reason: str, action: str, note: str = ""

@@ -385,7 +385,7 @@ class Manager:
         """An events.k8s.io/v1 recorder reporting as ``name`` (``GetEventRecorderFor``)."""
         rec = self._recorders.get(name)
         if rec is None:
-            from runtime.events import EventRecorder
+            from runtime.recorder import EventRecorder
 
             rec = EventRecorder(name, self.client, reporting_instance=self.identity[:128])
             self._recorders[name] = rec

@@ -6,7 +6,7 @@ synchronous: they run on the informer's delivery path, before anything reaches t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from runtime.event import (
@@ -19,13 +19,13 @@ from runtime.event import (
     meta_labels,
     meta_resource_version,
 )
+from runtime.selector import from_label_selector
 
 __all__ = [
     "AnnotationChangedPredicate",
     "Funcs",
     "GenerationChangedPredicate",
     "LabelChangedPredicate",
-    "LabelSelector",
     "Predicate",
     "ResourceVersionChangedPredicate",
     "and_",
@@ -128,76 +128,11 @@ class LabelChangedPredicate(Funcs):
 # --------------------------------------------------------------------------- label selectors
 
 
-class LabelSelector:
-    """A parsed ``metav1.LabelSelector`` (``matchLabels`` + ``matchExpressions``).
-
-    Built from the API dict form, a lightkube ``LabelSelector`` model or plain match labels.
-    Invalid operators raise ``ValueError`` at construction, as ``LabelSelectorAsSelector`` does.
-    The empty selector matches everything.
-    """
-
-    __slots__ = ("_exprs", "_labels")
-
-    _OPS = frozenset({"In", "NotIn", "Exists", "DoesNotExist"})
-
-    def __init__(
-        self,
-        match_labels: Mapping[str, str] | None = None,
-        match_expressions: Iterable[Mapping[str, Any]] = (),
-    ) -> None:
-        self._labels = dict(match_labels or {})
-        exprs: list[tuple[str, str, frozenset[str]]] = []
-        for ex in match_expressions:
-            key = str(ex["key"])
-            op = str(ex["operator"])
-            values = frozenset(str(v) for v in (ex.get("values") or ()))
-            if op not in self._OPS:
-                raise ValueError(f"{op!r} is not a valid label selector operator")
-            if op in ("In", "NotIn") and not values:
-                raise ValueError(f"values must be non-empty for operator {op} (key {key!r})")
-            if op in ("Exists", "DoesNotExist") and values:
-                raise ValueError(f"values must be empty for operator {op} (key {key!r})")
-            exprs.append((key, op, values))
-        self._exprs = tuple(exprs)
-
-    @classmethod
-    def parse(cls, selector: Any) -> LabelSelector:
-        """From a dict ``{"matchLabels": ..., "matchExpressions": [...]}``, a model with
-        ``matchLabels``/``matchExpressions`` attributes, or a ``LabelSelector``."""
-        if isinstance(selector, LabelSelector):
-            return selector
-        if isinstance(selector, Mapping):
-            if "matchLabels" in selector or "matchExpressions" in selector:
-                return cls(selector.get("matchLabels"), selector.get("matchExpressions") or ())
-            return cls(selector)  # bare {key: value} match labels
-        ml = getattr(selector, "matchLabels", None)
-        me = getattr(selector, "matchExpressions", None) or ()
-        exprs = [
-            {"key": x.key, "operator": x.operator, "values": getattr(x, "values", None)}
-            for x in me
-        ]
-        return cls(ml, exprs)
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        for k, v in self._labels.items():
-            if labels.get(k) != v:
-                return False
-        for key, op, values in self._exprs:
-            present = key in labels
-            if op == "In" and not (present and labels[key] in values):
-                return False
-            if op == "NotIn" and present and labels[key] in values:
-                return False
-            if op == "Exists" and not present:
-                return False
-            if op == "DoesNotExist" and present:
-                return False
-        return True
-
-
 def label_selector_predicate(selector: Any) -> Funcs:
-    """Passes events whose object's labels match ``selector`` (``LabelSelectorPredicate``)."""
-    sel = LabelSelector.parse(selector)
+    """Passes events whose object's labels match ``selector`` (``LabelSelectorPredicate``):
+    a ``metav1.LabelSelector`` (dict or model), bare match labels, or a
+    :class:`~runtime.selector.Selector`. Invalid selectors raise ``ValueError`` here."""
+    sel = from_label_selector(selector)
     return new_predicate_funcs(lambda obj: sel.matches(meta_labels(obj)))
 
 

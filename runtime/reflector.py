@@ -46,422 +46,45 @@ resourceVersion. Objects reach the store as plain dicts after the ``transform`` 
 :func:`strip_managed_fields`), or, for a (re)list, already encoded; decoding into typed
 objects is the cache's business.
 
-Connections: HTTP/1.1 has one request per connection at a time, so every open watch holds a
-connection for minutes. The reflectors should therefore not share a bounded pool with writes
-(httpx's default is 100 connections: 100 watches would leave writes waiting for a free
-connection until they time out). :func:`separate_pool_client` makes a client with the same
-server, credentials, TLS and timeouts but its own *unbounded* pool; ``runtime.cache.Cache``
-gives it to its reflectors. Unbounded is right-sized by construction: a reflector has at most
-one request in flight (its list or its watch), so the pool never holds more connections than
-there are reflectors, and none of them can wait behind another.
-
-This module also holds the small resource-type plumbing shared by ``runtime.cache`` and
-``runtime.client``: :class:`ResourceInfo` (group/version/kind/plural/scope of a type), its
-derivation from lightkube resources and typed custom resources, and the codecs between typed
-objects and JSON.
+The list and watch requests go through the cache's HTTP client (``runtime.transport``: its
+own unbounded connection pool, request metrics).
 """
 
 from __future__ import annotations
 
 import builtins
-import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import anyio
 import anyio.lowlevel
-import httpcore2
 import httpx2
 import msgspec
-from lightkube import operators
 from lightkube.core.exceptions import ApiError
-from lightkube.core.selector import build_selector
 from lightkube.models import meta_v1
 
 from runtime import metrics
+from runtime.codec import (
+    METADATA_ACCEPT_LIST,
+    METADATA_ACCEPT_WATCH,
+    Transform,
+    encode_exact,
+    status_error,
+    strip_managed_fields,
+)
+from runtime.restmapper import resource_info
+from runtime.selector import LabelSelector, selector_string
 
 __all__ = [
-    "METADATA_ACCEPT_LIST",
-    "METADATA_ACCEPT_WATCH",
     "Backoff",
-    "LabelSelector",
-    "PartialObjectMetadata",
     "Reflector",
     "ReflectorStore",
-    "ResourceInfo",
-    "Transform",
-    "api_error",
-    "close_pool",
-    "decode_object",
-    "encode_exact",
-    "encode_object",
-    "http_client",
-    "instrument",
-    "object_to_dict",
-    "resource_info",
-    "selector_string",
-    "separate_pool_client",
-    "status_error",
-    "strip_managed_fields",
 ]
 
 log = logging.getLogger(__name__)
-
-METADATA_ACCEPT_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
-METADATA_ACCEPT_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
-
-Transform = Callable[[dict[str, Any]], dict[str, Any]]
-"""Applied to every object (a JSON dict) before it is stored. May mutate and return its input."""
-
-LabelSelector = str | Mapping[str, "str | Iterable[str] | operators.Operator[Any] | None"]
-"""A selector string (``"app=x,tier!=db"``) or lightkube's mapping form: value ``str`` ->
-``=``, ``None`` -> exists, an iterable -> ``in``, or a ``lightkube.operators`` operator."""
-
-
-# --------------------------------------------------------------------------- resource types
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceInfo:
-    """What the REST layer needs to know about a resource type."""
-
-    group: str
-    version: str
-    kind: str
-    plural: str
-    namespaced: bool = True
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    def collection_path(self, namespace: str | None = None) -> str:
-        """``/api/v1/namespaces/ns/configmaps`` (or the all-namespaces / cluster path)."""
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if self.namespaced and namespace:
-            return f"{base}/namespaces/{namespace}/{self.plural}"
-        return f"{base}/{self.plural}"
-
-    def object_path(self, name: str, namespace: str | None = None, subresource: str = "") -> str:
-        if self.namespaced and not namespace:
-            raise ValueError(f"{self.kind} {name!r} is namespaced: a namespace is required")
-        path = f"{self.collection_path(namespace if self.namespaced else None)}/{name}"
-        return f"{path}/{subresource}" if subresource else path
-
-    def metric_label(self, metadata_only: bool = False) -> str:
-        """``resource`` label of the cache metrics: ``<plural>.<group>/<version>`` (core:
-        ``<plural>/<version>``), suffixed ``:metadata`` for a metadata-only projection."""
-        label = f"{self.plural}.{self.group}/{self.version}" if self.group else (
-            f"{self.plural}/{self.version}"
-        )
-        return label + (":metadata" if metadata_only else "")
-
-
-def _default_plural(kind: str) -> str:
-    k = kind.lower()
-    if k.endswith(("s", "x", "z", "ch", "sh")):
-        return k + "es"
-    if k.endswith("y") and len(k) > 1 and k[-2] not in "aeiou":
-        return k[:-1] + "ies"
-    return k + "s"
-
-
-_INFO_CACHE: dict[Any, ResourceInfo] = {}
-
-
-def resource_info(resource: Any) -> ResourceInfo:
-    """The :class:`ResourceInfo` of a resource type.
-
-    Understands, in order: a :class:`ResourceInfo` itself; lightkube resources (``_api_info``,
-    including generic resources made by ``create_namespaced_resource``); typed custom resources
-    (``runtime.resource.CustomResource``, via ``__crd__``); and classes declaring
-    ``__group__``, ``__version__``, ``__kind__`` and optionally ``__plural__`` (default:
-    lowercased kind, English plural) and ``__namespaced__``
-    (default True).
-    """
-    if isinstance(resource, ResourceInfo):
-        return resource
-    cached = _INFO_CACHE.get(resource)
-    if cached is not None:
-        return cached
-    info: ResourceInfo
-    api = getattr(resource, "_api_info", None)
-    if api is not None:
-        from lightkube.core.resource import GlobalResource, GlobalSubResource
-
-        rd = api.parent or api.resource
-        info = ResourceInfo(
-            group=rd.group,
-            version=rd.version,
-            kind=rd.kind,
-            plural=api.plural,
-            namespaced=not (
-                isinstance(resource, type)
-                and issubclass(resource, GlobalResource | GlobalSubResource)
-            ),
-        )
-    elif getattr(resource, "__crd__", None) is not None:
-        crd = resource.__crd__  # runtime.resource.CRD (duck-typed: no import upwards)
-        info = ResourceInfo(
-            group=crd.group,
-            version=crd.version,
-            kind=crd.kind,
-            plural=crd.plural,
-            namespaced=getattr(crd, "scope", "Namespaced") != "Cluster",
-        )
-    else:
-        group = getattr(resource, "__group__", None)
-        version = getattr(resource, "__version__", None)
-        kind = getattr(resource, "__kind__", None)
-        if not (isinstance(group, str) and isinstance(version, str) and isinstance(kind, str)):
-            raise TypeError(f"cannot tell the group/version/kind/plural of {resource!r}")
-        plural = getattr(resource, "__plural__", None)
-        namespaced = getattr(resource, "__namespaced__", True)
-        info = ResourceInfo(
-            group=group,
-            version=version,
-            kind=kind,
-            plural=plural if isinstance(plural, str) else _default_plural(kind),
-            namespaced=bool(namespaced),
-        )
-    with contextlib.suppress(TypeError):  # unhashable
-        _INFO_CACHE[resource] = info
-    return info
-
-
-# --------------------------------------------------------------------------- codecs
-
-
-class PartialObjectMetadata(msgspec.Struct, omit_defaults=True):
-    """meta.k8s.io/v1 PartialObjectMetadata: what a metadata-only informer holds.
-
-    lightkube has no such model. The cache sets ``apiVersion``/``kind`` to the *watched*
-    type's (as controller-runtime does for metadata reads), so owner mapping works."""
-
-    metadata: meta_v1.ObjectMeta
-    apiVersion: str | None = None
-    kind: str | None = None
-
-
-def _is_pydantic(tp: Any) -> bool:
-    return isinstance(tp, type) and hasattr(tp, "model_validate_json")
-
-
-def decode_object(tp: Any, raw: bytes) -> Any:
-    """JSON bytes -> a fresh instance of ``tp`` (msgspec Struct such as a lightkube model, a
-    Pydantic model, a ``dict`` subclass such as lightkube's generic resources, or
-    ``dict``/``None`` for a plain dict)."""
-    if tp is None or tp is dict:
-        return msgspec.json.decode(raw)
-    if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
-        return msgspec.json.decode(raw, type=tp)
-    if _is_pydantic(tp):
-        return tp.model_validate_json(raw)
-    if isinstance(tp, type) and issubclass(tp, dict):
-        return tp(msgspec.json.decode(raw))
-    raise TypeError(f"do not know how to decode into {tp!r}")
-
-
-def object_to_dict(obj: Any) -> dict[str, Any]:
-    """A typed object -> its JSON dict (unset/None fields omitted, camelCase keys)."""
-    if isinstance(obj, dict):
-        return obj
-    if isinstance(obj, msgspec.Struct):
-        out = msgspec.to_builtins(obj)
-        assert isinstance(out, dict)
-        return out
-    to_kube = getattr(obj, "to_kube", None)
-    if to_kube is not None:
-        out = to_kube()
-        assert isinstance(out, dict)
-        return out
-    dump = getattr(obj, "model_dump", None)
-    if dump is not None:
-        out = dump(mode="json", by_alias=True, exclude_none=True)
-        assert isinstance(out, dict)
-        return out
-    raise TypeError(f"do not know how to encode {type(obj)!r}")
-
-
-def encode_object(obj: Any) -> bytes:
-    """A typed object or dict -> JSON bytes."""
-    if isinstance(obj, dict | msgspec.Struct):
-        return msgspec.json.encode(obj)
-    return msgspec.json.encode(object_to_dict(obj))
-
-
-_encoder = msgspec.json.Encoder()
-_buffer = bytearray()
-
-
-def encode_exact(obj: Any) -> bytes:
-    """JSON bytes with no slack: the form the cache's store holds. ``msgspec.json.encode``
-    returns its growth buffer as is (measured: 1,876 bytes allocated for a 1,254-byte
-    ConfigMap), so encode into a reused buffer and copy out exactly the used length."""
-    _encoder.encode_into(obj, _buffer)
-    return bytes(_buffer)
-
-
-def strip_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
-    """The default transform: drop ``metadata.managedFields`` (4-30 % of a cached object and
-    never needed by a controller; controller-runtime's ``TransformStripManagedFields``)."""
-    meta = obj.get("metadata")
-    if isinstance(meta, dict):
-        meta.pop("managedFields", None)
-    return obj
-
-
-def selector_string(selector: LabelSelector | None, *, for_fields: bool = False) -> str | None:
-    if selector is None:
-        return None
-    if isinstance(selector, str):
-        return selector or None
-    return build_selector(dict(selector), for_fields=for_fields) or None
-
-
-def api_error(code: int, reason: str, message: str) -> ApiError:
-    """A lightkube ``ApiError`` carrying a synthetic ``Status`` (for errors decided locally,
-    e.g. a cache miss answering NotFound)."""
-    status = meta_v1.Status(code=code, reason=reason, message=message, status="Failure")
-    return ApiError(status=status)
-
-
-def status_error(resp_body: bytes, code: int) -> ApiError:
-    """An HTTP error response (a ``Status`` body, or anything) -> lightkube ``ApiError``."""
-    try:
-        status = msgspec.json.decode(resp_body, type=meta_v1.Status)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        status = meta_v1.Status(code=code, message=resp_body[:200].decode(errors="replace"))
-    if status.code is None:
-        status.code = code
-    return ApiError(status=status)
-
-
-def http_client(kube: Any) -> httpx2.AsyncClient:
-    """The httpx client under a ``lightkube.AsyncClient`` (base URL, TLS and auth set up from
-    the kubeconfig). The reflector and the client use it for what lightkube cannot express."""
-    inner = getattr(kube, "_client", None)
-    http = getattr(inner, "_client", None)
-    if not isinstance(http, httpx2.AsyncClient):
-        raise TypeError("expected a lightkube.AsyncClient")
-    return http
-
-
-# --------------------------------------------------------------------------- request metrics
-
-
-class _MetricsTransport(httpx2.AsyncBaseTransport):
-    """Counts and times every request (client-go's ``rest_client_*`` adapters). The duration
-    is time to response headers, as client-go measures it (a watch counts when it opens)."""
-
-    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
-        self.inner = inner
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        host = request.url.netloc.decode()
-        method = request.method
-        start = time.perf_counter()
-        code = "<error>"
-        try:
-            resp = await self.inner.handle_async_request(request)
-            code = str(resp.status_code)
-            return resp
-        finally:
-            metrics.REST_CLIENT_REQUESTS_TOTAL.labels(code=code, method=method, host=host).inc()
-            metrics.REST_CLIENT_REQUEST_DURATION_SECONDS.labels(verb=method, host=host).observe(
-                time.perf_counter() - start
-            )
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-def _unpooled_copy(t: httpx2.AsyncBaseTransport | None) -> httpx2.AsyncBaseTransport | None:
-    """A new plain transport configured like ``t`` (TLS context, HTTP versions, retries,
-    local address, socket options) with an unbounded pool, or None if ``t`` is not a plain
-    direct ``AsyncHTTPTransport`` (a proxy or a custom transport cannot be copied)."""
-    if isinstance(t, _MetricsTransport):
-        t = t.inner
-    if type(t) is not httpx2.AsyncHTTPTransport:
-        return None
-    pool = t._pool
-    if type(pool) is not httpcore2.AsyncConnectionPool or pool._proxy is not None:
-        return None
-    return httpx2.AsyncHTTPTransport(
-        verify=pool._ssl_context if pool._ssl_context is not None else True,
-        http1=pool._http1,
-        http2=pool._http2,
-        limits=httpx2.Limits(
-            max_connections=None,
-            max_keepalive_connections=None,
-            keepalive_expiry=pool._keepalive_expiry,
-        ),
-        uds=pool._uds,
-        local_address=pool._local_address,
-        retries=pool._retries,
-        socket_options=pool._socket_options,
-    )
-
-
-def separate_pool_client(kube: Any) -> httpx2.AsyncClient | None:
-    """A client like ``kube``'s httpx client (a lightkube ``AsyncClient`` or an httpx
-    client): same base URL, auth, headers, timeouts and TLS context, but its own
-    unbounded connection pool, for requests that hold a connection for long (watches).
-    Not instrumented (see :func:`instrument`).
-
-    Returns None when a transport (the main one or a mount) cannot be copied: a custom
-    transport such as a test double, or a proxy; the caller then shares ``kube``'s pool."""
-    http = kube if isinstance(kube, httpx2.AsyncClient) else http_client(kube)
-    transport = _unpooled_copy(http._transport)
-    if transport is None:
-        return None
-    mounts: dict[str, httpx2.AsyncBaseTransport | None] = {}
-    for pattern, t in http._mounts.items():
-        copy = _unpooled_copy(t) if t is not None else None
-        if t is not None and copy is None:
-            return None
-        mounts[pattern.pattern] = copy
-    return httpx2.AsyncClient(
-        base_url=http.base_url,
-        auth=http.auth,
-        headers=http.headers,
-        cookies=http.cookies,
-        timeout=http.timeout,
-        follow_redirects=http.follow_redirects,
-        max_redirects=http.max_redirects,
-        event_hooks=http.event_hooks,
-        trust_env=http.trust_env,
-        transport=transport,
-        mounts=mounts,
-    )
-
-
-async def close_pool(http: httpx2.AsyncClient) -> None:
-    """Close the pooled connections of ``http`` (its transport and mounts) but not the
-    client: it opens new connections if used again."""
-    await http._transport.aclose()
-    for t in http._mounts.values():
-        if t is not None:
-            await t.aclose()
-
-
-def instrument(kube: Any) -> httpx2.AsyncClient:
-    """Install the request-metrics transport on a lightkube ``AsyncClient`` (or an httpx
-    client); idempotent. Returns the httpx client."""
-    http = kube if isinstance(kube, httpx2.AsyncClient) else http_client(kube)
-    transport = http._transport
-    if not isinstance(transport, _MetricsTransport):
-        http._transport = _MetricsTransport(transport)
-    mounts = http._mounts
-    for pattern, t in list(mounts.items()):
-        if t is not None and not isinstance(t, _MetricsTransport):
-            mounts[pattern] = _MetricsTransport(t)
-    return http
-
 
 # --------------------------------------------------------------------------- backoff
 

@@ -50,15 +50,10 @@ from lightkube.core.exceptions import ApiError
 from lightkube.models import meta_v1
 from lightkube.types import PatchType
 
-from runtime.cache import _requirements, match_labels
-from runtime.reflector import (
-    LabelSelector,
-    PartialObjectMetadata,
-    ResourceInfo,
-    decode_object,
-    object_to_dict,
-    resource_info,
-)
+from runtime.codec import PartialObjectMetadata, decode_object, object_to_dict
+from runtime.restmapper import ResourceInfo, resource_info
+from runtime.selector import LabelSelector, match_labels
+from runtime.selector import requirements as _requirements
 from runtime.testing.patch import (
     SERVER_METADATA,
     Path,

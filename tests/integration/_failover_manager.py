@@ -32,8 +32,8 @@ from typing import Any
 import anyio
 from lightkube.resources.core_v1 import ConfigMap
 
+from runtime.builder import Builder
 from runtime.client import is_not_found
-from runtime.controller import Builder
 from runtime.log import setup_logging
 from runtime.manager import LeaderElectionLostError, Manager, RunnableFunc
 from runtime.predicate import label_selector_predicate

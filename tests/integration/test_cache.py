@@ -21,7 +21,7 @@ from runtime.cache import (
     CacheOptions,
     ResourceEventHandlerFuncs,
 )
-from runtime.reflector import PartialObjectMetadata
+from runtime.codec import PartialObjectMetadata
 from runtime.testing.eventually import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]

@@ -1,4 +1,4 @@
-"""runtime.client and runtime.events on a real kube-apiserver (envtest)."""
+"""runtime.client and runtime.recorder on a real kube-apiserver (envtest)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from runtime.client import (
     set_controller_reference,
     set_owner_reference,
 )
-from runtime.events import EventRecorder
+from runtime.recorder import EventRecorder
 from runtime.resource import CRD, CustomResource, KubeModel
 from runtime.testing.eventually import eventually
 
@@ -334,7 +334,7 @@ async def test_custom_resource_round_trip(envtest: Any, kube_client: Any, namesp
 async def test_api_reader_metadata_only_and_disable_for(kube_client: Any, namespace: str) -> None:
     from lightkube.resources.core_v1 import Secret
 
-    from runtime.reflector import PartialObjectMetadata
+    from runtime.codec import PartialObjectMetadata
 
     async with running(kube_client, disable_for=[Secret]) as client:
         await client.create(Secret(metadata=ObjectMeta(name="tok", namespace=namespace,

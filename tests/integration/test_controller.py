@@ -17,7 +17,7 @@ from lightkube.resources.core_v1 import ConfigMap, Namespace
 
 from examples import configmap_mirror as ex
 from runtime import metrics
-from runtime.controller import Builder
+from runtime.builder import Builder
 from runtime.manager import Manager
 from runtime.predicate import new_predicate_funcs
 from runtime.reconcile import Request, Result

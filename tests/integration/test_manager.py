@@ -24,7 +24,7 @@ from lightkube.resources.core_v1 import ConfigMap
 from prometheus_client.parser import text_string_to_metric_families
 
 from runtime import metrics
-from runtime.controller import Builder
+from runtime.builder import Builder
 from runtime.manager import LeaderElectionLostError, Manager
 from runtime.predicate import new_predicate_funcs
 from runtime.reconcile import Request, Result

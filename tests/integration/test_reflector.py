@@ -23,8 +23,9 @@ from lightkube.resources.core_v1 import ConfigMap
 
 from runtime import metrics
 from runtime.cache import DeletedFinalStateUnknown, Informer
-from runtime.reflector import Backoff, Reflector, http_client
+from runtime.reflector import Backoff, Reflector
 from runtime.testing.eventually import eventually
+from runtime.transport import http_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 

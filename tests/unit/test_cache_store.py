@@ -24,18 +24,17 @@ from runtime.cache import (
     ResourceEventHandlerFuncs,
     Store,
     field_index_name,
-    match_labels,
 )
-from runtime.reflector import (
+from runtime.codec import (
     METADATA_ACCEPT_LIST,
-    Backoff,
     PartialObjectMetadata,
-    Reflector,
     encode_exact,
-    resource_info,
-    separate_pool_client,
     strip_managed_fields,
 )
+from runtime.reflector import Backoff, Reflector
+from runtime.restmapper import resource_info
+from runtime.selector import match_labels
+from runtime.transport import separate_pool_client
 
 
 def cm(
@@ -135,7 +134,7 @@ def test_store_replace_encoded_adopts_bytes_keeps_unchanged_and_indexes() -> Non
 
 
 def test_match_labels_semantics() -> None:
-    from runtime.cache import _requirements
+    from runtime.selector import requirements as _requirements
 
     labels = {"app": "web", "tier": "front"}
     assert match_labels(labels, _requirements("app=web,tier in (front, back)"))

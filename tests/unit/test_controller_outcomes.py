@@ -17,11 +17,13 @@ import anyio.abc
 import pytest
 
 from runtime import metrics
+from runtime.builder import Builder
 from runtime.clock import FakeClock
-from runtime.controller import Builder, Channel, Controller, WorkQueue
+from runtime.controller import Controller, WorkQueue
 from runtime.handler import EnqueueRequestsFromMapFunc
 from runtime.log import JSONFormatter
 from runtime.reconcile import Request, Result, TerminalError, current
+from runtime.source import Channel
 from runtime.testing.eventually import eventually
 from runtime.workqueue import PriorityQueue, RateLimitingQueue
 
@@ -471,9 +473,9 @@ def test_builder_wires_sources_and_predicates() -> None:
     from lightkube.resources.apps_v1 import Deployment
     from lightkube.resources.core_v1 import ConfigMap, Secret
 
-    from runtime.controller import Kind
     from runtime.handler import EnqueueRequestForObject, EnqueueRequestForOwner
     from runtime.predicate import GenerationChangedPredicate, LabelChangedPredicate
+    from runtime.source import Kind
 
     gen, lab = GenerationChangedPredicate(), LabelChangedPredicate()
     mgr = FakeManager()
@@ -631,8 +633,8 @@ def test_priority_queue_is_the_default() -> None:
 
 
 async def test_priority_queue_outcomes_keep_priority() -> None:
-    from runtime.controller import LOW_PRIORITY, Kind
-    from runtime.handler import EnqueueRequestForObject
+    from runtime.handler import LOW_PRIORITY, EnqueueRequestForObject
+    from runtime.source import Kind
 
     clock = FakeClock()
     rec = Scripted(RuntimeError("x"), Result(requeue_after=7), Result(requeue=True), Result())
@@ -663,8 +665,8 @@ async def test_priority_queue_outcomes_keep_priority() -> None:
 
 
 async def test_initial_list_and_resync_yield_to_new_events() -> None:
-    from runtime.controller import Kind
     from runtime.handler import EnqueueRequestForObject
+    from runtime.source import Kind
 
     order: list[str] = []
     gate = anyio.Event()

@@ -6,7 +6,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap
 
 from runtime.client import set_controller_reference
-from runtime.reflector import PartialObjectMetadata
+from runtime.codec import PartialObjectMetadata
 
 
 def test_owner_reference_from_a_metadata_only_owner() -> None:

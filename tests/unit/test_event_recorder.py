@@ -1,4 +1,4 @@
-"""runtime.events.EventRecorder logic that needs no apiserver: its bookkeeping under a fake
+"""runtime.recorder.EventRecorder logic that needs no apiserver: its bookkeeping under a fake
 clock and a client whose writes are slow (runtime.testing.fake_client). What the Events look
 like on a real apiserver is tested in tests/integration/test_client.py."""
 
@@ -10,7 +10,7 @@ import anyio
 import pytest
 from lightkube.resources.events_v1 import Event
 
-from runtime.events import EventRecorder
+from runtime.recorder import EventRecorder
 from runtime.testing.fake_client import FakeClient, Request
 
 pytestmark = pytest.mark.anyio

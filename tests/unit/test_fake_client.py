@@ -19,7 +19,7 @@ from lightkube.types import PatchType
 from pydantic import Field
 
 from runtime.client import ignore_not_found, is_already_exists, is_conflict, is_not_found
-from runtime.reflector import PartialObjectMetadata, api_error
+from runtime.codec import PartialObjectMetadata, api_error
 from runtime.resource import CRD, CustomResource, KubeModel
 from runtime.testing.fake_client import FakeClient, Request
 from runtime.testing.patch import del_path, json_patch, leaves, merge_patch, set_path

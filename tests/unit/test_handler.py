@@ -11,14 +11,12 @@ from lightkube.resources.core_v1 import ConfigMap, Namespace
 
 from runtime.event import CreateEvent, DeleteEvent, GenericEvent, UpdateEvent
 from runtime.handler import (
-    GVK,
     EnqueueRequestForObject,
     EnqueueRequestForOwner,
     EnqueueRequestsFromMapFunc,
-    gvk_of,
-    is_namespaced,
 )
 from runtime.reconcile import Request
+from runtime.restmapper import GVK, gvk_of, is_namespaced
 
 
 class RecordingQueue:

@@ -15,7 +15,6 @@ from runtime.predicate import (
     Funcs,
     GenerationChangedPredicate,
     LabelChangedPredicate,
-    LabelSelector,
     ResourceVersionChangedPredicate,
     and_,
     label_selector_predicate,
@@ -83,48 +82,6 @@ def test_label_and_annotation_changed() -> None:
     # None and {} are the same label set.
     assert not lp.update(UpdateEvent(deploy(labels=None), deploy(labels={})))
     assert lp.update(UpdateEvent(deploy(labels=None), deploy(labels={"a": "b"})))
-
-
-def test_label_selector_match_labels_and_expressions() -> None:
-    sel = LabelSelector.parse({
-        "matchLabels": {"app": "web"},
-        "matchExpressions": [
-            {"key": "tier", "operator": "In", "values": ["fe", "be"]},
-            {"key": "canary", "operator": "DoesNotExist"},
-            {"key": "env", "operator": "NotIn", "values": ["prod"]},
-            {"key": "team", "operator": "Exists"},
-        ],
-    })
-    ok = {"app": "web", "tier": "fe", "team": "a"}
-    assert sel.matches(ok)
-    assert sel.matches({**ok, "env": "dev"})
-    assert not sel.matches({**ok, "env": "prod"})
-    assert not sel.matches({**ok, "canary": "y"})
-    assert not sel.matches({**ok, "tier": "db"})
-    assert not sel.matches({"app": "web", "tier": "fe"})  # team missing
-    assert not sel.matches({**ok, "app": "api"})
-    assert LabelSelector.parse({}).matches({"anything": "x"})
-
-
-def test_label_selector_rejects_invalid() -> None:
-    with pytest.raises(ValueError):
-        LabelSelector.parse({"matchExpressions": [{"key": "a", "operator": "Gt"}]})
-    with pytest.raises(ValueError):
-        LabelSelector.parse({"matchExpressions": [{"key": "a", "operator": "In"}]})
-    with pytest.raises(ValueError):
-        LabelSelector.parse(
-            {"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]})
-
-
-def test_label_selector_from_lightkube_model() -> None:
-    from lightkube.models.meta_v1 import LabelSelector as LKSelector
-    from lightkube.models.meta_v1 import LabelSelectorRequirement
-
-    sel = LabelSelector.parse(LKSelector(
-        matchLabels={"a": "1"},
-        matchExpressions=[LabelSelectorRequirement(key="b", operator="In", values=["2"])]))
-    assert sel.matches({"a": "1", "b": "2"})
-    assert not sel.matches({"a": "1", "b": "3"})
 
 
 def test_label_selector_predicate_uses_new_object_on_update() -> None:

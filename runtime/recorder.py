@@ -36,8 +36,9 @@ import msgspec
 from anyio.abc import TaskStatus
 from lightkube.resources.events_v1 import Event
 
+from runtime.codec import PartialObjectMetadata
 from runtime.event import meta_name, meta_namespace, meta_resource_version, meta_uid
-from runtime.reflector import PartialObjectMetadata, resource_info
+from runtime.restmapper import resource_info
 
 __all__ = ["NORMAL", "WARNING", "EventRecorder", "TokenBucket"]
 

@@ -1,0 +1,255 @@
+"""Event sources (controller-runtime's ``pkg/source``): what puts requests on a controller's
+queue.
+
+:class:`Kind` delivers the events of one resource type from the shared cache's informer,
+through predicates and an event handler; :class:`Channel` delivers generic events from an
+anyio memory stream (timers, external systems, tests). A source's ``start(tg, queue)`` begins
+delivery, ``wait_for_sync()`` returns once its initial state is on the queue.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import anyio
+import anyio.abc
+from anyio.streams.memory import MemoryObjectReceiveStream
+
+from runtime.event import (
+    CreateEvent,
+    DeleteEvent,
+    GenericEvent,
+    UpdateEvent,
+    meta_resource_version,
+)
+from runtime.handler import (
+    LOW_PRIORITY,
+    EnqueueRequestForObject,
+    EventHandler,
+    Queue,
+)
+from runtime.predicate import Predicate
+from runtime.reconcile import Request
+
+__all__ = ["Channel", "Kind", "Source"]
+
+log = logging.getLogger(__name__)
+
+
+def queue_add_opts(queue: Any) -> Callable[..., None] | None:
+    fn = getattr(queue, "add_with_opts", None)
+    return fn if callable(fn) else None
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Something that puts requests on a controller's queue (``source.Source``)."""
+
+    async def start(self, tg: anyio.abc.TaskGroup, queue: Queue) -> None:
+        """Begin delivering events to ``queue``. Must not block: long-running work goes into
+        ``tg``, which is cancelled when the controller stops."""
+        ...
+
+    async def wait_for_sync(self) -> None:
+        """Return once the source delivered its initial state (no-op for non-syncing sources)."""
+        ...
+
+
+class _SourceQueue:
+    """What handlers see: the controller's queue (``add``) plus ``spawn`` for async map
+    functions, whose tasks live in the controller's source group. ``at(priority)`` is the view
+    for one event: its adds carry that priority on a priority queue."""
+
+    __slots__ = ("_add_opts", "_priority", "_queue", "_tg", "name")
+
+    def __init__(
+        self,
+        queue: Queue,
+        tg: anyio.abc.TaskGroup,
+        name: str,
+        priority: int | None = None,
+    ) -> None:
+        self._queue = queue
+        self._tg = tg
+        self.name = name
+        self._priority = priority
+        self._add_opts = queue_add_opts(queue)
+
+    def at(self, priority: int | None) -> _SourceQueue:
+        if priority == self._priority or self._add_opts is None:
+            return self
+        return _SourceQueue(self._queue, self._tg, self.name, priority)
+
+    def add(self, item: Request) -> None:
+        if self._priority is not None and self._add_opts is not None:
+            self._add_opts(item, priority=self._priority)
+        else:
+            self._queue.add(item)
+
+    def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
+        async def guarded() -> None:
+            try:
+                await fn()
+            except Exception:
+                log.exception("async map function failed", extra={"source": self.name})
+
+        self._tg.start_soon(guarded)
+
+
+class _EventAdapter:
+    """Informer event handler -> predicates -> controller handler -> queue.
+
+    Exceptions from predicates, handlers and map functions are logged and swallowed: a bug in
+    one mapping must not stop the informer from delivering to the others.
+    """
+
+    __slots__ = ("handler", "name", "predicates", "queue")
+
+    def __init__(
+        self,
+        handler: EventHandler,
+        predicates: Sequence[Predicate],
+        queue: _SourceQueue,
+        name: str,
+    ) -> None:
+        self.handler = handler
+        self.predicates = tuple(predicates)
+        self.queue = queue
+        self.name = name
+
+    def on_add(self, obj: Any, is_in_initial_list: bool = False) -> None:
+        e = CreateEvent(obj, is_in_initial_list)
+        try:
+            if all(p.create(e) for p in self.predicates):
+                q = self.queue.at(LOW_PRIORITY) if is_in_initial_list else self.queue
+                self.handler.create(e, q)
+        except Exception:
+            log.exception("event handler failed", extra={"source": self.name, "event": "create"})
+
+    def on_update(self, old: Any, new: Any) -> None:
+        e = UpdateEvent(old, new)
+        try:
+            if all(p.update(e) for p in self.predicates):
+                unchanged = old is new or (
+                    old is not None and new is not None
+                    and meta_resource_version(old) == meta_resource_version(new)
+                )
+                q = self.queue.at(LOW_PRIORITY) if unchanged else self.queue
+                self.handler.update(e, q)
+        except Exception:
+            log.exception("event handler failed", extra={"source": self.name, "event": "update"})
+
+    def on_delete(self, obj: Any) -> None:
+        # client-go's DeletedFinalStateUnknown tombstone: {key, obj} after a relist.
+        unknown = False
+        inner = getattr(obj, "obj", None)
+        if inner is not None and hasattr(obj, "key"):
+            obj, unknown = inner, True
+        e = DeleteEvent(obj, unknown)
+        try:
+            if all(p.delete(e) for p in self.predicates):
+                self.handler.delete(e, self.queue)
+        except Exception:
+            log.exception("event handler failed", extra={"source": self.name, "event": "delete"})
+
+    def on_generic(self, obj: Any) -> None:
+        e = GenericEvent(obj)
+        try:
+            if all(p.generic(e) for p in self.predicates):
+                self.handler.generic(e, self.queue)
+        except Exception:
+            log.exception("event handler failed", extra={"source": self.name, "event": "generic"})
+
+
+async def _maybe_await(v: Any) -> Any:
+    if inspect.isawaitable(v):
+        return await v
+    return v
+
+
+class Kind:
+    """Events of one resource type from the shared cache's informer (``source.Kind``)."""
+
+    def __init__(
+        self,
+        cache: Any,
+        resource: Any,
+        handler: EventHandler,
+        predicates: Sequence[Predicate] = (),
+        *,
+        metadata_only: bool = False,
+    ) -> None:
+        self.cache = cache
+        self.resource = resource
+        self.handler = handler
+        self.predicates = list(predicates)
+        self.metadata_only = metadata_only
+        self._informer: Any = None
+
+    def __repr__(self) -> str:
+        return f"Kind({getattr(self.resource, '__name__', self.resource)!r})"
+
+    def prepare(self) -> None:
+        """Register the informer with the cache now (before the manager starts the cache), so
+        the manager's "caches synced" step covers it and a replica waiting for leadership
+        keeps it warm (controller-runtime's ``EnableWarmup``): failover then needs no list."""
+        self.cache.get_informer(self.resource, metadata_only=self.metadata_only)
+
+    async def start(self, tg: anyio.abc.TaskGroup, queue: Queue) -> None:
+        inf = await _maybe_await(
+            self.cache.get_informer(self.resource, metadata_only=self.metadata_only)
+        )
+        self._informer = inf
+        sq = _SourceQueue(queue, tg, repr(self))
+        inf.add_event_handler(_EventAdapter(self.handler, self.predicates, sq, repr(self)))
+
+    async def wait_for_sync(self) -> None:
+        inf = self._informer
+        if inf is None:
+            raise RuntimeError(f"{self!r}: wait_for_sync() before start()")
+        for attr in ("wait_for_sync", "wait_for_cache_sync"):
+            fn = getattr(inf, attr, None)
+            if fn is not None:
+                ok = await _maybe_await(fn())
+                if ok is False:
+                    raise RuntimeError(f"{self!r}: informer failed to sync")
+                return
+        fn = getattr(self.cache, "wait_for_cache_sync", None)
+        if fn is not None:
+            await _maybe_await(fn())
+
+
+class Channel:
+    """Generic events from an anyio memory stream (``source.Channel``): for triggers that do
+    not come from the API server (timers, external systems, tests)."""
+
+    def __init__(
+        self,
+        receive: MemoryObjectReceiveStream[Any],
+        handler: EventHandler | None = None,
+        predicates: Sequence[Predicate] = (),
+    ) -> None:
+        self.receive = receive
+        self.handler: EventHandler = handler or EnqueueRequestForObject()
+        self.predicates = list(predicates)
+
+    async def start(self, tg: anyio.abc.TaskGroup, queue: Queue) -> None:
+        adapter = _EventAdapter(
+            self.handler, self.predicates, _SourceQueue(queue, tg, "Channel"), "Channel"
+        )
+
+        async def pump() -> None:
+            async with self.receive:
+                async for obj in self.receive:
+                    adapter.on_generic(obj)
+
+        tg.start_soon(pump)
+
+    async def wait_for_sync(self) -> None:
+        return None
