@@ -294,6 +294,7 @@ def propagate_raw_status(
     url: str | None,
     *,
     generation: int | None = None,
+    not_ready: tuple[str, str] | None = None,
     clock: WallClock = utc_now,
 ) -> None:
     """``PropagateRawStatus``: ``<Comp>Ready`` from the component's Deployment(s).
@@ -303,6 +304,11 @@ def propagate_raw_status(
     Available is not True -> Unknown; Available False -> False; ReplicaFailure True -> False
     (later rules win; reason and message come from the deciding Deployment condition).
     ``components.<c>.url`` is set to ``url`` only when the result is True.
+
+    Beyond upstream: ``not_ready`` (``(reason, message)``, e.g. from
+    :func:`~.inference_service_status_pods.predictor_not_ready_reason` over the component's
+    pods) replaces the Deployment's generic reason when the result is not True, except a
+    ReplicaFailure's (``FailedCreate``: quota, admission), which already says what is wrong.
     ``observedGeneration`` = ``generation`` (the InferenceService's) when given, else the
     first Deployment's as upstream."""
     spec = component_status(status, component)
@@ -328,6 +334,8 @@ def propagate_raw_status(
     failure = get_deployment_condition(deployments, "ReplicaFailure")
     if failure is not None and failure.status == STATUS_TRUE:
         state, reason, message = STATUS_FALSE, failure.reason or "", failure.message or ""
+    elif state != STATUS_TRUE and not_ready is not None:
+        reason, message = not_ready
     if state == STATUS_TRUE:
         spec.url = url
     set_condition(
