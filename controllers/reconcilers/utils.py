@@ -13,8 +13,10 @@ from lightkube.models import core_v1, meta_v1
 from apis.serving.constants import STOP_ANNOTATION
 
 __all__ = [
+    "INFERENCE_SERVICE_NAME_ENV",
     "ContainerNotFoundError",
     "add_env_var_to_pod_spec",
+    "add_inference_service_name_env",
     "deep_copy",
     "get_env_var_value",
     "get_force_stop_runtime",
@@ -22,6 +24,9 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+
+INFERENCE_SERVICE_NAME_ENV = "INFERENCE_SERVICE_NAME"
+"""``constants.InferenceServiceNameEnvVarKey``."""
 
 
 class ContainerNotFoundError(ValueError):
@@ -83,6 +88,23 @@ def add_env_var_to_pod_spec(
     if not found:
         raise ContainerNotFoundError(container_name)
     return out
+
+
+def add_inference_service_name_env(
+    pod_spec: core_v1.PodSpec, isvc_name: str, container_names: Sequence[str] | None = None
+) -> core_v1.PodSpec:
+    """A copy of ``pod_spec`` with ``INFERENCE_SERVICE_NAME=<isvc_name>`` on the named
+    containers, or on every container when ``container_names`` is None (the predictor sets it
+    on all its containers, the transformer on ``transformer-container`` only; the Deployment
+    builder does not, so the InferenceGraph router stays without it, as upstream).
+    Raises :class:`ContainerNotFoundError` for a name with no container."""
+    names = (
+        [c.name for c in pod_spec.containers or []] if container_names is None else container_names
+    )
+    out = pod_spec
+    for name in names:
+        out = add_env_var_to_pod_spec(out, name, INFERENCE_SERVICE_NAME_ENV, isvc_name)
+    return deep_copy(out) if out is pod_spec else out
 
 
 def object_meta(
