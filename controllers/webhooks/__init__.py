@@ -1,0 +1,2 @@
+"""KServe's admission webhook handlers (defaulters, validators and the pod mutator), served by
+``runtime.webhook``."""
