@@ -1,0 +1,569 @@
+"""``pkg/webhook/admission/pod/storage_initializer_injector.go``: the storage-initializer.
+
+:func:`inject_storage_initializer` is the webhook step: a pod whose InferenceService has one
+``storageUri`` carries it in the ``internal.serving.kserve.io/storage-initializer-sourceuri``
+annotation, and gets an init container that downloads it into an emptyDir mounted at
+``/mnt/models`` (or, for ``pvc://``, the PVC mounted there directly). :func:`common_storage_
+initialization` is the shared part, also used for ``storageUris`` (several URIs, each at its
+own mount path) by the InferenceService controller.
+
+One deliberate difference (``docs/compatibility.md``): after a ClusterStorageContainer's
+container is merged over the webhook's init container, the init container keeps the name
+``storage-initializer`` (upstream takes the ClusterStorageContainer's name). With another name,
+upstream's "already injected" check misses it when the apiserver reinvokes the webhook and a
+second init container is injected; the Istio UID step misses it too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from apis.serving.constants import (
+    AGENT_SHOULD_INJECT_ANNOTATION,
+    CONFIDENTIAL_ENABLED_ANNOTATION,
+    CONFIDENTIAL_RESOURCE_ID_ANNOTATION,
+    DEFAULT_MOUNT_PATH,
+    INFERENCE_SERVICE_CONTAINER,
+    LOCAL_MODEL_LABEL,
+    LOCAL_MODEL_PVC_NAME_ANNOTATION,
+    LOCAL_MODEL_SOURCE_URI_ANNOTATION,
+    STORAGE_CONTAINER_NAME_ANNOTATION,
+    STORAGE_INITIALIZER_CONTAINER,
+    STORAGE_INITIALIZER_SOURCE_URI_ANNOTATION,
+    STORAGE_READONLY_ANNOTATION,
+    STORAGE_SPEC_ANNOTATION,
+    STORAGE_SPEC_KEY_ANNOTATION,
+    STORAGE_SPEC_PARAM_ANNOTATION,
+    TRANSFORMER_CONTAINER,
+    WORKER_CONTAINER,
+)
+from apis.serving.v1alpha1 import get_storage_key
+from apis.serving.v1alpha1.storage_container import (
+    ClusterStorageContainer,
+    StorageContainerSpec,
+    WorkloadType,
+)
+from controllers.webhooks.pod import oci
+from controllers.webhooks.pod.container_merge import merge_container_with_patch
+from controllers.webhooks.pod.credentials import CredentialBuilder
+from controllers.webhooks.pod.credentials.s3 import AWS_CA_BUNDLE, AWS_CA_BUNDLE_CONFIGMAP
+from controllers.webhooks.pod.utils import (
+    JsonDict,
+    PodMutationError,
+    StorageMountParams,
+    add_default_hf_env_vars,
+    add_model_mount,
+    apply_confidential_container_config,
+    container_list,
+    create_init_container_with_config,
+    ensure_list,
+    env_list,
+    env_var,
+    find_common_parent_path,
+    get_container,
+    get_volume_name_from_path,
+    go_dir,
+    go_quantity_error,
+    parse_pvc_uri,
+    pod_spec,
+    string_map,
+    volume_mount,
+    volume_mounts,
+    volumes,
+)
+
+__all__ = [
+    "PVC_SOURCE_VOLUME",
+    "STORAGE_INITIALIZER_VOLUME",
+    "StorageInitializerParams",
+    "StorageSpecParams",
+    "StorageUri",
+    "check_storage_initializer_config",
+    "common_storage_initialization",
+    "get_container_spec_for_storage_uri",
+    "get_storage_container_spec",
+    "get_storage_initializer_read_only_flag",
+    "inject_storage_initializer",
+]
+
+PVC_URI_PREFIX = "pvc://"
+PVC_SOURCE_VOLUME = "kserve-pvc-source"
+STORAGE_INITIALIZER_VOLUME = "kserve-provision-location"
+STORAGE_URI_ENV = "STORAGE_URI"
+"""``constants.CustomSpecStorageUriEnvVarKey``."""
+
+
+@dataclass(frozen=True)
+class StorageUri:
+    """``v1beta1.StorageUri``: a source URI and where it is mounted."""
+
+    uri: str
+    mount_path: str
+
+
+@dataclass(frozen=True)
+class StorageSpecParams:
+    """The storage spec of a pod (``StorageSpec.StorageKey`` / ``Parameters``): credentials
+    come from the storage Secret's key instead of the ServiceAccount's Secrets."""
+
+    storage_key: str
+    parameters: Mapping[str, str] | None = None
+
+
+@dataclass
+class StorageInitializerParams:
+    """``StorageInitializerParams``. ``pod_spec`` is edited in place."""
+
+    namespace: str
+    storage_uris: Sequence[StorageUri]
+    pod_spec: JsonDict
+    config: Any
+    """The ``storageInitializer`` config (``StorageInitializerConfig``)."""
+    credentials: CredentialBuilder | None = None
+    is_read_only: bool = True
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    storage_spec: StorageSpecParams | None = None
+    storage_container_spec: StorageContainerSpec | None = None
+    is_legacy_uri: bool = False
+    kserve_namespace: str = "kserve"
+
+
+# ---------------------------------------------------------------------------------------------
+# config and ClusterStorageContainer selection
+# ---------------------------------------------------------------------------------------------
+
+
+def check_storage_initializer_config(config: Any) -> None:
+    """``v1beta1.GetStorageInitializerConfigs``' checks: the init container's requests and
+    limits (and the modelcar ones when set) must be quantities, ``ociModelMode`` one of
+    modelcar/native/fetch."""
+    fields = [
+        ("memoryRequest", config.memory_request),
+        ("memoryLimit", config.memory_limit),
+        ("cpuRequest", config.cpu_request),
+        ("cpuLimit", config.cpu_limit),
+    ]
+    if config.cpu_modelcar != "":
+        fields.append(("cpuModelcar", config.cpu_modelcar))
+    if config.memory_modelcar != "":
+        fields.append(("memoryModelcar", config.memory_modelcar))
+    for name, value in fields:
+        err = go_quantity_error(value)
+        if err is not None:
+            raise PodMutationError(
+                f'failed to parse resource configuration for "storageInitializer"."{name}": {err}',
+                f"storageInitializer.{name}",
+            )
+    mode = config.oci_model_mode
+    if mode and mode not in oci.OCI_MODEL_MODES:
+        raise PodMutationError(
+            f'invalid "storageInitializer".ociModelMode "{mode}": must be one of '
+            '"modelcar", "native", "fetch"',
+            "storageInitializer.ociModelMode",
+        )
+
+
+def _is_init_container_workload(csc: ClusterStorageContainer) -> bool:
+    # the CRD defaults workloadType to initContainer
+    assert csc.spec is not None
+    return (csc.spec.workload_type or WorkloadType.INIT_CONTAINER) == WorkloadType.INIT_CONTAINER
+
+
+def _supports(csc: ClusterStorageContainer, uri: str, what: str) -> bool:
+    assert csc.spec is not None
+    try:
+        return csc.spec.is_storage_uri_supported(uri)
+    except Exception as exc:  # re.error (an invalid regex in the CRD)
+        raise PodMutationError(f"{what}: {exc}") from None
+
+
+def get_storage_container_spec(
+    storage_uri: str,
+    storage_container_name: str | None,
+    storage_containers: Sequence[ClusterStorageContainer],
+) -> StorageContainerSpec | None:
+    """``GetStorageContainerSpec``: the named ClusterStorageContainer (which must exist, be
+    enabled, run as an init container and support the URI), else the first enabled
+    init-container one, by name, that supports the URI, else None."""
+    by_name = sorted(
+        (c for c in storage_containers if c.spec is not None),
+        key=lambda c: c.metadata.name if c.metadata and c.metadata.name else "",
+    )
+    if storage_container_name:
+        name = storage_container_name
+        csc = next((c for c in by_name if c.metadata and c.metadata.name == name), None)
+        if csc is None:
+            raise PodMutationError(f'ClusterStorageContainer "{name}" not found')
+        if csc.is_disabled():
+            raise PodMutationError(f'ClusterStorageContainer "{name}" is disabled')
+        if not _is_init_container_workload(csc):
+            assert csc.spec is not None
+            raise PodMutationError(
+                f'ClusterStorageContainer "{name}" has workloadType "{csc.spec.workload_type}"; '
+                f'explicit selection requires "{WorkloadType.INIT_CONTAINER}"'
+            )
+        what = f'ClusterStorageContainer "{name}" URI check failed for "{storage_uri}"'
+        if not _supports(csc, storage_uri, what):
+            raise PodMutationError(
+                f'ClusterStorageContainer "{name}" does not support storageUri "{storage_uri}"'
+            )
+        return csc.spec
+    for csc in by_name:
+        if csc.is_disabled() or not _is_init_container_workload(csc):
+            continue
+        csc_name = (csc.metadata.name if csc.metadata else None) or ""
+        if _supports(csc, storage_uri, f"error checking storage container {csc_name}"):
+            return csc.spec
+    return None
+
+
+def get_container_spec_for_storage_uri(
+    storage_uri: str, storage_containers: Sequence[ClusterStorageContainer]
+) -> JsonDict | None:
+    """``GetContainerSpecForStorageUri``: the matching ClusterStorageContainer's container."""
+    try:
+        spec = get_storage_container_spec(storage_uri, None, storage_containers)
+    except PodMutationError as exc:
+        raise PodMutationError(
+            f'error resolving storage container for "{storage_uri}": {exc}'
+        ) from None
+    return None if spec is None else _container_json(spec.container)
+
+
+def _container_json(container: Any) -> JsonDict:
+    """A typed Container (lightkube) as JSON, unset fields left out."""
+    if isinstance(container, dict):
+        return dict(container)
+
+    def strip(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: strip(x) for k, x in v.items() if x is not None}
+        if isinstance(v, list):
+            return [strip(x) for x in v]
+        return v
+
+    out = strip(msgspec.to_builtins(container))
+    assert isinstance(out, dict)
+    return out
+
+
+def get_storage_initializer_read_only_flag(annotations: Mapping[str, str]) -> bool:
+    """``GetStorageInitializerReadOnlyFlag``: read-only unless ``storage.kserve.io/readonly``
+    is exactly ``"false"``."""
+    return annotations.get(STORAGE_READONLY_ANNOTATION) != "false"
+
+
+# ---------------------------------------------------------------------------------------------
+# CommonStorageInitialization
+# ---------------------------------------------------------------------------------------------
+
+
+def _inject_oci_sources(params: StorageInitializerParams) -> None:
+    """The ``storageUris`` OCI dispatch: every OCI source into kserve-container (else
+    worker-container) and transformer-container."""
+    spec = params.pod_spec
+    user = get_container(spec, INFERENCE_SERVICE_CONTAINER)
+    worker = get_container(spec, WORKER_CONTAINER)
+    if user is None and worker is None:
+        raise PodMutationError("Invalid configuration: cannot find container", "spec.containers")
+    paths = [s.mount_path for s in params.storage_uris if oci.parse_oci_scheme(s.uri)[2]]
+    if len(paths) > oci.MAX_OCI_SOURCES_PER_POD:
+        raise PodMutationError(
+            f"too many OCI sources ({len(paths)}); maximum is {oci.MAX_OCI_SOURCES_PER_POD} per pod"
+        )
+    oci.validate_oci_mount_paths(paths, oci.resolve_oci_model_mode(params.config))
+    target = INFERENCE_SERVICE_CONTAINER if user is not None else WORKER_CONTAINER
+    index = 0
+    for s in params.storage_uris:
+        mode, uri, is_oci = oci.effective_oci_mode(s.uri, params.config)
+        if not is_oci or mode == "":
+            continue
+        for name in (target, TRANSFORMER_CONTAINER):
+            if name == TRANSFORMER_CONTAINER and get_container(spec, name) is None:
+                continue
+            oci.configure_oci(
+                mode,
+                uri,
+                spec,
+                name,
+                s.mount_path,
+                params.config,
+                params.namespace,
+                params.kserve_namespace,
+                index,
+            )
+        index += 1
+
+
+def _multi_uri_mounts(
+    params: StorageInitializerParams, user: JsonDict, transformer: JsonDict | None
+) -> JsonDict | None:
+    """The ``storageUris`` path: PVCs mounted per path, the rest downloaded by one init
+    container into an emptyDir at their common parent. Returns the init container."""
+    spec = params.pod_spec
+    csc = params.storage_container_spec
+    if csc is not None and not csc.supports_multi_model_download:
+        name = _container_json(csc.container).get("name", "")
+        raise PodMutationError(
+            f'storage container "{name}" does not support multi-model download; use the '
+            "default kserve storage initializer or a compatible storage container"
+        )
+    pvcs = [
+        s
+        for s in params.storage_uris
+        if not oci.parse_oci_scheme(s.uri)[2] and s.uri.startswith(PVC_URI_PREFIX)
+    ]
+    others = [
+        s
+        for s in params.storage_uris
+        if not oci.parse_oci_scheme(s.uri)[2] and not s.uri.startswith(PVC_URI_PREFIX)
+    ]
+    names = [user["name"]] + ([transformer["name"]] if transformer is not None else [])
+    for s in pvcs:
+        for name in names:
+            pvc, _ = parse_pvc_uri(s.uri)
+            mount = StorageMountParams(
+                mount_path=s.mount_path,
+                volume_name=get_volume_name_from_path(s.mount_path),
+                pvc_name=pvc,
+                read_only=params.is_read_only,
+            )
+            add_model_mount(mount, name, spec)
+    if not others:
+        return None
+    common = find_common_parent_path([s.mount_path for s in others])
+    args: list[str] = []
+    for s in others:
+        args.extend([s.uri, s.mount_path])
+    init = create_init_container_with_config(params.config, args)
+    ensure_list(spec, "initContainers").append(init)
+    mount = StorageMountParams(
+        mount_path=common,
+        volume_name=get_volume_name_from_path(common),
+        read_only=params.is_read_only,
+    )
+    for name in [*names, init["name"]]:
+        add_model_mount(mount, name, spec)
+    return init
+
+
+def _single_uri_mounts(
+    params: StorageInitializerParams, user: JsonDict, transformer: JsonDict | None
+) -> JsonDict | None:
+    """The single-URI path: ``pvc://`` mounted at ``/mnt/models`` with its path as subPath,
+    anything else downloaded by the init container into ``kserve-provision-location``."""
+    spec = params.pod_spec
+    source = params.storage_uris[0]
+    mount = StorageMountParams(
+        mount_path=DEFAULT_MOUNT_PATH,
+        volume_name=STORAGE_INITIALIZER_VOLUME,
+        read_only=params.is_read_only,
+    )
+    names = [user["name"]] + ([transformer["name"]] if transformer is not None else [])
+    init: JsonDict | None = None
+    if source.uri.startswith(PVC_URI_PREFIX):
+        pvc, path = parse_pvc_uri(source.uri)
+        mount = StorageMountParams(
+            mount_path=DEFAULT_MOUNT_PATH,
+            volume_name=PVC_SOURCE_VOLUME,
+            sub_path=path,
+            pvc_name=pvc,
+            read_only=params.is_read_only,
+        )
+    else:
+        init = create_init_container_with_config(params.config, [source.uri, source.mount_path])
+        ensure_list(spec, "initContainers").append(init)
+        names.append(init["name"])
+    for name in names:
+        add_model_mount(mount, name, spec)
+    for e in user.get("env") or []:
+        if isinstance(e, dict) and e.get("name") == STORAGE_URI_ENV and e.get("value"):
+            e["value"] = DEFAULT_MOUNT_PATH
+    return init
+
+
+def _ca_bundle(params: StorageInitializerParams, init: JsonDict) -> tuple[str, str] | None:
+    """``needCaBundleMount`` and the ConfigMap name / mount path to use (from the init
+    container's ``AWS_CA_BUNDLE_CONFIGMAP`` / ``AWS_CA_BUNDLE`` env when set)."""
+    env = [e for e in (init.get("env") or []) if isinstance(e, dict)]
+    configured = params.config.ca_bundle_config_map_name
+    if not configured and not any(e.get("name") == AWS_CA_BUNDLE_CONFIGMAP for e in env):
+        return None
+    name = configured
+    if params.namespace != params.kserve_namespace:
+        name = oci.DEFAULT_GLOBAL_CA_BUNDLE_CONFIGMAP
+    path = params.config.ca_bundle_volume_mount_path or oci.DEFAULT_CA_BUNDLE_VOLUME_MOUNT_PATH
+    for e in env:
+        if e.get("name") == AWS_CA_BUNDLE_CONFIGMAP:
+            name = e.get("value") or ""
+        if e.get("name") == AWS_CA_BUNDLE:
+            path = go_dir(e.get("value") or "")
+    return name, path
+
+
+def _finish_init_container(params: StorageInitializerParams, init: JsonDict) -> None:
+    """Credentials, CA bundle, the ClusterStorageContainer overlay, HF and confidential env."""
+    spec = params.pod_spec
+    creds = params.credentials
+    if creds is not None:
+        if params.storage_spec is not None:
+            creds.create_storage_spec_secret_envs(
+                params.annotations,
+                params.storage_spec.storage_key,
+                params.storage_spec.parameters,
+                init,
+            )
+        else:
+            creds.create_secret_volume_and_env(
+                params.annotations, str(spec.get("serviceAccountName") or ""), init, spec
+            )
+    ca = _ca_bundle(params, init)
+    if params.storage_container_spec is not None:
+        overlay = _container_json(params.storage_container_spec.container)
+        merged = merge_container_with_patch(init, overlay)
+        if params.is_legacy_uri:
+            merged["name"] = STORAGE_INITIALIZER_CONTAINER  # see the module docstring
+        init.clear()
+        init.update(merged)
+    if ca is not None:
+        name, path = ca
+        env = env_list(init)
+        names = {e.get("name") for e in env}
+        if oci.CA_BUNDLE_CONFIGMAP_NAME_ENV not in names:
+            env.append(env_var(oci.CA_BUNDLE_CONFIGMAP_NAME_ENV, name))
+        if oci.CA_BUNDLE_VOLUME_MOUNT_PATH_ENV not in names:
+            env.append(env_var(oci.CA_BUNDLE_VOLUME_MOUNT_PATH_ENV, path))
+        volumes(spec).append({"name": oci.CA_BUNDLE_VOLUME_NAME, "configMap": {"name": name}})
+        volume_mounts(init).append(volume_mount(oci.CA_BUNDLE_VOLUME_NAME, path, True))
+    add_default_hf_env_vars(init)
+    if params.annotations.get(CONFIDENTIAL_ENABLED_ANNOTATION) == "true":
+        apply_confidential_container_config(
+            init, params.annotations.get(CONFIDENTIAL_RESOURCE_ID_ANNOTATION, "")
+        )
+
+
+def common_storage_initialization(params: StorageInitializerParams) -> None:
+    """``CommonStorageInitialization``: mount or download ``params.storage_uris`` for
+    kserve-container (else worker-container) and transformer-container.
+
+    Skipped when the model agent is injected (puller annotation), when a storage-initializer
+    init container exists, and (single-URI webhook path) for OCI sources, which the OCI step
+    handles. For ``storageUris`` OCI sources are materialised here, the others fall through.
+    """
+    if AGENT_SHOULD_INJECT_ANNOTATION in params.annotations:
+        return
+    spec = params.pod_spec
+    if any(oci.effective_oci_mode(s.uri, params.config)[0] for s in params.storage_uris):
+        if params.is_legacy_uri:
+            return
+        _inject_oci_sources(params)
+    if any(
+        c.get("name") == STORAGE_INITIALIZER_CONTAINER
+        for c in container_list(spec, "initContainers")
+    ):
+        return
+    if not params.storage_uris:
+        return
+    user = get_container(spec, INFERENCE_SERVICE_CONTAINER)
+    transformer = get_container(spec, TRANSFORMER_CONTAINER)
+    if user is None:
+        user = get_container(spec, WORKER_CONTAINER)
+        if user is None:
+            raise PodMutationError(
+                "Invalid configuration: cannot find container", "spec.containers"
+            )
+    if not params.is_legacy_uri:
+        init = _multi_uri_mounts(params, user, transformer)
+    elif len(params.storage_uris) == 1:
+        init = _single_uri_mounts(params, user, transformer)
+    else:
+        init = None
+    if init is not None:
+        _finish_init_container(params, init)
+
+
+# ---------------------------------------------------------------------------------------------
+# the webhook step
+# ---------------------------------------------------------------------------------------------
+
+
+def _local_model_uri(src: str, labels: Mapping[str, str], annotations: Mapping[str, str]) -> str:
+    """A LocalModel pod reads the model from the node's cache PVC:
+    ``pvc://<pvc>/models/<sha256(sourceUri)[:16]><subpath>``."""
+    if LOCAL_MODEL_LABEL not in labels:
+        return src
+    source = annotations.get(LOCAL_MODEL_SOURCE_URI_ANNOTATION, "")
+    sub = src.removeprefix(source)
+    if not sub.startswith("/"):
+        sub = "/" + sub
+    pvc = annotations.get(LOCAL_MODEL_PVC_NAME_ANNOTATION)
+    if pvc is None:
+        raise PodMutationError(
+            f"Annotation {LOCAL_MODEL_PVC_NAME_ANNOTATION} not found",
+            f"metadata.annotations[{LOCAL_MODEL_PVC_NAME_ANNOTATION}]",
+        )
+    return f"pvc://{pvc}/models/{get_storage_key(source)}{sub}"
+
+
+def _storage_spec(annotations: Mapping[str, str]) -> StorageSpecParams | None:
+    if annotations.get(STORAGE_SPEC_ANNOTATION) != "true":
+        return None
+    params: dict[str, str] | None = None
+    raw = annotations.get(STORAGE_SPEC_PARAM_ANNOTATION)
+    if raw is not None:
+        field_name = f"metadata.annotations[{STORAGE_SPEC_PARAM_ANNOTATION}]"
+        try:
+            doc = json.loads(raw)
+        except ValueError as exc:
+            raise PodMutationError(f"{field_name}: {exc}", field_name) from None
+        if doc is not None and (
+            not isinstance(doc, dict) or not all(isinstance(v, str) for v in doc.values())
+        ):
+            raise PodMutationError(
+                f"{field_name}: json: cannot unmarshal into Go value of type map[string]string",
+                field_name,
+            )
+        params = doc
+    return StorageSpecParams(annotations.get(STORAGE_SPEC_KEY_ANNOTATION, ""), params)
+
+
+def inject_storage_initializer(
+    pod: JsonDict,
+    config: Any,
+    credentials: CredentialBuilder,
+    storage_containers: Sequence[ClusterStorageContainer],
+    kserve_namespace: str,
+) -> None:
+    """``InjectStorageInitializer``: the storage step of the webhook, for a pod carrying the
+    source-URI annotation (LocalModel rewrite, storage spec, ClusterStorageContainer, then
+    :func:`common_storage_initialization` on the single URI)."""
+    meta = pod.get("metadata") or {}
+    annotations = string_map(meta.get("annotations"))
+    src = annotations.get(STORAGE_INITIALIZER_SOURCE_URI_ANNOTATION)
+    if src is None:
+        return
+    src = _local_model_uri(src, string_map(meta.get("labels")), annotations)
+    storage_spec = _storage_spec(annotations)
+    csc = get_storage_container_spec(
+        src, annotations.get(STORAGE_CONTAINER_NAME_ANNOTATION), storage_containers
+    )
+    common_storage_initialization(
+        StorageInitializerParams(
+            namespace=str(meta.get("namespace") or ""),
+            storage_uris=[StorageUri(src, DEFAULT_MOUNT_PATH)],
+            pod_spec=pod_spec(pod),
+            config=config,
+            credentials=credentials,
+            is_read_only=get_storage_initializer_read_only_flag(annotations),
+            annotations=annotations,
+            storage_spec=storage_spec,
+            storage_container_spec=csc,
+            is_legacy_uri=True,
+            kserve_namespace=kserve_namespace,
+        )
+    )
