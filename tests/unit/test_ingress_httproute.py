@@ -9,6 +9,8 @@ import copy
 from typing import Any
 
 import pytest
+from lightkube.models.core_v1 import ServiceSpec
+from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Service
 
 from apis.serving.v1beta1.configmap import (
@@ -34,6 +36,7 @@ from controllers.reconcilers.ingress.httproute import (
     desired_httproutes,
     detect_service_protocol_ports,
     httproute_checks,
+    httproute_routing_status,
     httproutes_ingress_condition,
     is_httproute_ready,
     resolve_timeout,
@@ -735,3 +738,45 @@ def test_desired_httproutes() -> None:
     assert nothing.routes == {}
     assert nothing.condition is not None
     assert nothing.condition.reason == "Predictor ingress not created"
+
+
+# ---------------------------------------------------------------------------------------------
+# httproute_routing_status: the status half of Reconcile
+# ---------------------------------------------------------------------------------------------
+
+PREDICTOR_SVC = Service(
+    metadata=ObjectMeta(name="test-isvc-predictor", namespace="default"),
+    spec=ServiceSpec(clusterIP="10.0.0.1"),
+)
+
+
+@pytest.mark.parametrize(
+    ("case", "labels", "extra", "observed", "want"),
+    [
+        ("cluster-local label: no routes needed",
+         {"networking.kserve.io/visibility": "cluster-local"}, {}, {},
+         (("True", None, None), "http://test-isvc-default.example.com",
+          "http://test-isvc-predictor.default.svc.cluster.local", None)),
+        ("cluster-local domain", None, {"ingressDomain": "svc.cluster.local"}, {},
+         (("True", None, None), "http://test-isvc-default.svc.cluster.local",
+          "http://test-isvc-predictor.default.svc.cluster.local", None)),
+        ("creation disabled", None, {"disableIngressCreation": True}, {},
+         (("True", None, None), "http://test-isvc-default.example.com",
+          "http://test-isvc-predictor.default.svc.cluster.local", None)),
+        ("routes missing: requeue, url/address left alone", None, {}, {},
+         (("False", "Predictor Deployment NotReady", "Predictor HTTPRoute not created"),
+          None, None, 1.0)),
+        ("routes ready", None, {"urlScheme": "https"},
+         _observed(["test-isvc-predictor", "test-isvc"]),
+         (("True", None, None), "https://test-isvc-default.example.com",
+          "http://test-isvc-predictor.default.svc.cluster.local", None)),
+    ],
+)
+def test_httproute_routing_status(
+    case: str, labels: dict[str, str] | None, extra: dict[str, Any], observed: dict[str, Any],
+    want: tuple[Any, ...],
+) -> None:
+    isvc = make_isvc(labels=labels)
+    got = httproute_routing_status(isvc, ingress_config(**extra), observed, PREDICTOR_SVC)
+    c = got.condition
+    assert ((c.status, c.reason, c.message), got.url, got.address, got.requeue_after) == want

@@ -18,7 +18,10 @@ from apis.serving.v1beta1.configmap import (
 )
 from apis.serving.v1beta1.inference_service import InferenceService
 from controllers.reconcilers.ingress.domain import IngressError
-from controllers.reconcilers.ingress.kube_ingress import create_raw_ingress
+from controllers.reconcilers.ingress.kube_ingress import (
+    create_raw_ingress,
+    kube_ingress_routing_status,
+)
 from controllers.reconcilers.ingress.status import (
     create_address,
     create_component_url,
@@ -352,3 +355,28 @@ def test_ingress_host_error() -> None:
     assert str(e.value).startswith(
         "failed creating top level predictor ingress host: error rendering the domain template: "
     )
+
+
+@pytest.mark.parametrize(
+    ("case", "ready", "extra", "build", "want"),
+    [
+        ("predictor not ready: its condition, url/address left alone", (), {}, True,
+         (("False", "Predictor ingress not created"), None, None)),
+        ("ingress built", ("PredictorReady",), {"urlScheme": "https"}, True,
+         (("True", None), "https://test-isvc-default.example.com", f"http://{PREDICTOR_HOST}")),
+        ("creation disabled: nothing built, ready anyway", (), {"disableIngressCreation": True},
+         False, (("True", None), "http://test-isvc-default.example.com",
+                 f"http://{PREDICTOR_HOST}")),
+    ],
+)
+def test_kube_ingress_routing_status(
+    case: str, ready: tuple[str, ...], extra: dict[str, Any], build: bool,
+    want: tuple[Any, ...],
+) -> None:
+    isvc = make_isvc(ready=ready)
+    cfg = config(**extra)
+    built = create_raw_ingress(isvc, cfg, InferenceServicesConfig()) if build else None
+    got = kube_ingress_routing_status(isvc, cfg, built, service(False))
+    c = got.condition
+    assert ((c.status, c.reason), got.url, got.address) == want
+    assert got.requeue_after is None

@@ -16,12 +16,14 @@ from .httproute import (
     RouteResult,
     desired_httproutes,
     httproute_checks,
+    httproute_routing_status,
     httproutes_ingress_condition,
     is_httproute_ready,
 )
-from .kube_ingress import IngressResult, create_raw_ingress
+from .kube_ingress import IngressResult, create_raw_ingress, kube_ingress_routing_status
 from .path import generate_url_path
 from .status import (
+    RoutingStatus,
     create_address,
     create_component_url,
     create_raw_url,
@@ -35,6 +37,7 @@ __all__ = [
     "IngressError",
     "IngressResult",
     "RouteResult",
+    "RoutingStatus",
     "create_address",
     "create_component_url",
     "create_raw_ingress",
@@ -46,8 +49,10 @@ __all__ = [
     "generate_url_path",
     "get_additional_hosts",
     "httproute_checks",
+    "httproute_routing_status",
     "httproutes_ingress_condition",
     "ingress_creation_disabled",
     "is_cluster_local",
     "is_httproute_ready",
+    "kube_ingress_routing_status",
 ]

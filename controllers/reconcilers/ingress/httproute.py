@@ -45,7 +45,14 @@ from .domain import (
     transformer_service_name,
 )
 from .path import generate_url_path
-from .status import H2C_APP_PROTOCOL, ingress_condition, is_grpc_port_name
+from .status import (
+    H2C_APP_PROTOCOL,
+    RoutingStatus,
+    ingress_condition,
+    ingress_creation_disabled,
+    is_grpc_port_name,
+    ready_routing_status,
+)
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -70,6 +77,7 @@ __all__ = [
     "desired_httproutes",
     "detect_service_protocol_ports",
     "httproute_checks",
+    "httproute_routing_status",
     "httproutes_ingress_condition",
     "is_httproute_ready",
     "resolve_timeout",
@@ -549,3 +557,22 @@ def httproutes_ingress_condition(
         if not ready:
             return ingress_condition("False", why, f"{component} {message}"), REQUEUE_AFTER
     return ingress_condition("True"), None
+
+
+def httproute_routing_status(
+    isvc: InferenceService,
+    ingress_config: IngressConfig,
+    observed: Mapping[str, Mapping[str, Any] | None],
+    entry_service: Service | None,
+) -> RoutingStatus:
+    """The status half of upstream's ``RawHTTPRouteReconciler.Reconcile`` (routes applied
+    first by the caller): with ingress creation disabled or cluster-local, IngressReady True
+    with url and address; else IngressReady from the ``observed`` routes, and url/address only
+    once all are ready (before that they are left as they are and the reconcile requeues after
+    1 s). A stopped InferenceService is the caller's: routes deleted, IngressReady False
+    ``Stopped`` (upstream does that only when ingress creation is enabled)."""
+    if not ingress_creation_disabled(isvc, ingress_config):
+        cond, requeue = httproutes_ingress_condition(isvc, observed)
+        if requeue is not None:
+            return RoutingStatus(cond, requeue_after=requeue)
+    return ready_routing_status(isvc, ingress_config, entry_service)

@@ -35,6 +35,7 @@ from lightkube.models.networking_v1 import (
     IngressSpec,
     ServiceBackendPort,
 )
+from lightkube.resources.core_v1 import Service
 from lightkube.resources.networking_v1 import Ingress
 
 from apis.knative import Condition
@@ -52,9 +53,14 @@ from .domain import (
     predictor_service_name,
     transformer_service_name,
 )
-from .status import ingress_condition
+from .status import (
+    RoutingStatus,
+    ingress_condition,
+    ingress_creation_disabled,
+    ready_routing_status,
+)
 
-__all__ = ["IngressResult", "create_raw_ingress", "generate_rule"]
+__all__ = ["IngressResult", "create_raw_ingress", "generate_rule", "kube_ingress_routing_status"]
 
 DEFAULT_PORT = 80
 
@@ -154,3 +160,21 @@ def create_raw_ingress(
     )
     set_controller_reference(isvc, ingress)
     return IngressResult(ingress)
+
+
+def kube_ingress_routing_status(
+    isvc: InferenceService,
+    ingress_config: IngressConfig,
+    built: IngressResult | None,
+    entry_service: Service | None,
+) -> RoutingStatus:
+    """The status half of upstream's ``RawIngressReconciler.Reconcile``: ``built`` is what
+    :func:`create_raw_ingress` returned (``None`` when creation is disabled/cluster-local and
+    nothing was built). A component not Ready leaves url/address as they are with its
+    IngressReady False (no requeue: the component's own status change triggers the next
+    reconcile); otherwise IngressReady True, url and address. A stopped InferenceService is
+    the caller's (Ingress deleted, IngressReady False ``Stopped``)."""
+    disabled = ingress_creation_disabled(isvc, ingress_config)
+    if not disabled and built is not None and built.condition is not None:
+        return RoutingStatus(built.condition)
+    return ready_routing_status(isvc, ingress_config, entry_service)

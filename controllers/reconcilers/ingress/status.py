@@ -7,7 +7,7 @@ decision both reconcilers start with, and the ``IngressReady`` conditions they s
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from lightkube.resources.core_v1 import Service
 
@@ -30,6 +30,7 @@ __all__ = [
     "CLUSTER_LOCAL_VISIBILITY",
     "INGRESS_READY",
     "NETWORK_VISIBILITY_LABEL",
+    "RoutingStatus",
     "create_address",
     "create_component_url",
     "create_raw_url",
@@ -40,6 +41,7 @@ __all__ = [
     "ingress_creation_disabled",
     "is_cluster_local",
     "is_grpc_port_name",
+    "ready_routing_status",
 ]
 
 INGRESS_READY: Final = "IngressReady"
@@ -53,6 +55,17 @@ DEFAULT_HTTP_PORT: Final = "8080"
 HTTP target port is found."""
 H2C_APP_PROTOCOL: Final = "kubernetes.io/h2c"
 _ATOI_RE: Final = re.compile(r"[+-]?[0-9]+")
+
+
+class RoutingStatus(NamedTuple):
+    """What a routing reconcile writes into the InferenceService status: ``IngressReady``,
+    ``status.url`` and ``status.address.url`` (``None``: leave them as they are, as upstream
+    does while routes are not ready) and the requeue delay."""
+
+    condition: Condition
+    url: str | None = None
+    address: str | None = None
+    requeue_after: float | None = None
 
 
 def ingress_condition(
@@ -160,3 +173,14 @@ def create_address(isvc: InferenceService, entry_service: Service | None) -> str
 
 def _q(s: str) -> str:
     return '"' + s + '"'
+
+
+def ready_routing_status(
+    isvc: InferenceService, ingress_config: IngressConfig, entry_service: Service | None
+) -> RoutingStatus:
+    """IngressReady True with ``status.url`` and ``status.address``: the end of both
+    upstream reconcilers once routing is in place (or not wanted). Raises
+    :class:`IngressError` / ``LookupError`` as :func:`create_raw_url` /
+    :func:`create_address`."""
+    url = create_raw_url(isvc, ingress_config)
+    return RoutingStatus(ingress_condition("True"), url, create_address(isvc, entry_service))
