@@ -285,3 +285,14 @@ def test_template_errors_like_go(template: str, err: str) -> None:
     with pytest.raises(GoTemplateError) as e:
         render("t", template, DATA)
     assert err in str(e.value)
+
+
+def test_generate_domain_name_from_dict_meta() -> None:
+    cfg = IngressConfig.model_validate(
+        {
+            "ingressDomain": "example.com",
+            "domainTemplate": "{{ .Name }}.{{ .Labels.l }}.{{ .IngressDomain }}",
+        }
+    )
+    meta = {"name": "x", "namespace": "ns", "labels": {"l": "team"}}
+    assert generate_domain_name("model", meta, cfg) == "model.team.example.com"

@@ -157,13 +157,14 @@ def _fqdn_error(name: str) -> str | None:
 
 
 def _meta_maps(meta: Any) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(namespace, annotations, labels) of an ObjectMeta (object or dict)."""
     if meta is None:
         return "", {}, {}
-    return (
-        meta.namespace or "",
-        dict(meta.annotations or {}),
-        dict(meta.labels or {}),
-    )
+
+    def get(key: str) -> Any:
+        return meta.get(key) if isinstance(meta, Mapping) else getattr(meta, key, None)
+
+    return get("namespace") or "", dict(get("annotations") or {}), dict(get("labels") or {})
 
 
 def _render_domain(name: str, meta: Any, ingress_domain: str, template: str) -> str:
@@ -194,8 +195,8 @@ def _render_domain(name: str, meta: Any, ingress_domain: str, template: str) -> 
 
 def generate_domain_name(name: str, meta: Any, ingress_config: IngressConfig) -> str:
     """``GenerateDomainName``: ``ingress.domainTemplate`` rendered with ``Name`` = ``name``
-    and ``Namespace``/``Annotations``/``Labels`` from ``meta`` (an ObjectMeta: the
-    InferenceService's, or a component's), ``IngressDomain`` from the config. The result must
+    and ``Namespace``/``Annotations``/``Labels`` from ``meta`` (an ObjectMeta, object or dict:
+    the InferenceService's, or a component's), ``IngressDomain`` from the config. The result must
     be a fully qualified domain name. Raises :class:`IngressError`."""
     return _render_domain(name, meta, ingress_config.ingress_domain, ingress_config.domain_template)
 
