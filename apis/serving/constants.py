@@ -159,6 +159,7 @@ __all__ = [
     "DeploymentModeType",
     "InferenceServiceComponent",
     "model_config_name",
+    "predict_path",
     "predictor_service_name",
     "raw_service_label",
 ]
@@ -412,6 +413,16 @@ def predictor_service_name(isvc_name: str, predictor_name: str | None = None) ->
 def model_config_name(isvc_name: str, shard: int = 0) -> str:
     """``constants.ModelConfigName``: ``modelconfig-<isvc>-<shard>``."""
     return f"modelconfig-{isvc_name}-{shard}"
+
+
+def predict_path(model_name: str, protocol: str | None) -> str:
+    """``constants.PredictPath``: ``/v1/models/<m>:predict`` (v1), ``/v2/models/<m>/infer``
+    (v2), empty for any other protocol (gRPC)."""
+    if protocol == "v1":
+        return f"/v1/models/{model_name}:predict"
+    if protocol == "v2":
+        return f"/v2/models/{model_name}/infer"
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------
