@@ -112,7 +112,9 @@ class Applier:
             return True
         if self._applied.get(_key(body), None) not in (None, _digest(body)):
             return True
-        return not contains(body, _as_dict(live))
+        # list items from the API carry no apiVersion/kind: compare the rest
+        fields = {k: v for k, v in body.items() if k not in ("apiVersion", "kind")}
+        return not contains(fields, _as_dict(live))
 
     async def apply(self, desired: Any, live: Any) -> bool:
         """Apply ``desired`` if ``live`` differs from it; True if a request was made."""
@@ -127,6 +129,59 @@ class Applier:
     def forget(self, api_version: str, kind: str, namespace: str, name: str) -> None:
         """Drop the memory of an object (call after deleting it)."""
         self._applied.pop((api_version, kind, namespace or "", name), None)
+
+    async def ensure(self, desired: Any) -> tuple[Any, bool]:
+        """Make the stored object hold ``desired`` (a typed object: a lightkube model, a generic
+        resource or a custom resource). The stored object is read through ``client.get`` (the
+        cache). Returns the object as stored after the call (the apply's answer if one was
+        sent, else the cached one) and whether a request was made."""
+        body = _as_dict(desired)
+        meta = body.get("metadata") or {}
+        live = await _get_or_none(self.client, type(desired), meta.get("name"),
+                                  meta.get("namespace"))
+        if not self.needs_apply(body, live):
+            self._applied[_key(body)] = _digest(body)
+            return live, False
+        result = await self.client.apply(desired)
+        self._applied[_key(body)] = _digest(body)
+        return result, True
+
+    async def delete(self, resource: Any, name: str, namespace: str | None,
+                     *, owner_uid: str | None = None) -> bool:
+        """Delete the object if the cache has it (and, with ``owner_uid``, only if that owner
+        controls it); True if a request was made. An absent object costs nothing."""
+        live = await _get_or_none(self.client, resource, name, namespace)
+        if live is None:
+            return False
+        meta = _as_dict(live).get("metadata") or {}
+        if owner_uid is not None and not any(
+            ref.get("uid") == owner_uid and ref.get("controller")
+            for ref in meta.get("ownerReferences") or ()
+        ):
+            return False
+        from runtime.client import is_not_found
+
+        try:
+            await self.client.delete(resource, name, namespace)
+        except Exception as e:
+            if not is_not_found(e):
+                raise
+        body = _as_dict(live)
+        self.forget(str(body.get("apiVersion", "")), str(body.get("kind", "")),
+                    namespace or "", name)
+        return True
+
+
+async def _get_or_none(client: Any, resource: Any, name: str | None,
+                       namespace: str | None) -> Any:
+    from runtime.client import is_not_found
+
+    try:
+        return await client.get(resource, name, namespace)
+    except Exception as e:
+        if is_not_found(e):
+            return None
+        raise
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:

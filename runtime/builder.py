@@ -37,6 +37,7 @@ class _Watch:
     predicates: list[Predicate] = field(default_factory=list)
     metadata_only: bool = False
     raw: Source | None = None
+    optional: bool = False
 
 
 class Builder:
@@ -50,7 +51,13 @@ class Builder:
     ``builder.WithPredicates`` option). ``complete(r)`` validates, builds the
     :class:`Controller` and adds it to the manager.
 
-    The manager needs ``cache`` (``get_informer``), ``add(runnable)`` and
+    Optional kinds: ``owns(U, optional=True)`` / ``watches(V, fn, optional=True)`` for kinds
+    that may not be served (third-party CRDs): skipped with an INFO log while absent, watched
+    once discovery shows them (checked every ``optional_recheck_period``, default 30 s, see
+    ``with_options``). The reconciler asks ``await client.is_served(U)`` to decide what to
+    write.
+
+    The manager needs ``cache`` (``informer_for``), ``add(runnable)`` and
     ``register_controller_name(name)`` (uniqueness of names, which are metric labels).
     """
 
@@ -65,6 +72,7 @@ class Builder:
         self._reconcile_timeout: float | None = None
         self._need_leader_election = True
         self._cache_sync_timeout = 120.0
+        self._optional_recheck_period = 30.0
         self._new_queue: Callable[[str], WorkQueue] | None = None
         self._use_priority_queue = True
         self._errors: list[str] = []
@@ -94,10 +102,14 @@ class Builder:
         predicates: Iterable[Predicate] = (),
         match_every_owner: bool = False,
         metadata_only: bool = False,
+        optional: bool = False,
     ) -> Builder:
+        """Watch ``resource`` and enqueue its controlling owner of the ``for_()`` type.
+        ``optional=True``: the kind may not be served (a third-party CRD); see
+        :class:`~runtime.source.Kind`."""
         # The owner type is the for_() type, known only at complete(); keep a placeholder.
         w = _Watch(resource, _OwnerPlaceholder(not match_every_owner), list(predicates),
-                   metadata_only)
+                   metadata_only, optional=optional)
         self._watches.append(w)
         self._last = w
         return self
@@ -109,7 +121,11 @@ class Builder:
         *,
         predicates: Iterable[Predicate] = (),
         metadata_only: bool = False,
+        optional: bool = False,
     ) -> Builder:
+        """Watch ``resource`` and enqueue what ``handler`` (a map function or an
+        ``EventHandler``) returns. ``optional=True``: the kind may not be served (a
+        third-party CRD); see :class:`~runtime.source.Kind`."""
         h: EventHandler
         if isinstance(handler, EventHandler):
             h = handler
@@ -117,7 +133,7 @@ class Builder:
             h = EnqueueRequestsFromMapFunc(handler)
         else:
             raise TypeError("watches() needs a map function or an EventHandler")
-        w = _Watch(resource, h, list(predicates), metadata_only)
+        w = _Watch(resource, h, list(predicates), metadata_only, optional=optional)
         self._watches.append(w)
         self._last = w
         return self
@@ -159,6 +175,7 @@ class Builder:
         reconcile_timeout: float | None = None,
         need_leader_election: bool | None = None,
         cache_sync_timeout: float | None = None,
+        optional_recheck_period: float | None = None,
         new_queue: Callable[[str], WorkQueue] | None = None,
         use_priority_queue: bool | None = None,
     ) -> Builder:
@@ -170,6 +187,8 @@ class Builder:
             self._need_leader_election = need_leader_election
         if cache_sync_timeout is not None:
             self._cache_sync_timeout = cache_sync_timeout
+        if optional_recheck_period is not None:
+            self._optional_recheck_period = optional_recheck_period
         if new_queue is not None:
             self._new_queue = new_queue
         if use_priority_queue is not None:
@@ -225,9 +244,9 @@ class Builder:
                     self._for.resource, only_controller=handler.only_controller
                 )
             preds = self._global_predicates + w.predicates
-            kind = Kind(cache, w.resource, handler, preds, metadata_only=w.metadata_only)
-            kind.prepare()
-            ctrl.watch(kind)
+            ctrl.watch(Kind(cache, w.resource, handler, preds, metadata_only=w.metadata_only,
+                            optional=w.optional,
+                            recheck_period=self._optional_recheck_period))
         # Register the name last, so a rejected build does not reserve it.
         self._mgr.register_controller_name(name)
         self._mgr.add(ctrl)

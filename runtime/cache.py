@@ -50,7 +50,9 @@ and a relist of 10k objects would otherwise enqueue 10k keys.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +64,7 @@ import anyio.lowlevel
 import httpx2
 import msgspec
 from anyio.abc import TaskStatus
+from lightkube.core.exceptions import ApiError
 
 from runtime import metrics
 from runtime.codec import (
@@ -73,7 +76,7 @@ from runtime.codec import (
     strip_managed_fields,
 )
 from runtime.reflector import Reflector
-from runtime.restmapper import ResourceInfo, resource_info
+from runtime.restmapper import ResourceInfo, RESTMapper, gvk_of, resource_info
 from runtime.selector import LabelSelector, selector_of
 from runtime.transport import close_pool, instrument, separate_pool_client
 
@@ -84,6 +87,7 @@ __all__ = [
     "Cache",
     "CacheNotStartedError",
     "CacheOptions",
+    "CacheSyncTimeoutError",
     "DeletedFinalStateUnknown",
     "HandlerRegistration",
     "IndexFunc",
@@ -372,6 +376,9 @@ class HandlerRegistration:
         (delivery is synchronous, so: once the informer has synced)."""
         return self.informer.has_synced()
 
+    async def wait_for_sync(self) -> None:
+        await self.informer.wait_for_sync()
+
 
 # --------------------------------------------------------------------------- informer
 
@@ -408,6 +415,22 @@ class _Sink:
         self.informer._delete(obj)
 
 
+def list_error_hint(info: ResourceInfo, err: BaseException, namespace: str | None = None) -> str:
+    """A failed list or watch of ``info``, said so that an operator knows what to fix."""
+    where = f" in namespace {namespace!r}" if namespace else ""
+    res = f"{info.plural}.{info.group}" if info.group else info.plural
+    if isinstance(err, ApiError):
+        code, msg = err.status.code, err.status.message or err.status.reason or ""
+        if code == 403:
+            return (f"listing {info.describe()}{where} is forbidden (403: {msg}): the "
+                    f"manager's RBAC must allow get, list and watch on {res}")
+        if code == 404:
+            return (f"the API server does not serve {info.describe()} (404: {msg}): is its "
+                    "CRD installed?")
+        return f"listing {info.describe()}{where} failed ({code}: {msg})"
+    return f"listing {info.describe()}{where} failed ({type(err).__name__}: {err})"
+
+
 class Informer:
     """A shared informer: reflector(s) + indexed store + event handlers.
 
@@ -427,10 +450,12 @@ class Informer:
         transform: Transform | None = strip_managed_fields,
         reflector_options: Mapping[str, Any] | None = None,
         resync_period: float | None = None,
+        info: ResourceInfo | None = None,
     ) -> None:
         self.resource = resource
         self.resync_period = resync_period
-        self.info: ResourceInfo = resource_info(resource)
+        #: the resource (from discovery when the cache made it; else as the type declares)
+        self.info: ResourceInfo = info if info is not None else resource_info(resource)
         self.metadata_only = metadata_only
         if metadata_only:
             self.object_type: Any = PartialObjectMetadata
@@ -502,6 +527,27 @@ class Informer:
 
     async def wait_for_sync(self) -> None:
         await self._synced.wait()
+
+    def sync_error(self) -> str | None:
+        """Why the informer has not synced yet, if a list or watch failed: the API error
+        with a hint (missing RBAC, CRD not installed), else None."""
+        for r in self.reflectors:
+            if r.list_count == 0 and r.last_error is not None:
+                return list_error_hint(self.info, r.last_error, r.namespace)
+        return None
+
+    async def wait_for_sync_or_error(self, *, fail_on: tuple[int, ...] = (403, 404)) -> None:
+        """Wait for the sync, but raise the initial list's error at once if it is one of
+        ``fail_on`` (forbidden, not found): the reflector keeps retrying, and a read that
+        waits for it would otherwise hang until the reconcile timeout."""
+        while not self._synced.is_set():
+            for r in self.reflectors:
+                err = r.last_error
+                if (r.list_count == 0 and isinstance(err, ApiError)
+                        and err.status.code in fail_on):
+                    raise err
+            with anyio.move_on_after(0.1):
+                await self._synced.wait()
 
     def _check_synced(self) -> None:
         if not self._synced.is_set() and all(s.lists > 0 for s in self._sinks):
@@ -756,6 +802,11 @@ class CacheOptions:
     use_watch_list: bool = False
 
 
+class CacheSyncTimeoutError(TimeoutError):
+    """Informers did not sync in time; the message names each kind and why (the last list
+    error: missing RBAC, CRD not installed...)."""
+
+
 class Cache:
     """Shared informers plus a reader over them (controller-runtime's ``cache.Cache``).
 
@@ -770,9 +821,14 @@ class Cache:
             ...
             tg.cancel_scope.cancel()             # stops every reflector
 
-    Informers requested after start are started at once in the cache's task group; a read of a
-    type without an informer creates one and waits for it to sync (unless
-    ``reader_fail_on_missing_informer``). Reads return fresh objects the caller may mutate.
+    Informers requested after start are started at once in the cache's task group. Controllers
+    ask for theirs with :meth:`informer_for` when they start, which checks with the
+    :class:`~runtime.restmapper.RESTMapper` that the kind is served first (an unserved kind
+    raises :class:`~runtime.restmapper.NoKindMatchError` rather than creating an informer that
+    can never sync), as controller-runtime does. A read of a type without an informer does the
+    same and waits for it to sync (unless ``reader_fail_on_missing_informer``); a read waiting
+    for an informer whose list is refused (403, 404) raises that error instead of hanging.
+    Reads return fresh objects the caller may mutate.
 
     The reflectors' lists and watches use ``http`` if given, else a client made by
     :func:`~runtime.transport.separate_pool_client` from ``kube`` (same server and
@@ -789,6 +845,7 @@ class Cache:
         options: CacheOptions | None = None,
         *,
         http: httpx2.AsyncClient | None = None,
+        rest_mapper: RESTMapper | None = None,
     ) -> None:
         self._own_http: httpx2.AsyncClient | None = None
         if http is None:
@@ -798,8 +855,11 @@ class Cache:
                          "connection pool")
             http = self._own_http if self._own_http is not None else kube
         self.http = instrument(http)  # rest_client_* metrics for lists and watches
+        self.rest_mapper = rest_mapper if rest_mapper is not None else RESTMapper(self.http)
         self.options = options or CacheOptions()
         self._informers: dict[tuple[ResourceInfo, bool], Informer] = {}
+        #: (type, metadata_only) -> informer: the reads' fast path (no lookup, no await)
+        self._by_type: dict[tuple[Any, bool], Informer] = {}
         self._tg: anyio.abc.TaskGroup | None = None
 
     # ------------------------------------------------------------- informers
@@ -808,15 +868,22 @@ class Cache:
         by = self.options.by_object
         opt = by.get(resource)
         if opt is None:
-            info = resource_info(resource)
+            gvk = gvk_of(resource)
             for k, v in by.items():
-                if resource_info(k) == info:
+                if gvk_of(k) == gvk:
                     return v
         return opt or ByObject()
 
-    def get_informer(self, resource: Any, *, metadata_only: bool = False) -> Informer:
-        """The shared informer of ``resource`` (and projection), created on first use."""
-        info = resource_info(resource)
+    def get_informer(
+        self, resource: Any, *, metadata_only: bool = False, info: ResourceInfo | None = None
+    ) -> Informer:
+        """The shared informer of ``resource`` (and projection), created on first use.
+
+        No request is made: ``resource`` must declare its plural (lightkube types, custom
+        resources with ``__crd__``), or pass ``info`` (from the RESTMapper). Prefer
+        :meth:`informer_for`, which checks that the kind is served."""
+        if info is None:
+            info = resource_info(resource)
         key = (info, metadata_only)
         inf = self._informers.get(key)
         if inf is not None:
@@ -828,6 +895,7 @@ class Cache:
         inf = Informer(
             self.http,
             resource,
+            info=info,
             metadata_only=metadata_only,
             namespaces=namespaces,
             label_selector=bo.label_selector
@@ -841,9 +909,22 @@ class Cache:
             resync_period=bo.sync_period if bo.sync_period is not None else o.sync_period,
         )
         self._informers[key] = inf
+        with contextlib.suppress(TypeError):  # an unhashable resource: no fast path
+            self._by_type.setdefault((resource, metadata_only), inf)
         if self._tg is not None:
             self._tg.start_soon(inf.run, name=f"informer {info.metric_label(metadata_only)}")
         return inf
+
+    async def informer_for(self, resource: Any, *, metadata_only: bool = False) -> Informer:
+        """The shared informer of ``resource``, created (and started, if the cache runs) on
+        first use once discovery confirms the kind is served (c-r's ``GetInformer``).
+        Raises :class:`~runtime.restmapper.NoKindMatchError` for an unserved kind."""
+        with contextlib.suppress(TypeError):
+            inf = self._by_type.get((resource, metadata_only))
+            if inf is not None:
+                return inf
+        info = await self.rest_mapper.mapping(resource)
+        return self.get_informer(resource, metadata_only=metadata_only, info=info)
 
     def informers(self) -> list[Informer]:
         return list(self._informers.values())
@@ -887,25 +968,42 @@ class Cache:
         """Start :meth:`run` in ``task_group``; returns once informers are running."""
         await task_group.start(self.run)
 
-    async def wait_for_cache_sync(self) -> bool:
-        """Wait until every informer created so far has synced."""
-        for inf in list(self._informers.values()):
-            await inf.wait_for_sync()
-        return True
+    async def wait_for_cache_sync(self, within: float | None = None) -> bool:
+        """Wait until every informer created so far has synced. With ``within`` seconds, raise
+        :class:`CacheSyncTimeoutError` naming the informers that did not, and why."""
+        pending = list(self._informers.values())
+        with anyio.move_on_after(within if within is not None else math.inf):
+            for inf in pending:
+                await inf.wait_for_sync()
+            return True
+        late = [inf for inf in pending if not inf.has_synced()]
+        why = "; ".join(
+            f"{inf.info.describe()}: {inf.sync_error() or 'no answer to the list yet'}"
+            for inf in late
+        )
+        raise CacheSyncTimeoutError(
+            f"timed out after {within}s waiting for caches to sync: {why}"
+        )
 
     # ------------------------------------------------------------- reads
 
     async def _informer_for_read(self, resource: Any, metadata_only: bool) -> Informer:
         if self._tg is None:
             raise CacheNotStartedError("the cache is not started, can not read objects")
-        key = (resource_info(resource), metadata_only)
-        inf = self._informers.get(key)
+        try:
+            inf = self._by_type.get((resource, metadata_only))
+        except TypeError:
+            inf = None
         if inf is None:
             if self.options.reader_fail_on_missing_informer:
-                raise LookupError(f"{key[0].kind} is not cached (no informer)")
-            inf = self.get_informer(resource, metadata_only=metadata_only)
+                info = await self.rest_mapper.resource_info(resource)
+                inf = self._informers.get((info, metadata_only))
+                if inf is None:
+                    raise LookupError(f"{info.kind} is not cached (no informer)")
+            else:
+                inf = await self.informer_for(resource, metadata_only=metadata_only)
         if not inf.has_synced():
-            await inf.wait_for_sync()
+            await inf.wait_for_sync_or_error()
         return inf
 
     async def get(

@@ -46,7 +46,7 @@ from runtime.codec import (
     object_to_dict,
     status_error,
 )
-from runtime.restmapper import ResourceInfo, resource_info
+from runtime.restmapper import ResourceInfo, RESTMapper, gvk_of
 from runtime.selector import LabelSelector, selector_string
 from runtime.transport import instrument
 
@@ -167,8 +167,9 @@ def _check(resp: httpx2.Response) -> None:
 class APIReader:
     """Uncached reads straight from the API server (c-r's ``APIReader``)."""
 
-    def __init__(self, http: httpx2.AsyncClient) -> None:
+    def __init__(self, http: httpx2.AsyncClient, rest_mapper: RESTMapper | None = None) -> None:
         self.http = http
+        self.rest_mapper = rest_mapper if rest_mapper is not None else RESTMapper(http)
 
     async def get(
         self,
@@ -178,7 +179,7 @@ class APIReader:
         *,
         metadata_only: bool = False,
     ) -> Any:
-        info = resource_info(resource)
+        info = await self.rest_mapper.resource_info(resource)
         headers = (
             {"Accept": METADATA_ACCEPT_OBJECT}
             if metadata_only
@@ -203,7 +204,7 @@ class APIReader:
         chunk_size: int = 500,
     ) -> list[Any]:
         """All matching objects, read in pages of ``chunk_size`` (a consistent read)."""
-        info = resource_info(resource)
+        info = await self.rest_mapper.resource_info(resource)
         params: dict[str, str] = {"limit": str(chunk_size)}
         if (ls := selector_string(labels)) is not None:
             params["labelSelector"] = ls
@@ -277,17 +278,29 @@ class Client:
         *,
         field_manager: str = "manager",
         disable_for: Iterable[Any] = (),
+        rest_mapper: RESTMapper | None = None,
     ) -> None:
         self.http = instrument(kube)
         self.cache = cache
         self.field_manager = field_manager
-        self.api_reader = APIReader(self.http)
-        self._uncached = {resource_info(r) for r in disable_for}
+        if rest_mapper is None:
+            rest_mapper = cache.rest_mapper if cache is not None else RESTMapper(self.http)
+        self.rest_mapper = rest_mapper
+        self.api_reader = APIReader(self.http, rest_mapper)
+        self._uncached = {gvk_of(r) for r in disable_for}
+
+    async def is_served(self, resource: Any) -> bool:
+        """Whether the API server serves ``resource``'s kind now (discovery, cached for a few
+        seconds; see ``RESTMapper.is_served``): for optional kinds, e.g. skip writing a KEDA
+        ScaledObject, or delete what needs a CRD that is gone."""
+        return await self.rest_mapper.is_served(resource)
 
     # ------------------------------------------------------------- reads
 
     def _cached(self, resource: Any) -> bool:
-        return self.cache is not None and resource_info(resource) not in self._uncached
+        return self.cache is not None and (
+            not self._uncached or gvk_of(resource) not in self._uncached
+        )
 
     async def get(
         self,
@@ -335,6 +348,10 @@ class Client:
         p.update({k: v for k, v in extra.items() if v is not None})
         return p
 
+    async def _info_of(self, obj: Any) -> ResourceInfo:
+        tp = _dict_type(obj) if isinstance(obj, dict) else type(obj)
+        return await self.rest_mapper.resource_info(tp)
+
     async def _send(
         self,
         method: str,
@@ -362,7 +379,7 @@ class Client:
         self, obj: T, *, field_manager: str | None = None, dry_run: bool = False
     ) -> T:
         """POST; ``ApiError`` 409 AlreadyExists if it exists."""
-        info = _info_of(obj)
+        info = await self._info_of(obj)
         body = _body(obj, info)
         meta = body.get("metadata") or {}
         ns = meta.get("namespace") if info.namespaced else None
@@ -380,7 +397,7 @@ class Client:
     ) -> T:
         """PUT the whole object; with ``metadata.resourceVersion`` set, a concurrent change
         makes it fail with 409 Conflict (see :func:`retry_on_conflict`)."""
-        info = _info_of(obj)
+        info = await self._info_of(obj)
         body = _body(obj, info)
         name, ns = _name_ns(body, info)
         result: T = await self._send(
@@ -411,7 +428,7 @@ class Client:
     ) -> Any:
         """PATCH with a merge (default), strategic-merge, JSON or apply patch. ``patch`` is a
         dict/list or a typed object (encoded as JSON)."""
-        info = resource_info(resource)
+        info = await self.rest_mapper.resource_info(resource)
         body = patch if isinstance(patch, dict | list) else object_to_dict(patch)
         force_param = ("true" if force else "false") if (
             force is not None and patch_type == PatchType.APPLY
@@ -452,7 +469,7 @@ class Client:
         """Server-side apply ``obj`` (create or update the fields it sets). ``managedFields``
         is dropped from the request; keep ``resourceVersion`` unset unless you want the apply
         to fail on a concurrent change."""
-        info = _info_of(obj)
+        info = await self._info_of(obj)
         body = _body(obj, info)
         meta = body.get("metadata")
         if isinstance(meta, dict) and "managedFields" in meta:
@@ -477,7 +494,7 @@ class Client:
         """Server-side apply of ``status`` (default: ``obj``'s status) through the status
         subresource. Only apiVersion, kind, name, namespace and status are sent, so the field
         manager owns exactly the status fields it sets."""
-        info = _info_of(obj)
+        info = await self._info_of(obj)
         full = _body(obj, info)
         name, ns = _name_ns(full, info)
         if status is None:
@@ -512,10 +529,10 @@ class Client:
         taken from it). ``propagation_policy``: "Foreground", "Background" or "Orphan"."""
         if name is None:
             obj = resource
-            info = _info_of(obj)
+            info = await self._info_of(obj)
             name, namespace = _name_ns(_body(obj, info), info)
         else:
-            info = resource_info(resource)
+            info = await self.rest_mapper.resource_info(resource)
         opts: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1"}
         if propagation_policy:
             opts["propagationPolicy"] = propagation_policy
@@ -536,7 +553,7 @@ class Client:
         )
 
 
-def _dict_info(obj: Mapping[str, Any]) -> ResourceInfo:
+def _dict_type(obj: Mapping[str, Any]) -> Any:
     """A plain dict's type, via lightkube's registry (built-in kinds, and generic resources
     created with ``create_namespaced_resource``/``create_global_resource``)."""
     from lightkube.core.exceptions import LoadResourceError
@@ -554,13 +571,7 @@ def _dict_info(obj: Mapping[str, Any]) -> ResourceInfo:
             f"unknown resource {api_version} {kind}: pass a typed object, or register it "
             "with lightkube.generic_resource.create_namespaced_resource"
         )
-    return resource_info(res)
-
-
-def _info_of(obj: Any) -> ResourceInfo:
-    if isinstance(obj, dict):
-        return _dict_info(obj)
-    return resource_info(type(obj))
+    return res
 
 
 # --------------------------------------------------------------------------- controllerutil
@@ -599,8 +610,8 @@ def _owner_gvk(owner: Any) -> tuple[str, str]:
         if not (owner.apiVersion and owner.kind):
             raise ValueError("owner must have apiVersion and kind")
         return owner.apiVersion, owner.kind
-    info = resource_info(type(owner))
-    return info.api_version, info.kind
+    gvk = gvk_of(type(owner))
+    return gvk.api_version, gvk.kind
 
 
 def _ref_field(ref: Any, field: str) -> Any:

@@ -50,6 +50,7 @@ from runtime.source import Kind, Source, queue_add_opts
 __all__ = [
     "FENCE_RETRY",
     "PANIC_TYPES",
+    "CacheSyncTimeoutError",
     "Controller",
     "WorkQueue",
     "priority_queue",
@@ -67,6 +68,11 @@ PANIC_TYPES: tuple[type[BaseException], ...] = (
     NotImplementedError,
 )
 """Exceptions counted as reconcile *panics*: bugs, not failed operations."""
+
+
+class CacheSyncTimeoutError(TimeoutError):
+    """A controller's sources did not sync within its ``cache_sync_timeout``; the message
+    names each source and why (kind not served, list forbidden...)."""
 
 
 class _ReturnedNonResult(TypeError):
@@ -279,7 +285,8 @@ class Controller:
 
     async def _wait_for_sync(self, stopping: anyio.Event) -> bool:
         """Wait for every source to sync, bounded by ``cache_sync_timeout``; False if
-        ``stopping`` was set first, ``TimeoutError`` on timeout."""
+        ``stopping`` was set first, :class:`CacheSyncTimeoutError` (naming each source that
+        did not sync and why) on timeout."""
         outcome: list[str] = []
 
         async def waiter(tg: anyio.abc.TaskGroup) -> None:
@@ -297,9 +304,17 @@ class Controller:
             tg.start_soon(waiter, tg)
             tg.start_soon(stopper, tg)
         if outcome == ["timeout"]:
-            raise TimeoutError(
-                f"controller {self.name!r}: timed out waiting for cache to be synced "
-                f"after {self.cache_sync_timeout}s"
+            reasons = []
+            for src in self._sources:
+                why = getattr(src, "sync_error", None)
+                text = why() if callable(why) else None
+                if text:
+                    reasons.append(f"{src!r}: {text}")
+            detail = ("; ".join(reasons) if reasons
+                      else "the API server did not answer the initial lists in time")
+            raise CacheSyncTimeoutError(
+                f"controller {self.name!r}: timed out after {self.cache_sync_timeout}s "
+                f"waiting for its sources to sync: {detail}"
             )
         return outcome == ["synced"]
 

@@ -5,8 +5,12 @@ A :class:`Manager` owns the API connection, the shared informer :class:`~runtime
 the :class:`~runtime.client.Client`, event recorders, the metrics and health-probe HTTP
 servers, leader election and every added runnable (controllers first of all).
 
-Start order (as controller-runtime): HTTP servers (metrics, probes) -> caches (wait for sync)
--> non-leader runnables -> leader election -> leader runnables (controllers) once elected.
+Start order (as controller-runtime): HTTP servers (metrics, probes) -> caches (wait for the
+informers registered so far, bounded by ``cache_sync_timeout``) -> non-leader runnables ->
+leader election -> leader runnables (controllers) once elected. A controller creates its
+informers when it starts (looked up by discovery, synced within its own
+``cache_sync_timeout``): a kind that is not served or a list that is forbidden fails the
+manager with an error naming the kind and what is missing, instead of a wait without end.
 Without leader election "elected" happens at once. Stop order is the reverse: leader
 runnables (in-flight reconciles finish) -> lease released -> non-leader runnables -> caches ->
 HTTP servers; the wait for runnables is bounded by ``graceful_shutdown_timeout`` (0: do not
@@ -320,6 +324,7 @@ class Manager:
         renew_deadline: float = 10.0,
         retry_period: float = 2.0,
         graceful_shutdown_timeout: float = 30.0,
+        cache_sync_timeout: float = 120.0,
         cache_options: CacheOptions | None = None,
         field_manager: str = "manager",
         max_concurrent_reconciles: int = 1,
@@ -332,6 +337,12 @@ class Manager:
         if namespace and opts.default_namespaces is None:
             opts = dataclasses.replace(opts, default_namespaces=[namespace])
         self.cache = Cache(self.kube, opts)
+        #: kind -> resource by discovery; ``await mgr.rest_mapper.is_served(T)`` for optional
+        #: kinds (c-r's ``GetRESTMapper``)
+        self.rest_mapper = self.cache.rest_mapper
+        #: bound on the wait for informers registered before start (controllers bound their
+        #: own sources with their ``cache_sync_timeout``)
+        self.cache_sync_timeout = cache_sync_timeout
         self.field_manager = field_manager
         self.max_concurrent_reconciles = max_concurrent_reconciles
         self._client: Any = None
@@ -378,7 +389,8 @@ class Manager:
         if self._client is None:
             from runtime.client import Client
 
-            self._client = Client(self.kube, self.cache, field_manager=self.field_manager)
+            self._client = Client(self.kube, self.cache, field_manager=self.field_manager,
+                                  rest_mapper=self.rest_mapper)
         return self._client
 
     def get_event_recorder(self, name: str) -> Any:
@@ -582,7 +594,8 @@ class Manager:
                 async with anyio.create_task_group() as cache_tg:
                     # 2. caches; informers registered by controllers already exist (warm).
                     await self.cache.start(cache_tg)
-                    await self._until_stop(self.cache.wait_for_cache_sync())
+                    await self._until_stop(
+                        self.cache.wait_for_cache_sync(within=self.cache_sync_timeout))
                     # 3. non-leader runnables.
                     if not self._stop.is_set():
                         await cache_tg.start(self._others.run)
@@ -634,10 +647,15 @@ class Manager:
             raise first
 
     async def _until_stop(self, aw: Awaitable[Any]) -> None:
-        """Await ``aw`` unless a stop is requested first."""
+        """Await ``aw`` unless a stop is requested first; an error it raises stops the
+        manager (``start()`` raises it)."""
         async with anyio.create_task_group() as tg:
             async def waiter() -> None:
-                await aw
+                try:
+                    await aw
+                except Exception as err:
+                    log.error("%s", err)
+                    self._fail(err)
                 tg.cancel_scope.cancel()
 
             async def stopper() -> None:

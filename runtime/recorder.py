@@ -38,7 +38,7 @@ from lightkube.resources.events_v1 import Event
 
 from runtime.codec import PartialObjectMetadata
 from runtime.event import meta_name, meta_namespace, meta_resource_version, meta_uid
-from runtime.restmapper import resource_info
+from runtime.restmapper import gvk_of
 
 __all__ = ["NORMAL", "WARNING", "EventRecorder", "TokenBucket"]
 
@@ -82,8 +82,8 @@ def _reference(obj: Any) -> dict[str, Any]:
     elif isinstance(obj, PartialObjectMetadata):  # metadata-only: the watched type's GVK
         api_version, kind = obj.apiVersion or "", obj.kind or ""
     else:
-        info = resource_info(type(obj))
-        api_version, kind = info.api_version, info.kind
+        gvk = gvk_of(type(obj))
+        api_version, kind = gvk.api_version, gvk.kind
     ref: dict[str, Any] = {"apiVersion": api_version, "kind": kind, "name": meta_name(obj)}
     if ns := meta_namespace(obj):
         ref["namespace"] = ns

@@ -231,6 +231,8 @@ class Reflector:
         self.synced = anyio.Event()
         #: number of completed lists (the initial one included); tests and metrics read it
         self.list_count = 0
+        #: the error of the last failed attempt, until a list succeeds (for sync errors)
+        self.last_error: BaseException | None = None
         self._events_since_list = 0
 
     # ------------------------------------------------------------------ helpers
@@ -303,13 +305,15 @@ class Reflector:
                     # a WatchList stored its state before the stream failed: resume the
                     # watch from its resourceVersion, as after a list
                     need_list = False
+                self.last_error = e
                 delay = self.backoff.next()
                 log.warning("reflector %s: %s: %s; retrying in %.1fs",
                             self.name, type(e).__name__, e, delay)
                 self._restart("error")
                 await anyio.sleep(delay)
-            except Exception:
+            except Exception as e:
                 # e.g. a failing transform: never let one bad object kill the informer
+                self.last_error = e
                 delay = self.backoff.next()
                 log.exception("reflector %s: unexpected error; retrying in %.1fs",
                               self.name, delay)
@@ -354,6 +358,7 @@ class Reflector:
 
     def _listed(self, items: builtins.list[tuple[str, bytes]], rv: str) -> None:
         self.store.replace_encoded(items, rv)
+        self.last_error = None
         self._events_since_list = 0
         self.last_sync_resource_version = rv
         self.list_count += 1

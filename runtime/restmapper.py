@@ -1,26 +1,52 @@
-"""Type identity: which REST resource a Python type stands for (client-go's ``RESTMapper``,
-controller-runtime's ``client/apiutil``).
+"""Type identity: which REST resource a Python type stands for, and whether the API server
+serves it (client-go's ``RESTMapper``, controller-runtime's ``client/apiutil``).
 
 :class:`ResourceInfo` is what the REST layer needs to address a resource type (group,
-version, kind, plural, scope). :func:`resource_info` derives it from a type that declares it:
+version, kind, plural, scope). :func:`resource_info` returns it for a type that *declares* it:
 lightkube resources (``_api_info``), typed custom resources (``runtime.resource.CustomResource``
 via ``__crd__``) and classes declaring ``__group__``, ``__version__``, ``__kind__`` and
-``__plural__`` (and optionally ``__namespaced__``).
+``__plural__`` (and optionally ``__namespaced__``). A type that declares only its
+group/version/kind gets no guessed English plural (``Policy`` -> ``policys``?): its resource is
+looked up by discovery, :meth:`RESTMapper.resource_info`.
+
+:class:`RESTMapper` is controller-runtime's lazy dynamic mapper: it reads the discovery
+document of one group-version (``/api/v1``, ``/apis/<group>/<version>``) the first time a
+kind of it is asked for, caches it, and reads it again on a miss (at most once per
+``refresh_interval``), so a CRD installed while the process runs is found without a restart.
+Discovery is readable by every authenticated user (the ``system:discovery`` role): it needs
+no extra RBAC, unlike watching CustomResourceDefinitions.
+
+:meth:`RESTMapper.is_served` answers "does the API server serve this kind now?" for
+optional integrations (KEDA, Gateway API, Knative... may be absent): a cached answer no older
+than ``refresh_interval``.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+
+import anyio
+import httpx2
+import msgspec
+
+from runtime.codec import status_error
 
 __all__ = [
     "GVK",
+    "NoKindMatchError",
+    "RESTMapper",
     "ResourceInfo",
     "gvk_of",
     "is_namespaced",
     "resource_info",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,27 +110,12 @@ class GVK:
         return cls(group, version, kind)
 
 
-def _default_plural(kind: str) -> str:
-    k = kind.lower()
-    if k.endswith(("s", "x", "z", "ch", "sh")):
-        return k + "es"
-    if k.endswith("y") and len(k) > 1 and k[-2] not in "aeiou":
-        return k[:-1] + "ies"
-    return k + "s"
-
-
 _INFO_CACHE: dict[Any, ResourceInfo] = {}
 
 
-def resource_info(resource: Any) -> ResourceInfo:
-    """The :class:`ResourceInfo` of a resource type.
-
-    Understands, in order: a :class:`ResourceInfo` itself; lightkube resources (``_api_info``,
-    including generic resources made by ``create_namespaced_resource``); typed custom resources
-    (``runtime.resource.CustomResource``, via ``__crd__``); and classes declaring
-    ``__group__``, ``__version__``, ``__kind__`` and optionally ``__plural__`` (default:
-    lowercased kind, English plural) and ``__namespaced__`` (default True).
-    """
+def declared_info(resource: Any) -> ResourceInfo | None:
+    """The :class:`ResourceInfo` a type declares, or None when it declares no plural (only
+    discovery can tell then). ``TypeError`` if it is not a resource type at all."""
     if isinstance(resource, ResourceInfo):
         return resource
     cached = _INFO_CACHE.get(resource)
@@ -136,31 +147,42 @@ def resource_info(resource: Any) -> ResourceInfo:
             namespaced=getattr(crd, "scope", "Namespaced") != "Cluster",
         )
     else:
-        group = getattr(resource, "__group__", None)
-        version = getattr(resource, "__version__", None)
-        kind = getattr(resource, "__kind__", None)
-        if not (isinstance(group, str) and isinstance(version, str) and isinstance(kind, str)):
-            raise TypeError(f"cannot tell the group/version/kind/plural of {resource!r}")
+        gvk = gvk_of(resource)
         plural = getattr(resource, "__plural__", None)
-        namespaced = getattr(resource, "__namespaced__", True)
+        if not isinstance(plural, str):
+            return None
         info = ResourceInfo(
-            group=group,
-            version=version,
-            kind=kind,
-            plural=plural if isinstance(plural, str) else _default_plural(kind),
-            namespaced=bool(namespaced),
+            group=gvk.group,
+            version=gvk.version,
+            kind=gvk.kind,
+            plural=plural,
+            namespaced=bool(getattr(resource, "__namespaced__", True)),
         )
     with contextlib.suppress(TypeError):  # unhashable
         _INFO_CACHE[resource] = info
     return info
 
 
+def resource_info(resource: Any) -> ResourceInfo:
+    """The :class:`ResourceInfo` a type declares (see the module doc); no request is made.
+
+    ``TypeError`` for a type that declares no plural: use :meth:`RESTMapper.resource_info`
+    (the client and the cache do), which asks discovery instead of guessing."""
+    info = declared_info(resource)
+    if info is None:
+        gvk = gvk_of(resource)
+        raise TypeError(
+            f"{resource!r} declares no __plural__: the resource of {gvk.kind} "
+            f"({gvk.api_version}) is known only by discovery (RESTMapper.resource_info)"
+        )
+    return info
+
+
 def gvk_of(resource: Any) -> GVK:
     """Group/version/kind of a resource type.
 
-    Accepts a ``GVK``, or anything :func:`resource_info` understands: lightkube resources,
-    typed custom resources (``__crd__``), classes declaring ``__group__``, ``__version__``,
-    ``__kind__``, a ``ResourceInfo``.
+    Accepts a ``GVK``, a ``ResourceInfo``, lightkube resources, typed custom resources
+    (``__crd__``) and classes declaring ``__group__``, ``__version__``, ``__kind__``.
     """
     if isinstance(resource, GVK):
         return resource
@@ -182,7 +204,142 @@ def gvk_of(resource: Any) -> GVK:
 
 
 def is_namespaced(resource: Any) -> bool:
-    """Whether objects of this type live in a namespace (a ``GVK`` is assumed namespaced)."""
+    """Whether objects of this type live in a namespace, as declared (a ``GVK``, or a type
+    declaring nothing, is assumed namespaced)."""
     if isinstance(resource, GVK):
         return True
-    return resource_info(resource).namespaced
+    info = declared_info(resource)
+    if info is not None:
+        return info.namespaced
+    return bool(getattr(resource, "__namespaced__", True))
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+class NoKindMatchError(LookupError):
+    """The API server serves no such kind (apimachinery's ``NoKindMatchError``): its CRD is
+    not installed, or not in this version."""
+
+    def __init__(self, gvk: GVK) -> None:
+        self.gvk = gvk
+        super().__init__(
+            f'no matches for kind "{gvk.kind}" in version "{gvk.api_version}": the API '
+            "server does not serve it (is its CRD installed?)"
+        )
+
+
+class _APIResource(msgspec.Struct):
+    name: str
+    kind: str
+    namespaced: bool = False
+
+
+class _APIResourceList(msgspec.Struct):
+    resources: list[_APIResource] = msgspec.field(default_factory=list)
+
+
+@dataclass
+class _Discovered:
+    fetched: float
+    kinds: dict[str, ResourceInfo] | None  # None: the group-version is not served
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+
+class RESTMapper:
+    """Kind -> resource by discovery, per group-version, cached (see the module doc).
+
+    ``http`` is an httpx client on the API server (a lightkube client's, see
+    ``runtime.transport.http_client``). Requests it makes: one GET per group-version on first
+    use, and again on a miss or an :meth:`is_served` of a stale entry, at most once per
+    ``refresh_interval`` seconds per group-version."""
+
+    def __init__(
+        self,
+        http: httpx2.AsyncClient,
+        *,
+        refresh_interval: float = 5.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.http = http
+        self.refresh_interval = refresh_interval
+        self._now = now
+        self._gv: dict[str, _Discovered] = {}
+        #: discovery GETs made (tests and debugging read it)
+        self.requests = 0
+
+    def invalidate(self, group_version: str | None = None) -> None:
+        """Forget what was discovered (for one ``group/version``, or everything)."""
+        if group_version is None:
+            self._gv.clear()
+        else:
+            self._gv.pop(group_version, None)
+
+    async def _kinds(self, gvk: GVK, max_age: float | None) -> dict[str, ResourceInfo] | None:
+        """The served kinds of ``gvk``'s group-version, read again if the cached answer is
+        older than ``max_age`` (None: any age) and older than ``refresh_interval``."""
+        gv = gvk.api_version
+        entry = self._gv.get(gv)
+        if entry is not None and not self._stale(entry, max_age):
+            return entry.kinds
+        if entry is None:
+            entry = self._gv.setdefault(gv, _Discovered(fetched=-float("inf"), kinds=None))
+        async with entry.lock:
+            if not self._stale(entry, max_age):  # another task refreshed it meanwhile
+                return entry.kinds
+            entry.kinds = await self._fetch(gvk)
+            entry.fetched = self._now()
+            return entry.kinds
+
+    def _stale(self, entry: _Discovered, max_age: float | None) -> bool:
+        age = self._now() - entry.fetched
+        if age < self.refresh_interval:
+            return False
+        return max_age is None or age >= max_age
+
+    async def _fetch(self, gvk: GVK) -> dict[str, ResourceInfo] | None:
+        path = f"/apis/{gvk.group}/{gvk.version}" if gvk.group else f"/api/{gvk.version}"
+        self.requests += 1
+        resp = await self.http.get(path)
+        if resp.status_code == 404:
+            log.debug("discovery: %s is not served", gvk.api_version)
+            return None
+        if resp.status_code != 200:
+            raise status_error(resp.content, resp.status_code)
+        body = msgspec.json.decode(resp.content, type=_APIResourceList)
+        kinds: dict[str, ResourceInfo] = {}
+        for r in body.resources:
+            if "/" in r.name:  # a subresource (pods/status)
+                continue
+            kinds.setdefault(r.kind, ResourceInfo(
+                group=gvk.group, version=gvk.version, kind=r.kind, plural=r.name,
+                namespaced=r.namespaced,
+            ))
+        return kinds
+
+    async def mapping(self, resource: Any) -> ResourceInfo:
+        """The served :class:`ResourceInfo` of ``resource`` (client-go ``RESTMapping``),
+        discovery's word on plural and scope. Refreshes on a miss; raises
+        :class:`NoKindMatchError` if the kind is not served."""
+        gvk = gvk_of(resource)
+        kinds = await self._kinds(gvk, max_age=None)
+        info = kinds.get(gvk.kind) if kinds else None
+        if info is None:
+            kinds = await self._kinds(gvk, max_age=0.0)
+            info = kinds.get(gvk.kind) if kinds else None
+        if info is None:
+            raise NoKindMatchError(gvk)
+        return info
+
+    async def resource_info(self, resource: Any) -> ResourceInfo:
+        """What the type declares (no request), or else :meth:`mapping`: never a guess."""
+        info = declared_info(resource)
+        return info if info is not None else await self.mapping(resource)
+
+    async def is_served(self, resource: Any) -> bool:
+        """Whether the API server serves ``resource``'s kind now: a cached answer at most
+        ``refresh_interval`` seconds old. For optional kinds (a CRD that may be absent or
+        installed later): skip or clean up what needs it when False."""
+        gvk = gvk_of(resource)
+        kinds = await self._kinds(gvk, max_age=self.refresh_interval)
+        return kinds is not None and gvk.kind in kinds

@@ -16,7 +16,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import anyio
 import anyio.abc
+import httpx2
 from anyio.streams.memory import MemoryObjectReceiveStream
+from lightkube.core.exceptions import ApiError
 
 from runtime.event import (
     CreateEvent,
@@ -33,6 +35,7 @@ from runtime.handler import (
 )
 from runtime.predicate import Predicate
 from runtime.reconcile import Request
+from runtime.restmapper import NoKindMatchError
 
 __all__ = ["Channel", "Kind", "Source"]
 
@@ -174,7 +177,20 @@ async def _maybe_await(v: Any) -> Any:
 
 
 class Kind:
-    """Events of one resource type from the shared cache's informer (``source.Kind``)."""
+    """Events of one resource type from the shared cache's informer (``source.Kind``).
+
+    The informer is looked up when the controller starts the source (not before the cache
+    starts), through ``cache.informer_for``, which checks by discovery that the kind is
+    served. The controller bounds :meth:`wait_for_sync` with its ``cache_sync_timeout`` and,
+    when that runs out, reports :meth:`sync_error`: the kind is not served (CRD not
+    installed), or its list is refused (RBAC), or the API server did not answer.
+
+    ``optional=True`` is for kinds that may be absent (third-party CRDs: KEDA, Gateway API,
+    Knative...): if the kind is not served when the source starts, the watch is skipped with
+    one INFO log and the source counts as synced; discovery is asked again every
+    ``recheck_period`` seconds, and once the kind is served (its CRD was installed) the watch
+    starts, without a restart.
+    """
 
     def __init__(
         self,
@@ -184,45 +200,92 @@ class Kind:
         predicates: Sequence[Predicate] = (),
         *,
         metadata_only: bool = False,
+        optional: bool = False,
+        recheck_period: float = 30.0,
     ) -> None:
         self.cache = cache
         self.resource = resource
         self.handler = handler
         self.predicates = list(predicates)
         self.metadata_only = metadata_only
+        self.optional = optional
+        self.recheck_period = recheck_period
         self._informer: Any = None
+        self._registration: Any = None
+        self._ready = anyio.Event()
+        self._error: str | None = None
+        self._started = False
 
     def __repr__(self) -> str:
         return f"Kind({getattr(self.resource, '__name__', self.resource)!r})"
 
-    def prepare(self) -> None:
-        """Register the informer with the cache now (before the manager starts the cache), so
-        the manager's "caches synced" step covers it and a replica waiting for leadership
-        keeps it warm (controller-runtime's ``EnableWarmup``): failover then needs no list."""
-        self.cache.get_informer(self.resource, metadata_only=self.metadata_only)
+    @property
+    def watching(self) -> bool:
+        """Whether the informer's events are being delivered (False while an optional kind
+        is not served)."""
+        return self._informer is not None
 
     async def start(self, tg: anyio.abc.TaskGroup, queue: Queue) -> None:
-        inf = await _maybe_await(
-            self.cache.get_informer(self.resource, metadata_only=self.metadata_only)
-        )
+        if self._started:
+            raise RuntimeError(f"{self!r} was already started")
+        self._started = True
+        adapter = _EventAdapter(self.handler, self.predicates,
+                                _SourceQueue(queue, tg, repr(self)), repr(self))
+        tg.start_soon(self._run, adapter, name=f"source {self!r}")
+
+    async def _run(self, adapter: _EventAdapter) -> None:
+        skipped = False
+        retry = 0.5
+        while True:
+            try:
+                inf = await self.cache.informer_for(self.resource,
+                                                    metadata_only=self.metadata_only)
+                break
+            except NoKindMatchError as e:
+                self._error = str(e)
+                if not self.optional:
+                    # the mapper asks discovery again at most every few seconds
+                    await anyio.sleep(1.0)
+                    continue
+                if not skipped:
+                    log.info("%s: kind not served, watch skipped; checking again every %ss",
+                             self, self.recheck_period, extra={"error": str(e)})
+                    skipped = True
+                    self._ready.set()  # nothing to sync
+                await anyio.sleep(self.recheck_period)
+            except (ApiError, httpx2.HTTPError, OSError) as e:  # discovery failed: try again
+                self._error = f"discovery failed: {type(e).__name__}: {e}"
+                log.warning("%s: %s; retrying in %.1fs", self, self._error, retry)
+                await anyio.sleep(retry)
+                retry = min(retry * 2, 30.0)
+        if skipped:
+            log.info("%s: kind is served now: watching it", self)
+        self._error = None
+        self._registration = inf.add_event_handler(adapter)
         self._informer = inf
-        sq = _SourceQueue(queue, tg, repr(self))
-        inf.add_event_handler(_EventAdapter(self.handler, self.predicates, sq, repr(self)))
+        self._ready.set()
 
     async def wait_for_sync(self) -> None:
-        inf = self._informer
-        if inf is None:
+        """Return once the initial list of the kind has been delivered to the handler (or at
+        once for an optional kind that is not served)."""
+        if not self._started:
             raise RuntimeError(f"{self!r}: wait_for_sync() before start()")
-        for attr in ("wait_for_sync", "wait_for_cache_sync"):
-            fn = getattr(inf, attr, None)
-            if fn is not None:
-                ok = await _maybe_await(fn())
-                if ok is False:
-                    raise RuntimeError(f"{self!r}: informer failed to sync")
-                return
-        fn = getattr(self.cache, "wait_for_cache_sync", None)
-        if fn is not None:
-            await _maybe_await(fn())
+        await self._ready.wait()
+        if self._informer is None:
+            return
+        wait = getattr(self._registration, "wait_for_sync", None)
+        if wait is not None:
+            await wait()
+        else:  # an informer that returns no registration (test doubles)
+            await _maybe_await(self._informer.wait_for_sync())
+
+    def sync_error(self) -> str | None:
+        """Why the source has not synced (see the class doc), or None if nothing failed."""
+        if self._error is not None:
+            return self._error
+        inf = self._informer
+        fn = getattr(inf, "sync_error", None)
+        return fn() if fn is not None else None
 
 
 class Channel:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2
 import pytest
 from lightkube import AsyncClient
 from lightkube.models.meta_v1 import ObjectMeta
@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from runtime import metrics
 from runtime.builder import Builder
+from runtime.controller import CacheSyncTimeoutError
 from runtime.manager import LeaderElectionLostError, Manager
 from runtime.predicate import new_predicate_funcs
 from runtime.reconcile import Request, Result
@@ -94,7 +95,8 @@ async def test_metrics_healthz_readyz(envtest: Any, kube_client: AsyncClient,
                   leader_election_namespace=namespace, lease_duration=4, renew_deadline=2,
                   retry_period=0.5, leader_election_release_on_cancel=True)
     rec = Recorder()
-    Builder(mgr, name="mgr-metrics").for_(ConfigMap).with_event_filter(only("m")).complete(rec)
+    ctrl = (Builder(mgr, name="mgr-metrics").for_(ConfigMap).with_event_filter(only("m"))
+            .complete(rec))
     gate = anyio.Event()
 
     def gated() -> None:
@@ -105,13 +107,16 @@ async def test_metrics_healthz_readyz(envtest: Any, kube_client: AsyncClient,
     mgr.add_readyz_check("informers", mgr.cache_synced_check)
     mgr.add_readyz_check("gate", gated)
     async with started(mgr):
+        # informers start with the controller: after its initial list, a new object is a
+        # watch event (priority 0), not part of the list (low priority)
+        await eventually(lambda: ctrl.synced.is_set())
         await kube_client.create(ConfigMap(metadata=ObjectMeta(
             name="m1", namespace=namespace, labels={"test": "m"})))
         await eventually(lambda: rec.finished)
         base_h = f"http://127.0.0.1:{mgr.health_probe_port}"
         base_m = f"http://127.0.0.1:{mgr.metrics_port}"
         assert mgr.health_probe_port != mgr.metrics_port
-        async with httpx.AsyncClient() as http:
+        async with httpx2.AsyncClient() as http:
             r = await http.get(f"{base_h}/healthz")
             assert (r.status_code, r.text) == (200, "ok")
             assert r.headers["content-type"] == "text/plain; charset=utf-8"
@@ -178,18 +183,22 @@ class _Unserved:
     __group__ = "nothing.example.com"
     __version__ = "v1"
     __kind__ = "Ghost"
+    __plural__ = "ghosts"
 
 
 async def test_probes_serve_before_caches_sync_and_stop_is_prompt(envtest: Any) -> None:
     mgr = manager(envtest)
     rec = Recorder()
-    Builder(mgr, name="mgr-ghost").for_(_Unserved).complete(rec)  # type: ignore[arg-type]
+    Builder(mgr, name="mgr-probe").for_(ConfigMap).complete(rec)
+    # An informer registered before start (as a field index does) holds the manager at the
+    # "caches synced" step: probes must answer meanwhile, controllers must not start.
+    mgr.cache.get_informer(_Unserved)
     mgr.add_healthz_check("ping", lambda: None)
     mgr.add_readyz_check("informers", mgr.cache_synced_check)
     async with anyio.create_task_group() as tg:
         tg.start_soon(mgr.start)
         await eventually(lambda: mgr.health_probe_port)
-        async with httpx.AsyncClient() as http:
+        async with httpx2.AsyncClient() as http:
             base = f"http://127.0.0.1:{mgr.health_probe_port}"
             assert (await http.get(f"{base}/healthz")).status_code == 200
             r = await http.get(f"{base}/readyz/informers")
@@ -199,6 +208,58 @@ async def test_probes_serve_before_caches_sync_and_stop_is_prompt(envtest: Any) 
         mgr.stop()
     assert time.monotonic() - t0 < 5
     assert rec.calls == []
+
+
+async def test_controller_on_unserved_kind_fails_the_manager_naming_the_kind(
+    envtest: Any,
+) -> None:
+    """A CRD that is not installed: the controller's sync is bounded by its
+    cache_sync_timeout and start() raises an error naming the kind (it used to wait for the
+    cache forever, the reflector retrying the 404 without end)."""
+    mgr = manager(envtest, metrics_bind_address="0", health_probe_bind_address="0")
+    (Builder(mgr, name="mgr-unserved").for_(_Unserved)
+        .with_options(cache_sync_timeout=2.0).complete(Recorder()))
+    t0 = time.monotonic()
+    with anyio.fail_after(15), pytest.raises(CacheSyncTimeoutError) as err:
+        await mgr.start()
+    elapsed = time.monotonic() - t0
+    assert 2.0 <= elapsed < 8, elapsed
+    msg = str(err.value)
+    assert "mgr-unserved" in msg and 'kind "Ghost"' in msg and "nothing.example.com/v1" in msg
+    assert "CRD" in msg
+
+
+def test_manager_process_exits_non_zero_naming_the_unserved_kind(envtest: Any) -> None:
+    """The same, as a process: a manager binary on a cluster without the CRD exits non-zero
+    within the sync timeout, and its log says which kind is missing."""
+    script = f"""
+import anyio
+from runtime.builder import Builder
+from runtime.controller import CacheSyncTimeoutError
+from runtime.manager import Manager
+from runtime.reconcile import Result
+
+class Ghost:
+    __group__, __version__, __kind__ = "nothing.example.com", "v1", "Ghost"
+
+class R:
+    async def reconcile(self, req):
+        return Result()
+
+async def main():
+    mgr = Manager({str(envtest.kubeconfig_path)!r}, metrics_bind_address="0",
+                  health_probe_bind_address="0")
+    Builder(mgr, name="ghosts").for_(Ghost).with_options(cache_sync_timeout=2).complete(R())
+    await mgr.run()
+
+anyio.run(main)
+"""
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode != 0
+    assert time.monotonic() - t0 < 20
+    assert 'no matches for kind "Ghost" in version "nothing.example.com/v1"' in proc.stderr
 
 
 async def test_duplicate_controller_names_rejected(envtest: Any) -> None:
@@ -368,10 +429,10 @@ async def test_start_and_stop_order(envtest: Any, namespace: str) -> None:
         Recorder())
 
     async def probe_up() -> bool:
-        async with httpx.AsyncClient() as http:
+        async with httpx2.AsyncClient() as http:
             try:
                 r = await http.get(f"http://127.0.0.1:{mgr.health_probe_port}/healthz")
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 return False
             return r.status_code == 200
 
@@ -417,7 +478,6 @@ async def test_watches_do_not_take_the_connections_writes_need(envtest: Any,
     """HTTP/1.1: every open watch holds a connection. With the writes' pool deliberately
     smaller (2) than the number of watches (5), the cache's own pool carries the watches, so
     every informer syncs and writes and direct reads go through without waiting."""
-    import httpx2
     from lightkube import KubeConfig
     from lightkube.config.client_adapter import verify_cluster
     from lightkube.resources.core_v1 import Pod, Secret, Service, ServiceAccount

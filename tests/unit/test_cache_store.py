@@ -531,6 +531,7 @@ def test_resource_info_for_lightkube_and_custom_types() -> None:
 
     class Widget:
         __group__, __version__, __kind__ = "example.com", "v1", "Policy"
+        __plural__ = "policies"
 
     w = resource_info(Widget)
     assert (w.plural, w.namespaced) == ("policies", True)
@@ -671,6 +672,7 @@ def test_undecodable_object_is_skipped_for_handlers_but_reads_raise() -> None:
         __group__ = "example.com"
         __version__ = "v1"
         __kind__ = "Thing"
+        __plural__ = "things"
         metadata: dict[str, Any]
         spec: dict[str, int]
 

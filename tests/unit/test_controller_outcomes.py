@@ -424,9 +424,9 @@ class FakeCache:
     def __init__(self) -> None:
         self.informers: list[tuple[Any, bool]] = []
 
-    def get_informer(self, resource: Any, metadata_only: bool = False) -> Any:
+    async def informer_for(self, resource: Any, metadata_only: bool = False) -> Any:
         self.informers.append((resource, metadata_only))
-        return None
+        return FakeInformer()
 
 
 class FakeManager:
@@ -519,13 +519,24 @@ async def test_async_map_function_runs_in_source_group() -> None:
     assert rec.calls == [Request("ns", "owner-of-x")]
 
 
-def test_builder_registers_informers_before_start() -> None:
+async def test_informers_are_created_when_the_controller_starts() -> None:
+    """Not when the controller is built: the manager's cache may start without them, and the
+    controller's start (bounded by its cache_sync_timeout) is where a missing kind shows."""
     from lightkube.resources.apps_v1 import Deployment
     from lightkube.resources.core_v1 import ConfigMap
 
     mgr = FakeManager()
-    Builder(mgr).for_(Deployment).owns(ConfigMap, metadata_only=True).complete(Scripted())
-    assert mgr.cache.informers == [(Deployment, False), (ConfigMap, True)]
+    ctrl = (Builder(mgr).for_(Deployment).owns(ConfigMap, metadata_only=True)
+            .complete(Scripted()))
+    assert mgr.cache.informers == []
+    stopping = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ctrl.start, stopping)
+        with anyio.fail_after(5):
+            await ctrl.synced.wait()
+        stopping.set()
+    assert sorted(mgr.cache.informers, key=repr) == sorted(
+        [(Deployment, False), (ConfigMap, True)], key=repr)
 
 
 async def test_logs_carry_controller_runtime_keys_and_redact_secrets() -> None:
@@ -622,7 +633,7 @@ class OneInformerCache:
     def __init__(self) -> None:
         self.informer = FakeInformer()
 
-    def get_informer(self, resource: Any, metadata_only: bool = False) -> FakeInformer:
+    async def informer_for(self, resource: Any, metadata_only: bool = False) -> FakeInformer:
         return self.informer
 
 
