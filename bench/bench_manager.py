@@ -21,6 +21,13 @@ quiet; every ConfigMap and Secret is ~1 KB):
 * ``manager_cpu_10k_s``: CPU seconds (user + system) of that process until ready+reconciled.
 * ``manager_rss_10k_after_trim_mb``: its RSS after ``gc.collect()`` + ``malloc_trim(0)``
   (sent as SIGUSR1): the difference is heap freed after the initial list but kept by malloc.
+  A diagnostic only: no figure below is taken after a trim.
+* ``manager_rss_10k_cm_10k_full_secrets_mb`` (and ``_peak_``, ``manager_cold_start_10k_full_
+  secrets_s``, ``manager_cpu_10k_full_secrets_s``): a fresh process whose controller watches
+  the Secrets in full (``watches(Secret, ...)``, every Secret's data cached, as a controller
+  that reads Secrets holds them), with everything already in the cluster; RSS once synced and
+  reconciled, after the same 2 s of quiet and nothing else: no ``gc.collect()``, no
+  ``malloc_trim`` (that child does not even install the SIGUSR1 trim).
 
 Set ``BENCH_KUBECONFIG`` to use an existing cluster instead of envtest (the figures then
 include whatever else is in it).
@@ -68,7 +75,8 @@ SETTLE = 2.0  # seconds of quiet before reading RSS
 # --------------------------------------------------------------------------- the child
 
 
-async def _child(kubeconfig: str, metrics_port: int, health_port: int) -> None:
+async def _child(kubeconfig: str, metrics_port: int, health_port: int,
+                 full_secrets: bool = False) -> None:
     from lightkube.resources.core_v1 import ConfigMap, Secret
 
     from runtime.builder import Builder
@@ -93,9 +101,12 @@ async def _child(kubeconfig: str, metrics_port: int, health_port: int) -> None:
     def config_of(secret: Any) -> list[Request]:
         return [Request(secret.metadata.namespace, secret.metadata.name)]
 
-    (Builder(mgr, name="bench-manager").for_(ConfigMap)
-        .watches_metadata(Secret, config_of).complete(Trivial()))
-    mgr.add(RunnableFunc(_trim_on_sigusr1, need_leader_election=False))
+    builder = Builder(mgr, name="bench-manager").for_(ConfigMap)
+    if full_secrets:
+        builder.watches(Secret, config_of).complete(Trivial())
+    else:
+        builder.watches_metadata(Secret, config_of).complete(Trivial())
+        mgr.add(RunnableFunc(_trim_on_sigusr1, need_leader_election=False))
     mgr.add_healthz_check("ping", lambda: None)
     mgr.add_readyz_check("informers", mgr.cache_synced_check)
     await mgr.run()
@@ -133,7 +144,7 @@ def _get(port: int, path: str) -> tuple[int, str]:
 class Child:
     """The manager under test as a subprocess, with its ports."""
 
-    def __init__(self, kubeconfig: str, log: Path) -> None:
+    def __init__(self, kubeconfig: str, log: Path, *, full_secrets: bool = False) -> None:
         self.metrics_port = free_port()
         self.health_port = free_port()
         self.log = log
@@ -141,7 +152,7 @@ class Child:
         self.proc = spawn_python(
             "bench.bench_manager", "--child", "--kubeconfig", kubeconfig,
             "--metrics-port", str(self.metrics_port), "--health-port", str(self.health_port),
-            log=log)
+            *(["--full-secrets"] if full_secrets else []), log=log)
 
     def _alive(self) -> None:
         if self.proc.poll() is not None:
@@ -251,6 +262,19 @@ async def _run(kubeconfig: str, logdir: Path) -> dict[str, float]:
         figures["manager_rss_10k_after_trim_mb"] = proc_stats(fresh.proc.pid).rss_mb
         if fresh.stop() != 0:
             raise RuntimeError("the manager did not exit 0 on SIGTERM")
+
+        # ---- the same with the Secrets cached in full, measured with no trim at all
+        full = Child(kubeconfig, logdir / "manager-10k-full-secrets.log", full_secrets=True)
+        children.append(full)
+        figures["manager_cold_start_10k_full_secrets_s"] = await full.wait_ready()
+        if full.cached("secrets") < N:
+            raise RuntimeError("ready before the Secret informer synced")
+        st = await full.settle(total)
+        figures["manager_rss_10k_cm_10k_full_secrets_mb"] = st.rss_mb
+        figures["manager_rss_peak_10k_full_secrets_mb"] = st.peak_mb
+        figures["manager_cpu_10k_full_secrets_s"] = st.cpu_s
+        if full.stop() != 0:
+            raise RuntimeError("the full-Secrets manager did not exit 0 on SIGTERM")
     finally:
         for c in children:
             c.stop()
@@ -266,9 +290,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--kubeconfig")
     p.add_argument("--metrics-port", type=int, default=0)
     p.add_argument("--health-port", type=int, default=0)
+    p.add_argument("--full-secrets", action="store_true")
     args = p.parse_args(argv if argv is not None else [])
     if args.child:
-        anyio.run(_child, args.kubeconfig, args.metrics_port, args.health_port)
+        anyio.run(_child, args.kubeconfig, args.metrics_port, args.health_port,
+                  args.full_secrets)
         return
     with cluster() as kubeconfig:
         figures = anyio.run(_run, kubeconfig, BENCH_DIR)
