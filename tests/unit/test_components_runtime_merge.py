@@ -165,7 +165,7 @@ def _rt_pod(obj: J) -> ServingRuntimePodSpec:
     return ServingRuntimePodSpec.model_validate({"containers": [], **obj})
 
 
-def PVC(name: str, claim: str) -> J:  # noqa: N802 - reads like the Go literal it replaces
+def PVC(name: str, claim: str) -> J:
     return {"name": name, "persistentVolumeClaim": {"claimName": claim}}
 
 
