@@ -44,6 +44,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import logging
+import math
 import random
 import socket
 import uuid
@@ -220,6 +221,9 @@ class LeaderElector:
         self._reported_leader = ""
         self._leading = False
         self.elected = anyio.Event()
+        #: bound on the release at stop (the manager sets it to what is left of its
+        #: shutdown deadline); ``renew_deadline`` bounds it too
+        self.release_timeout: float = math.inf
         """Set once this candidate has acquired the lease (c-r's ``Elected()`` channel)."""
         self._gauge = _m.LEADER_ELECTION_MASTER_STATUS.labels(config.name)
         self._slowpath = _m.LEADER_ELECTION_SLOWPATH_TOTAL.labels(config.name)
@@ -513,7 +517,8 @@ class LeaderElector:
         """Acquire, lead until the lease is lost, then return (client-go ``Run``).
 
         Cancel the calling scope to stop; with ``release_on_cancel`` the lease is released
-        first (bounded by ``renew_deadline``, shielded from the cancellation).
+        first (bounded by ``renew_deadline`` and ``release_timeout``, shielded from the
+        cancellation).
         """
         try:
             await self._acquire()
@@ -534,7 +539,8 @@ class LeaderElector:
                 if self.config.release_on_cancel:
                     with (
                         anyio.CancelScope(shield=True),
-                        anyio.move_on_after(self.config.renew_deadline),
+                        anyio.move_on_after(min(self.config.renew_deadline,
+                                                self.release_timeout)),
                     ):
                         try:
                             await self.release()

@@ -13,8 +13,12 @@ informers when it starts (looked up by discovery, synced within its own
 manager with an error naming the kind and what is missing, instead of a wait without end.
 Without leader election "elected" happens at once. Stop order is the reverse: leader
 runnables (in-flight reconciles finish) -> lease released -> non-leader runnables -> caches ->
-HTTP servers; the wait for runnables is bounded by ``graceful_shutdown_timeout`` (0: do not
-wait, negative: wait forever), after which they are cancelled and ``start()`` raises.
+event recorders drained -> HTTP servers. All of it shares **one deadline**,
+``graceful_shutdown_timeout`` from the stop request (0: do not wait, negative: wait
+forever), as controller-runtime's shutdown context: runnables still running when their share
+is spent are cancelled and ``start()`` raises, and the lease is released inside the deadline,
+so a pod's termination grace (30 s, the default here too) is never outlived by the process
+still holding the lease.
 
 A lost lease stops the controllers at once (grace 0) and ``start()`` raises
 :class:`LeaderElectionLostError`: the process must exit (non-zero) rather than keep running as a
@@ -40,6 +44,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import logging
+import math
 import os
 import signal
 import socket
@@ -279,25 +284,55 @@ class _Group:
             log.error("runnable failed: %s", err, exc_info=True, extra={"group": self.name})
             self.mgr._fail(err)
 
-    async def stop(self, grace: float) -> bool:
-        """Ask every runnable to stop and wait up to ``grace`` seconds (< 0: forever); cancel
-        after. Returns False if the grace period ran out."""
+    async def stop(self, deadline: float) -> bool:
+        """Ask every runnable to stop and wait until ``deadline`` (``anyio.current_time()``
+        clock; ``math.inf``: forever); cancel what still runs then. Returns False if any
+        runnable had to be cancelled."""
         self.stopping.set()
         if not self.started:
             return True
-        if grace < 0:
+        with anyio.move_on_after(max(0.0, deadline - anyio.current_time())):
             await self.done.wait()
-            return True
-        if grace > 0:
-            with anyio.move_on_after(grace):
-                await self.done.wait()
         if self.done.is_set():
             return True
         if self.scope is not None:
             self.scope.cancel()
         with anyio.CancelScope(shield=True):
             await self.done.wait()
-        return grace == 0  # 0 means "do not wait": cancelling is the intent, not an error
+        return False
+
+
+class _StopDeadline:
+    """One deadline for the whole stop (controller-runtime's shutdown context): leader
+    runnables, the lease release, the other runnables and the event drain all share
+    ``grace`` seconds from the stop request. A short tail (at most 0.25 s) is kept for the
+    cancellations and closes that follow, and with ``release`` a slice (at most 2 s) for the
+    lease release, so the whole stop, release included, fits in ``grace``.
+
+    ``grace == 0``: do not wait, cancel at once (cancelling is the intent, not an error); the
+    lease release still gets up to 1 s. ``grace < 0``: wait forever."""
+
+    def __init__(self, grace: float, *, release: bool) -> None:
+        now = anyio.current_time()
+        self.cancel = grace == 0
+        self.forever = grace < 0
+        if self.forever:
+            self.end = self.runnables = math.inf
+            return
+        tail = min(0.25, 0.1 * grace)
+        self.end = now + grace - tail
+        reserve = min(2.0, 0.2 * grace) if release else 0.0
+        self.runnables = self.end - reserve
+
+    def remaining(self) -> float:
+        return max(0.0, self.end - anyio.current_time())
+
+    def release_budget(self) -> float:
+        if self.forever:
+            return math.inf
+        if self.cancel:
+            return 1.0
+        return self.remaining()
 
 
 class Manager:
@@ -610,23 +645,28 @@ class Manager:
                             if not self._stop.is_set():
                                 await le_tg.start(self._leaders.run)
                         await self._stop.wait()
+                        stop = _StopDeadline(0.0 if self._lost_lease else grace,
+                                             release=self._elector is not None
+                                             and self.leader_election_release_on_cancel)
                         log.info("Stopping and waiting for leader election runnables")
-                        if self._lost_lease:
-                            grace = 0.0
-                        if not await self._leaders.stop(grace):
+                        if not await self._leaders.stop(stop.runnables) and not stop.cancel:
                             self._errors.append(TimeoutError(
                                 f"failed waiting for all runnables to end within grace period "
                                 f"of {grace}s"))
-                        log.info("Stopping and waiting for non leader election runnables")
-                        if not await self._others.stop(0.0 if self._lost_lease else grace):
-                            self._errors.append(TimeoutError(
-                                "failed waiting for non leader election runnables to end"))
+                        # The controllers have stopped: give the lease up now, inside the
+                        # deadline, so a standby takes over at once.
+                        if self._elector is not None:
+                            self._elector.release_timeout = stop.release_budget()
                         self._releasing = True
                         le_tg.cancel_scope.cancel()  # releases the lease (release_on_cancel)
+                    log.info("Stopping and waiting for non leader election runnables")
+                    if not await self._others.stop(stop.runnables) and not stop.cancel:
+                        self._errors.append(TimeoutError(
+                            "failed waiting for non leader election runnables to end"))
                     log.info("Stopping and waiting for caches")
                     cache_tg.cancel_scope.cancel()
                 self._events_tg = None
-                with anyio.move_on_after(5):
+                with anyio.move_on_after(stop.remaining()):
                     for rec in self._recorders.values():
                         await rec.drain()
                 log.info("Stopping and waiting for HTTP servers")

@@ -26,7 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from runtime import metrics
 from runtime.builder import Builder
 from runtime.controller import CacheSyncTimeoutError
-from runtime.manager import LeaderElectionLostError, Manager
+from runtime.manager import LeaderElectionLostError, Manager, RunnableFunc
 from runtime.predicate import new_predicate_funcs
 from runtime.reconcile import Request, Result
 from runtime.testing.eventually import eventually
@@ -235,7 +235,6 @@ def test_manager_process_exits_non_zero_naming_the_unserved_kind(envtest: Any) -
     script = f"""
 import anyio
 from runtime.builder import Builder
-from runtime.controller import CacheSyncTimeoutError
 from runtime.manager import Manager
 from runtime.reconcile import Result
 
@@ -306,6 +305,52 @@ async def test_graceful_shutdown_waits_then_gives_up(envtest: Any, kube_client: 
     assert len(errors) == 1 and isinstance(errors[0], TimeoutError)
     assert "grace period" in str(errors[0])
     assert rec.finished == []
+
+
+async def test_one_stop_deadline_for_everything_and_the_lease_released_inside_it(
+    envtest: Any, kube_client: AsyncClient, namespace: str
+) -> None:
+    """graceful_shutdown_timeout G bounds the whole stop: a reconcile and a non-leader
+    runnable that both outlive G, the event drain and the lease release all fit in G (the
+    grace period used to apply to the leader runnables, then again to the others, then the
+    drain, and the lease was released after all of it)."""
+    grace = 3.0
+    mgr = manager(envtest, namespace, graceful_shutdown_timeout=grace, metrics_bind_address="0",
+                  health_probe_bind_address="0", leader_election=True,
+                  leader_election_id="mgr-it-deadline", leader_election_namespace=namespace,
+                  leader_election_release_on_cancel=True)
+    rec = Recorder(work=60)
+    Builder(mgr, name="mgr-deadline").for_(ConfigMap).with_event_filter(only("d")).complete(rec)
+
+    async def stubborn(stopping: anyio.Event) -> None:
+        await stopping.wait()
+        await anyio.sleep(60)  # ignores the stop: must be cancelled at the deadline
+
+    mgr.add(RunnableFunc(stubborn, need_leader_election=False))
+    recorder = mgr.get_event_recorder("mgr-deadline")
+    errors: list[BaseException] = []
+
+    async def run() -> None:
+        try:
+            await mgr.start()
+        except Exception as e:
+            errors.append(e)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        await eventually(lambda: mgr.elected().is_set())
+        cm = await kube_client.create(ConfigMap(metadata=ObjectMeta(
+            name="d1", namespace=namespace, labels={"test": "d"})))
+        await eventually(lambda: rec.calls)  # a reconcile is in flight, for 60 s
+        recorder.event(cm, "Normal", "Stopping", "Stop", "stopping now")
+        t0 = time.monotonic()
+        mgr.stop()
+    elapsed = time.monotonic() - t0
+    assert elapsed <= grace, elapsed
+    assert len(errors) == 1 and isinstance(errors[0], TimeoutError), errors
+    lease = await kube_client.get(Lease, "mgr-it-deadline", namespace=namespace)
+    assert not lease.spec.holderIdentity  # released, not left to expire
+    assert lease.spec.leaseDurationSeconds == 1
 
 
 LE = {"lease_duration": 4.0, "renew_deadline": 2.0, "retry_period": 0.5}
