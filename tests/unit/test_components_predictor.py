@@ -193,9 +193,12 @@ def test_torchserve_and_triton_defaults() -> None:
         {"name": "TS_SERVICE_ENVELOPE", "value": "kserve"},
         {"name": "INFERENCE_SERVICE_NAME", "value": "sk"},
     ]
-    obj = isvc(
-        {"model": {"modelFormat": {"name": "triton"}, "protocolVersion": "v2", "args": ["--log-verbose=1"]}}
-    )
+    triton = {
+        "modelFormat": {"name": "triton"},
+        "protocolVersion": "v2",
+        "args": ["--log-verbose=1"],
+    }
+    obj = isvc({"model": triton})
     w = build_predictor(obj, CONFIG, select_runtime(obj.spec.predictor.model, [], CSRS))  # type: ignore[union-attr, arg-type]
     assert w.protocol_version == "v2"
     assert w.pod_spec.to_dict()["containers"][0]["args"] == [
