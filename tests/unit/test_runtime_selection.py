@@ -284,6 +284,8 @@ def test_explicit_runtime_errors(
     assert info.value.message == message
     assert str(info.value) == error
     assert info.value.transition_status == "InvalidSpec"
+    err = info.value
+    assert (err.failure_reason, err.failure_message, err.condition_reason) == (reason, message, None)
 
 
 def test_explicit_runtime_ignores_auto_select_and_multi_model() -> None:

@@ -79,6 +79,20 @@ class RuntimeSelectionError(ValueError):
         self.reason: FailureReason = reason
         self.message = message
 
+    # the attribute names of ``controllers.inferenceservice.components.ComponentError``, so a
+    # reconcile handles both the same way
+    @property
+    def failure_reason(self) -> str:
+        return self.reason
+
+    @property
+    def failure_message(self) -> str:
+        return self.message
+
+    @property
+    def condition_reason(self) -> None:
+        return None
+
 
 @dataclass(frozen=True)
 class SelectedRuntime:
