@@ -285,7 +285,8 @@ def test_explicit_runtime_errors(
     assert str(info.value) == error
     assert info.value.transition_status == "InvalidSpec"
     err = info.value
-    assert (err.failure_reason, err.failure_message, err.condition_reason) == (reason, message, None)
+    assert (err.failure_reason, err.failure_message) == (reason, message)
+    assert err.condition_reason is None
 
 
 def test_explicit_runtime_ignores_auto_select_and_multi_model() -> None:
