@@ -323,8 +323,12 @@ class InferenceGraphReconciler:
     ) -> None:
         if not st.status_changed(old, new):
             return
-        graph.status = new
-        await self.client.update_status(graph)
+        # Server-side apply of the status: no resourceVersion, so a reconcile that started
+        # from a cache one write behind cannot conflict (it writes the same status again,
+        # which the server treats as a no-op).
+        await self.client.apply_status(
+            graph, new.model_dump(by_alias=True, exclude_none=True, mode="json")
+        )
         meta = graph.metadata
         assert meta is not None
         old_ready = old.get_condition("Ready") if old is not None else None
