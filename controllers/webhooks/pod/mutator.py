@@ -20,7 +20,6 @@ it the Istio UID only when the apiserver reinvokes the webhook). Refusals are
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -199,6 +198,15 @@ def check_pod_shape(pod: Any) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def _json_copy(value: Any) -> Any:
+    """A deep copy of plain JSON (several times faster than ``copy.deepcopy``)."""
+    if isinstance(value, dict):
+        return {k: _json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(v) for v in value]
+    return value
+
+
 def mutate_pod(pod: JsonDict, ctx: PodMutationContext) -> JsonDict:
     """The mutated pod (a new object; ``pod`` is not modified). A pod without the
     ``serving.kserve.io/inferenceservice`` label is returned as is. Raises
@@ -206,7 +214,7 @@ def mutate_pod(pod: JsonDict, ctx: PodMutationContext) -> JsonDict:
     check_pod_shape(pod)
     if not need_mutate(pod):
         return pod
-    out = copy.deepcopy(pod)
+    out: JsonDict = _json_copy(pod)
     if ctx.namespace:
         if not isinstance(out.get("metadata"), dict):
             out["metadata"] = {}

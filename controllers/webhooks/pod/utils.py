@@ -11,6 +11,7 @@ Refusals are :class:`PodMutationError` (a ``ValueError``) with upstream's messag
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -145,13 +146,19 @@ ERR_QUANTITY_FORMAT = (
 ERR_QUANTITY_SUFFIX = "unable to parse quantity's suffix"
 
 
+@functools.lru_cache(maxsize=512)
+def _canonical(value: str) -> str | None:
+    try:
+        return canonical_quantity(value)
+    except ValueError:
+        return None
+
+
 def go_quantity_error(value: object) -> str | None:
     """The error ``resource.ParseQuantity(value)`` returns, or None if it parses."""
     if not isinstance(value, str):
         return ERR_QUANTITY_FORMAT
-    try:
-        canonical_quantity(value)
-    except ValueError:
+    if _canonical(value) is None:
         if value and _GO_QUANTITY_SCAN.match(value):
             return ERR_QUANTITY_SUFFIX
         return ERR_QUANTITY_FORMAT
@@ -161,11 +168,11 @@ def go_quantity_error(value: object) -> str | None:
 def quantity(value: str, where: str) -> str:
     """``resource.MustParse(value).String()`` (the canonical text); a value that does not
     parse is a refusal naming ``where`` instead of upstream's panic."""
-    try:
-        return canonical_quantity(value)
-    except ValueError:
+    canonical = _canonical(value) if isinstance(value, str) else None
+    if canonical is None:
         err = go_quantity_error(value) or ERR_QUANTITY_FORMAT
-        raise PodMutationError(f"invalid quantity {value!r} for {where}: {err}", where) from None
+        raise PodMutationError(f"invalid quantity {value!r} for {where}: {err}", where)
+    return canonical
 
 
 # ---------------------------------------------------------------------------------------------
