@@ -1,0 +1,72 @@
+"""The InferenceService controller in Standard mode on a real kube-apiserver."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from lightkube import AsyncClient
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
+from lightkube.resources.core_v1 import Service
+from lightkube.resources.networking_v1 import Ingress
+
+from apis.serving.v1alpha1 import ServingRuntime
+from apis.serving.v1beta1.inference_service import InferenceService
+from runtime.testing.eventually import eventually
+
+from .isvc_env import get, isvc_manager, make_available, runtime
+
+pytestmark = [pytest.mark.integration, pytest.mark.anyio]
+
+
+def sklearn_isvc(name: str, namespace: str, **predictor: Any) -> InferenceService:
+    return InferenceService.model_validate({
+        "apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"predictor": {"model": {
+            "modelFormat": {"name": "sklearn"},
+            "storageUri": "gs://kfserving-examples/models/sklearn/1.0/model"}, **predictor}},
+    })
+
+
+async def test_sklearn_becomes_ready(envtest: Any, kube_client: AsyncClient,
+                                     namespace: str) -> None:
+    async with isvc_manager(envtest, kube_client, namespace) as mgr:
+        await mgr.client.create(ServingRuntime.model_validate(runtime("sklearnserver", namespace)))
+        await mgr.client.create(sklearn_isvc("iris", namespace))
+        dep = await eventually(lambda: get(kube_client, Deployment, "iris-predictor", namespace))
+        assert dep.spec.selector.matchLabels == {"app": "isvc.iris-predictor"}
+        container = dep.spec.template.spec.containers[0]
+        assert container.name == "kserve-container"
+        assert container.args == ["--model_name=iris", "--model_dir=/mnt/models",
+                                  "--http_port=8080"]
+        annotations = dep.spec.template.metadata.annotations
+        assert annotations["internal.serving.kserve.io/storage-initializer-sourceuri"] == \
+            "gs://kfserving-examples/models/sklearn/1.0/model"
+        svc = await eventually(lambda: get(kube_client, Service, "iris-predictor", namespace))
+        assert [(p.port, p.targetPort) for p in svc.spec.ports] == [(80, 8080)]
+        hpa = await eventually(lambda: get(kube_client, HorizontalPodAutoscaler,
+                                           "iris-predictor", namespace))
+        assert (hpa.spec.minReplicas, hpa.spec.maxReplicas) == (1, 1)
+
+        await make_available(kube_client, "iris-predictor", namespace)
+
+        async def ready() -> Any:
+            isvc = await mgr.client.api_reader.get(InferenceService, "iris", namespace)
+            conds = {c.type: c.status for c in (isvc.status.conditions or [])} \
+                if isvc and isvc.status else {}
+            return isvc if conds.get("Ready") == "True" else None
+
+        isvc = await eventually(ready, within=30)
+        st = isvc.status
+        assert st.url == f"http://iris-{namespace}.example.com"
+        assert st.address.url == f"http://iris-predictor.{namespace}.svc.cluster.local"
+        assert st.deployment_mode == "Standard"
+        assert st.serving_runtime_name == "kserve-sklearnserver"
+        assert st.components["predictor"].url == \
+            f"http://iris-predictor-{namespace}.example.com"
+        ing = await get(kube_client, Ingress, "iris", namespace)
+        assert ing is not None
+        assert [r.host for r in ing.spec.rules] == [
+            f"iris-{namespace}.example.com", f"iris-predictor-{namespace}.example.com"]
