@@ -20,19 +20,13 @@ from apis.serving.constants import (
     INFERENCE_SERVICE_GENERATION_POD_LABEL,
     MESSAGE_INVALID_PLACEHOLDER,
     MESSAGE_NO_CONTAINER_FOUND,
-    MESSAGE_NO_WORKER_CONTAINER,
-    MESSAGE_WORKER_SPEC_NOT_SET,
-    REASON_INVALID_GPU_ALLOCATION,
-    REASON_INVALID_WORKER_SPEC_NOT_SET,
     STORAGE_CONTAINER_NAME_ANNOTATION,
     STORAGE_INITIALIZER_SOURCE_URI_ANNOTATION,
     TRANSFORMER_CONTAINER,
-    WORKER_CONTAINER,
     DeploymentModeType,
     InferenceServiceComponent,
     predictor_service_name,
 )
-from apis.serving.v1alpha1.servingruntime_types import ServingRuntimePodSpec
 from apis.serving.v1alpha1.storage_container import ClusterStorageContainer
 from apis.serving.v1beta1 import (
     CanarySpec,
@@ -40,7 +34,6 @@ from apis.serving.v1beta1 import (
     ContainerFields,
     InferenceService,
     PredictorSpec,
-    WorkerSpec,
 )
 from apis.serving.v1beta1.configmap import InferenceServiceConfig
 from apis.serving.v1beta1.inference_service_defaults import set_runtime_defaults
@@ -49,14 +42,6 @@ from apis.serving.v1beta1.predictor_runtime_selection import (
     SelectedRuntime,
     server_type_for_image,
 )
-from controllers.reconcilers.multinode import (
-    MULTI_NODE_EXECUTOR_BACKEND_ANNOTATION,
-    InsufficientGPUError,
-    add_multi_node_env,
-    gpu_resource_types,
-    predictor_worker_service_name,
-)
-from controllers.reconcilers.utils import ContainerNotFoundError
 
 from .canary import adjust_stable_min_replicas, canary_inference_service, canary_replica_count
 from .component import (
@@ -78,12 +63,15 @@ from .component import (
     to_pod_spec,
     union,
 )
+from .multinode import multi_node_pod_specs, worker_object_meta
 from .runtime_merge import (
+    INVALID_PREDICTOR_SPEC,
     PlaceholderError,
     add_env_var,
     container_index,
-    merge_pod_spec,
+    invalid_predictor_spec,
     merge_runtime_containers,
+    merge_serving_runtime_and_isvc_specs,
     replace_placeholders,
     update_image_tag,
 )
@@ -104,52 +92,7 @@ __all__ = [
 
 JsonDict = dict[str, Any]
 
-_INVALID_PREDICTOR_SPEC = "InvalidPredictorSpec"
 _CONTAINER_KEYS = tuple(f.alias or n for n, f in ContainerFields.model_fields.items())
-
-
-def _spec_error(message: str, *, condition_reason: str | None = None) -> ComponentError:
-    """An InvalidSpec model failure with reason InvalidPredictorSpec, ``message`` both the
-    failure message and the error text."""
-    return ComponentError(
-        message,
-        failure_reason=_INVALID_PREDICTOR_SPEC,
-        failure_message=message,
-        condition_reason=condition_reason,
-    )
-
-
-def _merge_runtime_and_isvc(
-    runtime_containers: Sequence[JsonDict],
-    isvc_container: JsonDict,
-    target: str,
-    runtime_pod: ServingRuntimePodSpec,
-    isvc_pod: JsonDict,
-    *,
-    condition_reason: str | None = None,
-) -> tuple[JsonDict, JsonDict]:
-    """``MergeServingRuntimeAndInferenceServiceSpecs``: (merged ``target`` container, merged
-    pod fields), or an InvalidPredictorSpec :class:`ComponentError`."""
-    at = container_index(runtime_containers, target)
-    if at < 0:
-        raise _spec_error(
-            f"failed to find {target} in ServingRuntime containers",
-            condition_reason=condition_reason,
-        )
-    try:
-        container = merge_runtime_containers(runtime_containers[at], isvc_container)
-    except StrategicMergeError as err:
-        raise _spec_error(
-            f"failed to merge container. Detail: {err}", condition_reason=condition_reason
-        ) from None
-    try:
-        pod = merge_pod_spec(runtime_pod, isvc_pod)
-    except StrategicMergeError as err:
-        raise _spec_error(
-            f"failed to consolidate serving runtime PodSpecs. Detail: {err}",
-            condition_reason=condition_reason,
-        ) from None
-    return container, pod
 
 
 def _render(container: JsonDict, meta: Mapping[str, Any], runtime_name: str) -> JsonDict:
@@ -159,7 +102,7 @@ def _render(container: JsonDict, meta: Mapping[str, Any], runtime_name: str) -> 
         message = MESSAGE_INVALID_PLACEHOLDER.format(runtime_name, container.get("name") or "")
         raise ComponentError(
             f"{message}: {err}",
-            failure_reason=_INVALID_PREDICTOR_SPEC,
+            failure_reason=INVALID_PREDICTOR_SPEC,
             failure_message=message,
         ) from None
 
@@ -182,10 +125,10 @@ def build_predictor_pod_spec(
     predictor's other containers. Raises :class:`ComponentError` (InvalidPredictorSpec)."""
     spec = runtime.spec
     if not spec.containers:
-        raise _spec_error(MESSAGE_NO_CONTAINER_FOUND)
+        raise invalid_predictor_spec(MESSAGE_NO_CONTAINER_FOUND)
     runtime_containers = [c.to_dict() for c in spec.containers]
     model_container = {k: model[k] for k in _CONTAINER_KEYS if k in model}
-    container, pod = _merge_runtime_and_isvc(
+    container, pod = merge_serving_runtime_and_isvc_specs(
         runtime_containers, model_container, INFERENCE_SERVICE_CONTAINER, spec, dict(predictor_pod)
     )
     container = _render(container, meta, runtime.name)
@@ -343,7 +286,7 @@ def build_predictor(
     enabled = predictor.worker_spec is not None if multi_node is None else multi_node
     if enabled and predictor.worker_spec is not None:
         generation = str(meta_in.generation or 0)
-        pod, worker_pod = _multi_node(
+        pod, worker_pod = multi_node_pod_specs(
             name,
             predictor.worker_spec,
             config,
@@ -353,27 +296,15 @@ def build_predictor(
             component_name,
             generation,
         )
-        worker_meta = object_meta(
-            predictor_worker_service_name(name),
+        worker_meta = worker_object_meta(
+            name,
             namespace,
-            union(
-                runtime_spec.worker_spec.labels
-                if runtime_spec and runtime_spec.worker_spec
-                else None,
-                labels_after_defaults,
-                predictor.labels,
-                {
-                    INFERENCE_SERVICE_GENERATION_POD_LABEL: generation,
-                    **component_labels(name, component),
-                },
-            ),
-            union(
-                runtime_spec.worker_spec.annotations
-                if runtime_spec and runtime_spec.worker_spec
-                else None,
-                annotations,
-                filter_disallowed(predictor.annotations, disallowed),
-            ),
+            runtime,
+            labels_after_defaults,
+            predictor.labels,
+            annotations,
+            filter_disallowed(predictor.annotations, disallowed),
+            generation,
         )
         labels[INFERENCE_SERVICE_GENERATION_POD_LABEL] = generation
 
@@ -427,66 +358,6 @@ def build_predictor(
         multi_model=multi_model,
         isvc_labels=labels_after_defaults,
     )
-
-
-def _multi_node(
-    isvc_name: str,
-    worker: WorkerSpec,
-    config: InferenceServiceConfig,
-    runtime: SelectedRuntime | None,
-    pod: JsonDict,
-    annotations: Mapping[str, str],
-    component_name: str,
-    generation: str,
-) -> tuple[JsonDict, JsonDict]:
-    """``multiNodeProcess``: the head pod with the multi-node env and the worker pod
-    (``worker-container`` of the runtime's workerSpec merged with the predictor's)."""
-    rt_worker = runtime.spec.worker_spec if runtime is not None else None
-    if runtime is None or rt_worker is None:
-        raise ComponentError(
-            MESSAGE_WORKER_SPEC_NOT_SET, condition_reason=REASON_INVALID_WORKER_SPEC_NOT_SET
-        )
-    if not rt_worker.containers:
-        raise _spec_error(
-            MESSAGE_NO_WORKER_CONTAINER, condition_reason=REASON_INVALID_GPU_ALLOCATION
-        )
-    pp = worker.pipeline_parallel_size
-    if pp is None:
-        pp = rt_worker.pipeline_parallel_size
-    tp = worker.tensor_parallel_size
-    if tp is None:
-        tp = rt_worker.tensor_parallel_size
-    worker_pod_json = worker.pod_spec().to_dict()
-    worker_containers = worker_pod_json.get("containers") or []
-    container, worker_pod = _merge_runtime_and_isvc(
-        [c.to_dict() for c in rt_worker.containers],
-        worker_containers[0] if worker_containers else {},
-        WORKER_CONTAINER,
-        rt_worker,
-        worker_pod_json,
-        condition_reason=REASON_INVALID_GPU_ALLOCATION,
-    )
-    worker_pod["containers"] = [container]
-    try:
-        head, workers = add_multi_node_env(
-            to_pod_spec(pod),
-            to_pod_spec(worker_pod),
-            isvc_name=isvc_name,
-            predictor_service_name=component_name,
-            isvc_generation=generation,
-            pipeline_parallel_size=pp,
-            tensor_parallel_size=tp,
-            executor_backend=(runtime.spec.annotations or {}).get(
-                MULTI_NODE_EXECUTOR_BACKEND_ANNOTATION
-            ),
-            storage_uri=annotations.get(STORAGE_INITIALIZER_SOURCE_URI_ANNOTATION),
-            types=gpu_resource_types(config.multi_node),
-        )
-    except InsufficientGPUError as err:
-        raise ComponentError(str(err), condition_reason=REASON_INVALID_GPU_ALLOCATION) from None
-    except ContainerNotFoundError as err:
-        raise ComponentError(str(err), condition_reason=REASON_INVALID_GPU_ALLOCATION) from None
-    return head.to_dict(), workers.to_dict()
 
 
 def build_canary_predictor(

@@ -21,17 +21,21 @@ from typing import Any
 from apis.serving.v1alpha1.servingruntime_types import ServingRuntimePodSpec
 from apis.serving.validation import is_gpu_enabled
 
-from .strategic_merge import CONTAINER, POD_SPEC, strategic_merge
+from .component import ComponentError
+from .strategic_merge import CONTAINER, POD_SPEC, StrategicMergeError, strategic_merge
 
 __all__ = [
+    "INVALID_PREDICTOR_SPEC",
     "PlaceholderError",
     "add_env_var",
     "container_index",
     "go_omitempty_container",
     "go_omitempty_pod_spec",
+    "invalid_predictor_spec",
     "merge_container_with_patch",
     "merge_pod_spec",
     "merge_runtime_containers",
+    "merge_serving_runtime_and_isvc_specs",
     "replace_placeholders",
     "update_image_tag",
 ]
@@ -413,3 +417,55 @@ def update_image_tag(
     elif server_type == "vllmserver" and not without_tag.endswith("-cpu"):
         out["image"] = without_tag + "-cpu" + tag
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# MergeServingRuntimeAndInferenceServiceSpecs (errors are InvalidPredictorSpec model failures)
+# ---------------------------------------------------------------------------------------------
+
+INVALID_PREDICTOR_SPEC = "InvalidPredictorSpec"
+"""``v1beta1.InvalidPredictorSpec``: the failure reason of a spec the runtime cannot merge."""
+
+
+def invalid_predictor_spec(message: str, *, condition_reason: str | None = None) -> ComponentError:
+    """An InvalidSpec model failure with reason InvalidPredictorSpec, ``message`` both the
+    failure message and the error text."""
+    return ComponentError(
+        message,
+        failure_reason=INVALID_PREDICTOR_SPEC,
+        failure_message=message,
+        condition_reason=condition_reason,
+    )
+
+
+def merge_serving_runtime_and_isvc_specs(
+    runtime_containers: Sequence[JsonDict],
+    isvc_container: JsonDict,
+    target: str,
+    runtime_pod: ServingRuntimePodSpec,
+    isvc_pod: JsonDict,
+    *,
+    condition_reason: str | None = None,
+) -> tuple[JsonDict, JsonDict]:
+    """``MergeServingRuntimeAndInferenceServiceSpecs``: (merged ``target`` container, merged
+    pod fields), or an InvalidPredictorSpec :class:`ComponentError`."""
+    at = container_index(runtime_containers, target)
+    if at < 0:
+        raise invalid_predictor_spec(
+            f"failed to find {target} in ServingRuntime containers",
+            condition_reason=condition_reason,
+        )
+    try:
+        container = merge_runtime_containers(runtime_containers[at], isvc_container)
+    except StrategicMergeError as err:
+        raise invalid_predictor_spec(
+            f"failed to merge container. Detail: {err}", condition_reason=condition_reason
+        ) from None
+    try:
+        pod = merge_pod_spec(runtime_pod, isvc_pod)
+    except StrategicMergeError as err:
+        raise invalid_predictor_spec(
+            f"failed to consolidate serving runtime PodSpecs. Detail: {err}",
+            condition_reason=condition_reason,
+        ) from None
+    return container, pod
