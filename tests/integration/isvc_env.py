@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from lightkube.resources.core_v1 import ConfigMap
 
 from controllers.config import CONFIG_MAP_NAME, ConfigSource
 from controllers.inferenceservice.controller import by_object, setup
+from controllers.inferenceservice.reconcile import InferenceServiceReconciler
+from runtime import metrics
 from runtime.cache import CacheOptions
 from runtime.manager import Manager
 from runtime.testing.eventually import eventually
@@ -52,10 +55,20 @@ def runtime(name: str, namespace: str | None = None) -> dict[str, Any]:
     return doc
 
 
+@dataclass
+class Running:
+    mgr: Manager
+    reconciler: InferenceServiceReconciler
+
+    @property
+    def client(self) -> Any:
+        return self.mgr.client
+
+
 @asynccontextmanager
 async def isvc_manager(envtest: Any, kube: AsyncClient, namespace: str,
                        config: Mapping[str, str] | None = None,
-                       **kw: Any) -> AsyncIterator[Manager]:
+                       **kw: Any) -> AsyncIterator[Running]:
     """A started Manager running the InferenceService controller, its config in
     ``namespace``."""
     await kube.apply(ConfigMap(metadata=ObjectMeta(name=CONFIG_MAP_NAME, namespace=namespace),
@@ -67,14 +80,44 @@ async def isvc_manager(envtest: Any, kube: AsyncClient, namespace: str,
     mgr = Manager(str(envtest.kubeconfig_path), field_manager="manager",
                   cache_options=CacheOptions(by_object=by_object()), **kw)
     source = ConfigSource(mgr.client, namespace, recorder=mgr.get_event_recorder("config"))
-    setup(mgr, source)
+    reconciler = setup(mgr, source)
     async with anyio.create_task_group() as tg:
         tg.start_soon(mgr.start)
         await eventually(lambda: mgr.elected().is_set(), within=30)
         try:
-            yield mgr
+            yield Running(mgr, reconciler)
         finally:
             mgr.stop()
+
+
+def requests_by_method() -> dict[str, float]:
+    """rest_client_requests_total of this process, summed by HTTP method."""
+    out: dict[str, float] = {}
+    for metric in metrics.REGISTRY.collect():
+        if metric.name != "rest_client_requests":
+            continue
+        for sample in metric.samples:
+            if sample.name.endswith("_total"):
+                method = sample.labels["method"]
+                out[method] = out.get(method, 0.0) + sample.value
+    return out
+
+
+def writes(counts: Mapping[str, float]) -> float:
+    return sum(v for m, v in counts.items() if m in ("POST", "PUT", "PATCH", "DELETE"))
+
+
+async def wait_ready(client: Any, name: str, namespace: str, within: float = 30) -> Any:
+    """The InferenceService once its Ready condition is True (read from the API server)."""
+    from apis.serving.v1beta1.inference_service import InferenceService
+
+    async def ready() -> Any:
+        isvc = await client.api_reader.get(InferenceService, name, namespace)
+        conds = {c.type: c.status for c in (isvc.status.conditions or [])} \
+            if isvc.status else {}
+        return isvc if conds.get("Ready") == "True" else None
+
+    return await eventually(ready, within=within)
 
 
 async def make_available(kube: AsyncClient, name: str, namespace: str,
