@@ -60,6 +60,7 @@ __all__ = [
     "REST_CLIENT_BUCKETS",
     "REST_CLIENT_REQUESTS_TOTAL",
     "REST_CLIENT_REQUEST_DURATION_SECONDS",
+    "REST_CLIENT_REQUEST_RETRIES_TOTAL",
     "TERMINAL_RECONCILE_ERRORS_TOTAL",
     "WEBHOOK_LATENCY_SECONDS",
     "WEBHOOK_PANICS_TOTAL",
@@ -267,6 +268,12 @@ REST_CLIENT_REQUEST_DURATION_SECONDS = Histogram(
     "Request latency in seconds. Broken down by verb and host.",
     ["verb", "host"],
     buckets=REST_CLIENT_BUCKETS,
+    registry=REGISTRY,
+)
+REST_CLIENT_REQUEST_RETRIES_TOTAL = Counter(
+    "rest_client_request_retries_total",
+    "Number of request retries, partitioned by status code, verb, and host.",
+    ["code", "verb", "host"],
     registry=REGISTRY,
 )
 

@@ -30,6 +30,7 @@ from runtime.manager import LeaderElectionLostError, Manager, RunnableFunc
 from runtime.predicate import new_predicate_funcs
 from runtime.reconcile import Request, Result
 from runtime.testing.eventually import eventually
+from runtime.transport import connection_pool, http_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 ROOT = Path(__file__).resolve().parents[2]
@@ -472,6 +473,9 @@ async def test_start_and_stop_order(envtest: Any, namespace: str) -> None:
     events: list[tuple[str, str, bool]] = []
     Builder(mgr, name="mgr-order").for_(ConfigMap).with_event_filter(only("none")).complete(
         Recorder())
+    # Registered before start, so the manager's "caches synced" step covers it (a
+    # controller's own informers are created, and synced, when the controller starts).
+    mgr.cache.get_informer(ConfigMap)
 
     async def probe_up() -> bool:
         async with httpx2.AsyncClient() as http:
@@ -557,7 +561,8 @@ async def test_watches_do_not_take_the_connections_writes_need(envtest: Any,
 
             await eventually(cached)  # and the watches deliver
             mgr.stop()
-        pool = mgr.cache.http._transport.inner._pool  # type: ignore[attr-defined]
-        assert pool is not small._pool and not pool.connections  # closed on stop
+        pool = connection_pool(mgr.cache.http)
+        assert pool is not None and pool is not connection_pool(http_client(kube))
+        assert not pool.connections  # closed on stop
     finally:
         await kube.close()

@@ -42,6 +42,7 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...], list[float] | None]] = {
     "leader_election_slowpath_total": ("counter", ("name",), None),
     "rest_client_requests_total": ("counter", ("code", "method", "host"), None),
     "rest_client_request_duration_seconds": ("histogram", ("verb", "host"), REST_BUCKETS),
+    "rest_client_request_retries_total": ("counter", ("code", "verb", "host"), None),
     "controller_runtime_webhook_requests_total": ("counter", ("webhook", "code"), None),
     "controller_runtime_webhook_latency_seconds": ("histogram", ("webhook",), EXP_1E8_TO_1E3),
     "controller_runtime_webhook_requests_in_flight": ("gauge", ("webhook",), None),
