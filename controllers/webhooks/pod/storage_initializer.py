@@ -21,8 +21,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
 from apis.serving.constants import (
     AGENT_SHOULD_INJECT_ANNOTATION,
     CONFIDENTIAL_ENABLED_ANNOTATION,
@@ -46,12 +44,17 @@ from apis.serving.v1alpha1 import get_storage_key
 from apis.serving.v1alpha1.storage_container import (
     ClusterStorageContainer,
     StorageContainerSpec,
-    WorkloadType,
 )
 from controllers.webhooks.pod import oci
 from controllers.webhooks.pod.container_merge import merge_container_with_patch
 from controllers.webhooks.pod.credentials import CredentialBuilder
 from controllers.webhooks.pod.credentials.s3 import AWS_CA_BUNDLE, AWS_CA_BUNDLE_CONFIGMAP
+from controllers.webhooks.pod.storage_container import (
+    check_storage_initializer_config,
+    container_json,
+    get_container_spec_for_storage_uri,
+    get_storage_container_spec,
+)
 from controllers.webhooks.pod.utils import (
     JsonDict,
     PodMutationError,
@@ -68,7 +71,6 @@ from controllers.webhooks.pod.utils import (
     get_container,
     get_volume_name_from_path,
     go_dir,
-    go_quantity_error,
     parse_pvc_uri,
     pod_spec,
     string_map,
@@ -133,125 +135,6 @@ class StorageInitializerParams:
     kserve_namespace: str = "kserve"
 
 
-# ---------------------------------------------------------------------------------------------
-# config and ClusterStorageContainer selection
-# ---------------------------------------------------------------------------------------------
-
-
-def check_storage_initializer_config(config: Any) -> None:
-    """``v1beta1.GetStorageInitializerConfigs``' checks: the init container's requests and
-    limits (and the modelcar ones when set) must be quantities, ``ociModelMode`` one of
-    modelcar/native/fetch."""
-    fields = [
-        ("memoryRequest", config.memory_request),
-        ("memoryLimit", config.memory_limit),
-        ("cpuRequest", config.cpu_request),
-        ("cpuLimit", config.cpu_limit),
-    ]
-    if config.cpu_modelcar != "":
-        fields.append(("cpuModelcar", config.cpu_modelcar))
-    if config.memory_modelcar != "":
-        fields.append(("memoryModelcar", config.memory_modelcar))
-    for name, value in fields:
-        err = go_quantity_error(value)
-        if err is not None:
-            raise PodMutationError(
-                f'failed to parse resource configuration for "storageInitializer"."{name}": {err}',
-                f"storageInitializer.{name}",
-            )
-    mode = config.oci_model_mode
-    if mode and mode not in oci.OCI_MODEL_MODES:
-        raise PodMutationError(
-            f'invalid "storageInitializer".ociModelMode "{mode}": must be one of '
-            '"modelcar", "native", "fetch"',
-            "storageInitializer.ociModelMode",
-        )
-
-
-def _is_init_container_workload(csc: ClusterStorageContainer) -> bool:
-    # the CRD defaults workloadType to initContainer
-    assert csc.spec is not None
-    return (csc.spec.workload_type or WorkloadType.INIT_CONTAINER) == WorkloadType.INIT_CONTAINER
-
-
-def _supports(csc: ClusterStorageContainer, uri: str, what: str) -> bool:
-    assert csc.spec is not None
-    try:
-        return csc.spec.is_storage_uri_supported(uri)
-    except Exception as exc:  # re.error (an invalid regex in the CRD)
-        raise PodMutationError(f"{what}: {exc}") from None
-
-
-def get_storage_container_spec(
-    storage_uri: str,
-    storage_container_name: str | None,
-    storage_containers: Sequence[ClusterStorageContainer],
-) -> StorageContainerSpec | None:
-    """``GetStorageContainerSpec``: the named ClusterStorageContainer (which must exist, be
-    enabled, run as an init container and support the URI), else the first enabled
-    init-container one, by name, that supports the URI, else None."""
-    by_name = sorted(
-        (c for c in storage_containers if c.spec is not None),
-        key=lambda c: c.metadata.name if c.metadata and c.metadata.name else "",
-    )
-    if storage_container_name:
-        name = storage_container_name
-        csc = next((c for c in by_name if c.metadata and c.metadata.name == name), None)
-        if csc is None:
-            raise PodMutationError(f'ClusterStorageContainer "{name}" not found')
-        if csc.is_disabled():
-            raise PodMutationError(f'ClusterStorageContainer "{name}" is disabled')
-        if not _is_init_container_workload(csc):
-            assert csc.spec is not None
-            raise PodMutationError(
-                f'ClusterStorageContainer "{name}" has workloadType "{csc.spec.workload_type}"; '
-                f'explicit selection requires "{WorkloadType.INIT_CONTAINER}"'
-            )
-        what = f'ClusterStorageContainer "{name}" URI check failed for "{storage_uri}"'
-        if not _supports(csc, storage_uri, what):
-            raise PodMutationError(
-                f'ClusterStorageContainer "{name}" does not support storageUri "{storage_uri}"'
-            )
-        return csc.spec
-    for csc in by_name:
-        if csc.is_disabled() or not _is_init_container_workload(csc):
-            continue
-        csc_name = (csc.metadata.name if csc.metadata else None) or ""
-        if _supports(csc, storage_uri, f"error checking storage container {csc_name}"):
-            return csc.spec
-    return None
-
-
-def get_container_spec_for_storage_uri(
-    storage_uri: str, storage_containers: Sequence[ClusterStorageContainer]
-) -> JsonDict | None:
-    """``GetContainerSpecForStorageUri``: the matching ClusterStorageContainer's container."""
-    try:
-        spec = get_storage_container_spec(storage_uri, None, storage_containers)
-    except PodMutationError as exc:
-        raise PodMutationError(
-            f'error resolving storage container for "{storage_uri}": {exc}'
-        ) from None
-    return None if spec is None else _container_json(spec.container)
-
-
-def _container_json(container: Any) -> JsonDict:
-    """A typed Container (lightkube) as JSON, unset fields left out."""
-    if isinstance(container, dict):
-        return dict(container)
-
-    def strip(v: Any) -> Any:
-        if isinstance(v, dict):
-            return {k: strip(x) for k, x in v.items() if x is not None}
-        if isinstance(v, list):
-            return [strip(x) for x in v]
-        return v
-
-    out = strip(msgspec.to_builtins(container))
-    assert isinstance(out, dict)
-    return out
-
-
 def get_storage_initializer_read_only_flag(annotations: Mapping[str, str]) -> bool:
     """``GetStorageInitializerReadOnlyFlag``: read-only unless ``storage.kserve.io/readonly``
     is exactly ``"false"``."""
@@ -308,7 +191,7 @@ def _multi_uri_mounts(
     spec = params.pod_spec
     csc = params.storage_container_spec
     if csc is not None and not csc.supports_multi_model_download:
-        name = _container_json(csc.container).get("name", "")
+        name = container_json(csc.container).get("name", "")
         raise PodMutationError(
             f'storage container "{name}" does not support multi-model download; use the '
             "default kserve storage initializer or a compatible storage container"
@@ -424,7 +307,7 @@ def _finish_init_container(params: StorageInitializerParams, init: JsonDict) -> 
             )
     ca = _ca_bundle(params, init)
     if params.storage_container_spec is not None:
-        overlay = _container_json(params.storage_container_spec.container)
+        overlay = container_json(params.storage_container_spec.container)
         merged = merge_container_with_patch(init, overlay)
         if params.is_legacy_uri:
             merged["name"] = STORAGE_INITIALIZER_CONTAINER  # see the module docstring
