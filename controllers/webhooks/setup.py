@@ -1,0 +1,227 @@
+"""Registering KServe's admission webhooks on a manager (upstream ``cmd/manager/main.go`` and
+``cmd/localmodel/main.go``)::
+
+    server = webhook_server_for(mgr, port=9443, tls_options=TLSOptions(...))  # optional
+    hooks = setup_webhooks(mgr)
+
+registers, on the manager's webhook server:
+
+==================================================================  =========================
+path                                                                handler
+==================================================================  =========================
+``/mutate-pods``                                                    :class:`PodMutator`
+``/mutate-serving-kserve-io-v1beta1-inferenceservice``              InferenceService defaults
+``/validate-serving-kserve-io-v1beta1-inferenceservice``            InferenceService rules
+``/validate-serving-kserve-io-v1alpha1-servingruntime``             ServingRuntime
+``/validate-serving-kserve-io-v1alpha1-clusterservingruntime``      ClusterServingRuntime
+``/validate-serving-kserve-io-v1alpha1-trainedmodel``               TrainedModel
+``/validate-serving-kserve-io-v1alpha1-inferencegraph``             InferenceGraph
+``/validate-serving-kserve-io-v1alpha1-localmodelcache``            LocalModelCache
+``/validate-serving-kserve-io-v1alpha1-localmodelnamespacecache``   LocalModelNamespaceCache
+==================================================================  =========================
+
+and, with ``health_checks``, a ``webhook`` check on ``/healthz`` and ``/readyz`` (upstream
+adds the webhook server's started-checker to both). Every handler reads through the
+manager's cached client; :data:`WEBHOOK_READS` lists what they read (for RBAC). A
+non-leader runnable starts those informers when the manager starts (so the first request
+does not wait for a list) and feeds Nodes and Pods to the GPU capacity tracker, if the
+manager may list and watch them (checked once with a SelfSubjectAccessReview; without the
+permission the GPU warnings are off, nothing else changes).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from lightkube.resources.core_v1 import ConfigMap, Node, Pod
+
+from apis.serving.v1alpha1 import (
+    ClusterServingRuntime,
+    InferenceGraph,
+    LocalModelCache,
+    LocalModelNamespaceCache,
+    LocalModelNodeGroup,
+    ServingRuntime,
+    TrainedModel,
+)
+from apis.serving.v1beta1 import InferenceService
+from controllers.config import ConfigSource
+from controllers.webhooks.gpu_capacity import GpuCapacity
+from controllers.webhooks.inferencegraph import InferenceGraphValidator
+from controllers.webhooks.inferenceservice import (
+    InferenceServiceDefaulter,
+    InferenceServiceValidator,
+)
+from controllers.webhooks.localmodelcache import (
+    LocalModelCacheValidator,
+    LocalModelNamespaceCacheValidator,
+)
+from controllers.webhooks.pods import MUTATE_PODS_PATH, PodMutator
+from controllers.webhooks.servingruntime import (
+    ClusterServingRuntimeValidator,
+    ServingRuntimeValidator,
+)
+from controllers.webhooks.trainedmodel import TrainedModelValidator
+from runtime.manager import RunnableFunc
+from runtime.restmapper import NoKindMatchError
+from runtime.webhook import (
+    Admission,
+    DefaulterHandler,
+    WebhookBuilder,
+    WebhookServer,
+    webhook_server_for,
+)
+
+__all__ = [
+    "MUTATING_CONFIGURATIONS",
+    "VALIDATING_CONFIGURATIONS",
+    "WEBHOOK_READS",
+    "KServeWebhooks",
+    "setup_webhooks",
+]
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_READS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("", "v1", "configmaps", ("get", "list", "watch")),
+    ("", "v1", "nodes", ("list", "watch")),
+    ("", "v1", "pods", ("list", "watch")),
+    ("serving.kserve.io", "v1beta1", "inferenceservices", ("get", "list", "watch")),
+    ("serving.kserve.io", "v1alpha1", "servingruntimes", ("list", "watch")),
+    ("serving.kserve.io", "v1alpha1", "clusterservingruntimes", ("list", "watch")),
+    ("serving.kserve.io", "v1alpha1", "localmodelcaches", ("list", "watch")),
+    ("serving.kserve.io", "v1alpha1", "localmodelnamespacecaches", ("list", "watch")),
+    ("serving.kserve.io", "v1alpha1", "localmodelnodegroups", ("list", "watch")),
+    ("authorization.k8s.io", "v1", "selfsubjectaccessreviews", ("create",)),
+)
+"""(group, version, resource, verbs) the handlers read from the cache, besides the pod
+mutator's ``controllers.webhooks.pod.CONTEXT_READS``."""
+
+MUTATING_CONFIGURATIONS = ("inferenceservice.serving.kserve.io",)
+VALIDATING_CONFIGURATIONS = (
+    "inferenceservice.serving.kserve.io",
+    "trainedmodel.serving.kserve.io",
+    "inferencegraph.serving.kserve.io",
+    "clusterservingruntime.serving.kserve.io",
+    "servingruntime.serving.kserve.io",
+    "localmodelcache.serving.kserve.io",
+    "localmodelnamespacecache.serving.kserve.io",
+)
+"""The WebhookConfiguration names in ``config/webhook`` (for the dev mode's ``caBundle``
+patch: ``DevCertificates(client, mutating=..., validating=...)``)."""
+
+_WARM = (InferenceService, ServingRuntime, ClusterServingRuntime, LocalModelCache,
+         LocalModelNamespaceCache, LocalModelNodeGroup)
+
+
+@dataclass
+class KServeWebhooks:
+    """What :func:`setup_webhooks` registered."""
+
+    server: WebhookServer
+    config: ConfigSource
+    paths: list[str] = field(default_factory=list)
+    capacity: GpuCapacity | None = None
+
+
+async def _allowed(client: Any, resource: str, verbs: tuple[str, ...]) -> bool:
+    from lightkube.models.authorization_v1 import ResourceAttributes, SelfSubjectAccessReviewSpec
+    from lightkube.resources.authorization_v1 import SelfSubjectAccessReview
+
+    for verb in verbs:
+        review = SelfSubjectAccessReview(spec=SelfSubjectAccessReviewSpec(
+            resourceAttributes=ResourceAttributes(verb=verb, resource=resource)))
+        try:
+            got = await client.create(review)
+        except Exception as err:
+            log.info("cannot check RBAC for %s %s: %s", verb, resource, err)
+            return False
+        if not (got.status is not None and got.status.allowed):
+            return False
+    return True
+
+
+def setup_webhooks(
+    mgr: Any,
+    *,
+    server: WebhookServer | None = None,
+    config: ConfigSource | None = None,
+    namespace: str | None = None,
+    inference_service: bool = True,
+    serving_runtimes: bool = True,
+    trained_model: bool = True,
+    inference_graph: bool = True,
+    local_model: bool = True,
+    pod_mutator: bool = True,
+    gpu_warnings: bool = True,
+    health_checks: bool = True,
+) -> KServeWebhooks:
+    """Register KServe's webhooks (see the module docstring) on ``server`` (default: the
+    manager's, :func:`~runtime.webhook.webhook_server_for`). ``config`` is the
+    ``inferenceservice-config`` source shared with the controllers (default: a new one over
+    ``mgr.client`` in ``namespace``, default ``$POD_NAMESPACE`` or ``kserve``)."""
+    server = server if server is not None else webhook_server_for(mgr)
+    client = mgr.client
+    config = config if config is not None else ConfigSource(client, namespace)
+    out = KServeWebhooks(server=server, config=config)
+    warm: list[Any] = [ConfigMap]
+    if pod_mutator:
+        server.register(MUTATE_PODS_PATH,
+                        Admission(DefaulterHandler(PodMutator(client, config, namespace))))
+        out.paths.append(MUTATE_PODS_PATH)
+    if serving_runtimes:
+        out.paths += WebhookBuilder(server).for_(ClusterServingRuntime).with_validator(
+            ClusterServingRuntimeValidator(client, config)).complete()
+        out.paths += WebhookBuilder(server).for_(ServingRuntime).with_validator(
+            ServingRuntimeValidator(client, config)).complete()
+    if trained_model:
+        out.paths += WebhookBuilder(server).for_(TrainedModel).with_validator(
+            TrainedModelValidator()).complete()
+    if inference_graph:
+        out.paths += WebhookBuilder(server).for_(InferenceGraph).with_validator(
+            InferenceGraphValidator()).complete()
+    if inference_service:
+        out.capacity = GpuCapacity() if gpu_warnings else None
+        out.paths += (
+            WebhookBuilder(server)
+            .for_(InferenceService)
+            .with_defaulter(InferenceServiceDefaulter(client, config))
+            .with_validator(InferenceServiceValidator(config, out.capacity))
+            .complete()
+        )
+    if local_model:
+        out.paths += WebhookBuilder(server).for_(LocalModelCache).with_validator(
+            LocalModelCacheValidator(client)).complete()
+        out.paths += WebhookBuilder(server).for_(LocalModelNamespaceCache).with_validator(
+            LocalModelNamespaceCacheValidator(client)).complete()
+    warm += list(_WARM)
+    if health_checks:
+        mgr.add_healthz_check("webhook", server.started_checker)
+        mgr.add_readyz_check("webhook", server.started_checker)
+
+    async def start_informers(_stopping: Any) -> None:
+        cache = mgr.cache
+        for kind in warm:
+            try:
+                await cache.informer_for(kind)
+            except NoKindMatchError:
+                pass  # an optional CRD that is not installed: its webhook is never called
+            except Exception as err:
+                log.info("webhook informer for %s not started: %s", kind.__name__, err)
+        capacity = out.capacity
+        if capacity is None:
+            return
+        if await _allowed(client, "nodes", ("list", "watch")):
+            capacity.node_informer = await cache.informer_for(Node)
+            capacity.node_informer.add_event_handler(capacity.node_handler())
+        else:
+            log.info("GPU capacity warnings are off: the manager may not list/watch nodes")
+            return
+        if await _allowed(client, "pods", ("list", "watch")):
+            capacity.pod_informer = await cache.informer_for(Pod)
+            capacity.pod_informer.add_event_handler(capacity.pod_handler())
+
+    mgr.add(RunnableFunc(start_informers, need_leader_election=False))
+    return out
