@@ -238,6 +238,10 @@ class FakeClient:
         return [copy.deepcopy(o) for k, o in sorted(self._objects.items())
                 if k[:2] == (info.group, info.kind)]
 
+    def all_objects(self) -> list[dict[str, Any]]:
+        """Copies of every stored object, as JSON dicts, by group, kind, namespace, name."""
+        return [copy.deepcopy(o) for _, o in sorted(self._objects.items())]
+
     def count(self, verb: str | None = None, *, kind: str | None = None,
               subresource: str | None = None) -> int:
         """How many logged requests match (``None`` matches anything)."""

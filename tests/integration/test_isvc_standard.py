@@ -100,3 +100,41 @@ async def test_noop_reconcile_and_restart_make_no_requests(envtest: Any, kube_cl
         await anyio.sleep(1)
         after = requests_by_method()
     assert writes(after) - writes(before) == 0, (before, after)
+
+
+async def test_render_equals_what_the_controller_applies(envtest: Any, kube_client: AsyncClient,
+                                                         namespace: str) -> None:
+    """``kserve-manager render`` prints the objects the controller writes: every rendered
+    object is stored as rendered (server defaults aside) once the InferenceService is Ready."""
+    from apis.serving.v1beta1.configmap import parse_inferenceservice_config
+    from apis.serving.v1beta1.inference_service_defaults import default_inference_service
+    from controllers.render import render
+    from runtime.apply import contains
+    from runtime.codec import object_to_dict
+
+    from .isvc_env import shipped_config
+
+    isvc = sklearn_isvc("iris", namespace)
+    rt = runtime("sklearnserver", namespace)
+    objects, _ = await render(object_to_dict(isvc), shipped_config(), [rt],
+                              kserve_namespace=namespace)
+    assert [o["kind"] for o in objects] == [
+        "Service", "Deployment", "HorizontalPodAutoscaler", "Ingress"]
+    # as the defaulting webhook stores it
+    config = parse_inferenceservice_config(shipped_config())
+    defaulted = InferenceService.model_validate(default_inference_service(isvc, config))
+    async with isvc_manager(envtest, kube_client, namespace) as run:
+        await run.client.create(ServingRuntime.model_validate(rt))
+        await run.client.create(defaulted)
+        await make_available(kube_client, "iris-predictor", namespace)
+        await wait_ready(run.client, "iris", namespace)
+        kinds = {"Service": Service, "Deployment": Deployment,
+                 "HorizontalPodAutoscaler": HorizontalPodAutoscaler, "Ingress": Ingress}
+        for rendered in objects:
+            live = await get(kube_client, kinds[rendered["kind"]],
+                             rendered["metadata"]["name"], namespace)
+            assert live is not None, rendered["metadata"]["name"]
+            body = {k: v for k, v in rendered.items() if k not in ("apiVersion", "kind")}
+            for ref in body["metadata"].get("ownerReferences") or ():
+                ref["uid"] = live.metadata.ownerReferences[0].uid
+            assert contains(body, object_to_dict(live)), rendered["kind"]
