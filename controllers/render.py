@@ -106,10 +106,10 @@ async def render(isvc_doc: dict[str, Any], config_data: dict[str, str],
         client.add(tp.model_validate(doc))
     client.add(InferenceService.model_validate(defaulted))
     seeded = {_key(o) for o in client.all_objects()}
-    isvc = InferenceService.model_validate(defaulted)
+    meta = defaulted["metadata"]
     mgr = _OfflineManager(client)
     reconciler = InferenceServiceReconciler(mgr, ConfigSource(client, kserve_namespace))
-    req = Request(isvc.metadata.namespace, isvc.metadata.name)
+    req = Request(str(meta.get("namespace")), str(meta.get("name")))
     await reconciler.reconcile(req)  # finalizer
     await reconciler.reconcile(req)
     for dep in client.objects(Deployment):
