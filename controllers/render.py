@@ -128,6 +128,9 @@ async def render(isvc_doc: dict[str, Any], config_data: dict[str, str],
     objects.sort(key=lambda o: (_ORDER.index(o["kind"]) if o["kind"] in _ORDER else 99,
                                 o["metadata"].get("name", "")))
     final = await client.get(InferenceService, req.name, req.namespace)
+    for etype, reason, note in mgr.recorder.events:
+        if etype == "Warning":
+            print(f"render: {reason}: {note}", file=sys.stderr)
     return objects, final
 
 
