@@ -21,6 +21,7 @@ from apis.serving.v1alpha1.trained_model import TrainedModel
 from apis.serving.v1alpha1.trained_model_status import is_ready
 from controllers.reconcilers.modelconfig import (
     ModelConfig,
+    ModelConfigError,
     decode_model_configs,
     process_model_configs,
 )
@@ -67,7 +68,10 @@ def desired_models_json(
     if not ups and not dels:
         return None
     if current:
-        existing = decode_model_configs(current)
+        try:
+            existing = decode_model_configs(current)
+        except ModelConfigError as e:
+            raise ModelConfigError(f"while updating {config_map_name} err {e}") from None
         same = all(
             c.name in existing and existing[c.name].to_go() == c.to_go() for c in ups
         )
