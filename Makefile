@@ -44,7 +44,7 @@ lint: venv ## ruff and mypy (strict on runtime/)
 	$(VENV)/bin/mypy runtime
 	$(VENV)/bin/mypy $(sort $(dir $(wildcard apis/*.py codegen/*.py controllers/*.py examples/*.py bench/*.py)))
 
-manifests: venv ## Generate config/crd/{full,minimal} from the Python types
+manifests: venv ## Generate config/crd/{full,minimal} and config/rbac from the code
 	@if [ -d codegen ] && [ -f codegen/__main__.py ]; then $(PY) -m codegen; \
 	 else echo "codegen is not there yet: nothing to generate"; fi
 

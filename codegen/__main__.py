@@ -1,4 +1,5 @@
-"""``python -m codegen [--out config/crd] [--check]``."""
+"""``python -m codegen [--out config/crd] [--rbac-out config/rbac] [--check]``: the CRDs, and
+the manager's RBAC derived from the controllers (``codegen.rbac``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import difflib
 import sys
 from pathlib import Path
 
-from . import generate, write
+from . import generate, rbac, write
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +21,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="truncate descriptions like controller-gen crd:maxDescLen (0: none, as upstream)",
     )
+    ap.add_argument("--rbac-out", type=Path, default=None,
+                    help="RBAC output directory (default: rbac/ beside --out)")
+    ap.add_argument("--no-rbac", action="store_true", help="only the CRDs")
     args = ap.parse_args(argv)
+    rbac_out = args.rbac_out or args.out.parent / "rbac"
     files = generate(max_desc_len=args.max_desc_len)
     if args.check:
         stale = 0
@@ -41,10 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         if stale:
             print(f"{stale} CRD file(s) stale; run: python -m codegen", file=sys.stderr)
             return 1
-        return 0
+        return 0 if args.no_rbac else rbac.main(["--out", str(rbac_out), "--check"])
     for path in write(args.out, files):
         print(f"wrote {path}")
-    return 0
+    return 0 if args.no_rbac else rbac.main(["--out", str(rbac_out)])
 
 
 if __name__ == "__main__":
