@@ -33,28 +33,36 @@ __all__ = ["DevCertificates", "patch_webhook_configurations", "write_dev_certifi
 log = logging.getLogger("runtime.webhook.dev")
 
 
+def _write_pair(ca: Any, d: Path, hosts: Sequence[str], cert_name: str, key_name: str) -> None:
+    pair = ca.serving_cert(list(hosts))
+    # key first, then certificate: a watcher that sees the new certificate finds its key
+    key = d / key_name
+    key.write_bytes(pair.key_pem)
+    key.chmod(0o600)
+    (d / cert_name).write_bytes(pair.cert_pem)
+
+
 def write_dev_certificates(
     cert_dir: str | Path,
     hosts: Sequence[str] = ("127.0.0.1", "localhost"),
     *,
     cert_name: str = "tls.crt",
     key_name: str = "tls.key",
+    ca: Any = None,
 ) -> bytes:
-    """Write a new CA (``ca.crt``) and a serving pair for ``hosts``; return the CA's PEM.
-    Blocking (key generation, files): call it from a worker thread in async code."""
+    """Write a CA (``ca.crt``; a new one unless ``ca`` is given, a
+    ``runtime.testing.certs.CertificateAuthority``) and a new serving pair for ``hosts``;
+    return the CA's PEM. Blocking (key generation, files): call it from a worker thread in
+    async code."""
     from runtime.testing.certs import CertificateAuthority
 
     d = Path(cert_dir)
     d.mkdir(parents=True, exist_ok=True)
-    ca = CertificateAuthority("kserve-py-webhook-dev-ca")
-    pair = ca.serving_cert(list(hosts))
+    if ca is None:
+        ca = CertificateAuthority("kserve-py-webhook-dev-ca")
     (d / "ca.crt").write_bytes(ca.cert_pem)
-    # key first, then certificate: a watcher that sees the new certificate finds its key
-    key = d / key_name
-    key.write_bytes(pair.key_pem)
-    key.chmod(0o600)
-    (d / cert_name).write_bytes(pair.cert_pem)
-    return ca.cert_pem
+    _write_pair(ca, d, hosts, cert_name, key_name)
+    return bytes(ca.cert_pem)
 
 
 async def patch_webhook_configurations(
@@ -128,12 +136,26 @@ class DevCertificates:
         self.url_host = url_host
         self.ca_pem: bytes = b""
         self.patched: list[str] = []
+        self._ca: Any = None
 
     async def prepare(self, server: Any) -> None:
-        self.ca_pem = await anyio.to_thread.run_sync(
-            lambda: write_dev_certificates(
-                server.cert_dir, self.hosts, cert_name=server.cert_name, key_name=server.key_name
-            )
+        from runtime.testing.certs import CertificateAuthority
+
+        def make() -> bytes:
+            self._ca = CertificateAuthority("kserve-py-webhook-dev-ca")
+            return write_dev_certificates(server.cert_dir, self.hosts, cert_name=server.cert_name,
+                                          key_name=server.key_name, ca=self._ca)
+
+        self.ca_pem = await anyio.to_thread.run_sync(make)
+
+    async def rotate(self, server: Any) -> None:
+        """Issue a new serving certificate from the same CA (what a renewal does: the
+        ``caBundle`` stays valid); the server picks it up on its next handshake."""
+        if self._ca is None:
+            raise RuntimeError("no certificate issued yet")
+        await anyio.to_thread.run_sync(
+            lambda: _write_pair(self._ca, Path(server.cert_dir), self.hosts, server.cert_name,
+                                server.key_name)
         )
 
     async def started(self, server: Any) -> None:
