@@ -28,7 +28,7 @@ from typing import Any
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
-from lightkube.resources.core_v1 import ConfigMap, Service
+from lightkube.resources.core_v1 import ConfigMap, Namespace, Service
 
 from apis.knative.serving import ServiceStatus
 from apis.serving.constants import AutoscalerClass, DeploymentModeType
@@ -123,6 +123,11 @@ class InferenceGraphReconciler:
                 return None
             raise
 
+    async def _namespace_terminating(self, namespace: str) -> bool:
+        """Being deleted (an object not in the cache yet is a new namespace, not a gone one)."""
+        ns = await self._get(Namespace, namespace, None)
+        return ns is not None and ns.metadata.deletionTimestamp is not None
+
     async def _runtime_protocols(
         self, namespace: str, isvcs: dict[str, InferenceService]
     ) -> dict[str, list[str] | None]:
@@ -146,6 +151,8 @@ class InferenceGraphReconciler:
         graph: InferenceGraph | None = await self._get(InferenceGraph, req.name, req.namespace)
         if graph is None or graph.metadata is None or graph.metadata.deletionTimestamp:
             return Result()  # children go with it (owner references)
+        if await self._namespace_terminating(req.namespace):
+            return Result()  # nothing can be created there any more; the graph goes too
         old = graph.status
         status = old.model_copy(deep=True) if old is not None else InferenceGraphStatus()
         status.observed_generation = graph.metadata.generation
@@ -326,9 +333,14 @@ class InferenceGraphReconciler:
         # Server-side apply of the status: no resourceVersion, so a reconcile that started
         # from a cache one write behind cannot conflict (it writes the same status again,
         # which the server treats as a no-op).
-        await self.client.apply_status(
-            graph, new.model_dump(by_alias=True, exclude_none=True, mode="json")
-        )
+        try:
+            await self.client.apply_status(
+                graph, new.model_dump(by_alias=True, exclude_none=True, mode="json")
+            )
+        except Exception as e:
+            if is_not_found(e):
+                return  # deleted meanwhile
+            raise
         meta = graph.metadata
         assert meta is not None
         old_ready = old.get_condition("Ready") if old is not None else None

@@ -131,9 +131,10 @@ class TrainedModelReconciler:
         return list(await self.client.list(TrainedModel, namespace, fields={ISVC_INDEX: isvc}))
 
     async def _namespace_terminating(self, namespace: str) -> bool:
+        """Being deleted (an object not in the cache yet is a new namespace, not a gone one)."""
         ns = await self._get(Namespace, namespace, None)
         if ns is None:
-            return True
+            return False
         return bool(ns.metadata.deletionTimestamp) or (
             ns.status is not None and ns.status.phase == "Terminating"
         )
@@ -266,8 +267,13 @@ class TrainedModelReconciler:
         status.observed_generation = meta.generation
         if semantic_equal(old or TrainedModelStatus(), status):
             return status
-        await self.client.apply_status(
-            tm, status.model_dump(by_alias=True, exclude_none=True, mode="json"))
+        try:
+            await self.client.apply_status(
+                tm, status.model_dump(by_alias=True, exclude_none=True, mode="json"))
+        except Exception as e:
+            if is_not_found(e):
+                return status  # deleted meanwhile
+            raise
         for ctype, note in _REFUSALS.items():
             new_c = status.get_condition(ctype)
             old_c = old.get_condition(ctype) if old is not None else None
@@ -287,7 +293,11 @@ class TrainedModelReconciler:
         cm = await self._get(ConfigMap, cm_name, meta.namespace)
         warn_key = (meta.namespace, meta.name)
         if cm is None:
-            if is_deployable(tm) and warn_key not in self._warned_missing:
+            if (
+                is_deployable(tm)
+                and warn_key not in self._warned_missing
+                and not await self._namespace_terminating(meta.namespace)
+            ):
                 self._warned_missing.add(warn_key)
                 self.recorder.event(
                     tm, WARNING, EVENT_MODEL_CONFIG_NOT_FOUND, "Reconcile",
