@@ -4,7 +4,8 @@
 Upstream writes one model per reconcile: its own entry upserted (or removed while it is being
 deleted). Here one write carries every change pending for the InferenceService: the entries
 of all its TrainedModels that are Ready and allocated are upserted and those of models being
-deleted removed, so N models becoming ready together cost one write instead of N. Entries of
+deleted removed, so changes pending together (models deleted together, or a ConfigMap that
+appears after its models are Ready) cost one write instead of one per model. Entries of
 other names are left as they are (as upstream: the file may hold models no TrainedModel
 manages). The text is written in a stable order (``controllers.reconcilers.modelconfig``), and
 only when it changes.
