@@ -33,7 +33,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -75,6 +75,16 @@ def _reconciles(controller: str) -> float:
                if m.name == "controller_runtime_reconcile" for s in m.samples
                if s.name == "controller_runtime_reconcile_total"
                and s.labels.get("controller") == controller)
+
+
+async def _until(condition: Callable[[], Awaitable[bool]], within: float,
+                 interval: float = 0.1) -> None:
+    """Poll ``condition`` until it is true; TimeoutError after ``within`` seconds."""
+    with anyio.fail_after(within):
+        while True:
+            if await condition():
+                return
+            await anyio.sleep(interval)
 
 
 def _tm(i: int, ns: str) -> dict[str, Any]:
@@ -128,7 +138,8 @@ async def _run(kubeconfig: str) -> dict[str, float]:
         nonlocal cm_writes
         watcher = AsyncClient(KubeConfig.from_file(kubeconfig))
         async for op, cm in watcher.watch(ConfigMap, namespace=ns):
-            if op == "MODIFIED" and cm.metadata.name.startswith("modelconfig-"):
+            name = (cm.metadata.name if cm.metadata else None) or ""
+            if op == "MODIFIED" and name.startswith("modelconfig-"):
                 cm_writes += 1
 
     async def models_in(i: int) -> int:
@@ -161,7 +172,7 @@ async def _run(kubeconfig: str) -> dict[str, float]:
             counts = [await models_in(i) for i in range(ISVCS)]
             return counts == [PER_ISVC] * ISVCS
 
-        await eventually(converged, within=600, interval=0.1)
+        await _until(converged, within=600)
         elapsed = time.perf_counter() - t0
         await anyio.sleep(1.0)  # let the last status writes land before counting
         ready = [tm for tm in await client.list(TrainedModel, ns)
@@ -205,7 +216,7 @@ async def _run(kubeconfig: str) -> dict[str, float]:
             return bool(g.status and any(c.type == "Ready" and c.status == "True"
                                          for c in g.status.conditions or []))
 
-        await eventually(graph_ready, within=60)
+        await _until(graph_ready, within=60)
         await anyio.sleep(1.0)
         ig_rec = igc.InferenceGraphReconciler(mgr, source)
         before = _requests()
@@ -227,7 +238,7 @@ async def _run(kubeconfig: str) -> dict[str, float]:
             left = await client.list(TrainedModel, ns)
             return counts == [0] * ISVCS and not left
 
-        await eventually(emptied, within=600, interval=0.1)
+        await _until(emptied, within=600)
         figures["trainedmodel_delete_200_s"] = round(time.perf_counter() - t0, 2)
         await anyio.sleep(0.5)
         figures["trainedmodel_delete_configmap_writes"] = cm_writes - cm0
