@@ -90,9 +90,10 @@ def errors_count() -> float:
 
 @asynccontextmanager
 async def running(envtest: Any, namespace: str, kube: AsyncClient,
-                  config: dict[str, str] | None = None) -> AsyncIterator[Manager]:
-    await kube.create(ConfigMap(metadata=ObjectMeta(name=CONFIG_MAP_NAME, namespace=namespace),
-                                data=config or CONFIG))
+                  config: dict[str, str] | None = CONFIG) -> AsyncIterator[Manager]:
+    if config is not None:
+        await kube.create(ConfigMap(metadata=ObjectMeta(name=CONFIG_MAP_NAME,
+                                                        namespace=namespace), data=config))
     mgr = Manager(str(envtest.kubeconfig_path), metrics_bind_address="0",
                   health_probe_bind_address="0")
     mgr.config_source = ConfigSource(mgr.client, namespace)  # type: ignore[attr-defined]
@@ -456,3 +457,57 @@ async def test_noop_reconcile_makes_no_requests(
 
         await eventually(restored)
         assert requests_total() > before
+
+
+async def test_autoscaler_classes(envtest: Any, kube_client: AsyncClient,
+                                  namespace: str) -> None:
+    """hpa (default) -> an HPA; switching to none deletes the graph's HPA and pins replicas
+    to minReplicas; keda without KEDA served -> Ready False with the reason, the router
+    still deployed."""
+    async with running(envtest, namespace, kube_client) as mgr:
+        await mgr.client.create(graph("scaled", namespace, spec={
+            "nodes": {"root": {"routerType": "Sequence", "steps": [
+                {"serviceUrl": "http://x.example.com"}]}}, "minReplicas": 2, "maxReplicas": 4}))
+        await eventually(lambda: get(kube_client, HorizontalPodAutoscaler, "scaled", namespace))
+        await mgr.client.patch(InferenceGraph, "scaled", {"metadata": {"annotations": {
+            "serving.kserve.io/autoscalerClass": "none"}}}, namespace=namespace)
+        await eventually(lambda: _none(get(kube_client, HorizontalPodAutoscaler, "scaled",
+                                           namespace)))
+
+        async def replicas() -> int | None:
+            d = await get(kube_client, Deployment, "scaled", namespace)
+            return d.spec.replicas if d is not None else None
+
+        assert await eventually(lambda: _eq(replicas(), 2))
+
+        await mgr.client.create(graph("keda", namespace, annotations={
+            "serving.kserve.io/autoscalerClass": "keda"}))
+        await eventually(lambda: get(kube_client, Deployment, "keda", namespace))
+        assert await get(kube_client, HorizontalPodAutoscaler, "keda", namespace) is None
+
+        async def keda_reason() -> Any:
+            c = cond(await ig_status(mgr, "keda", namespace), "Ready")
+            return c.reason if c else None
+
+        assert await eventually(lambda: _eq(keda_reason(), "InvalidAutoscalerClass"))
+        c = cond(await ig_status(mgr, "keda", namespace), "Ready")
+        assert "ScaledObject kind is not served" in c.message
+
+
+async def test_config_unavailable_then_config_created(
+        envtest: Any, kube_client: AsyncClient, namespace: str) -> None:
+    """No inferenceservice-config: Ready False ConfigUnavailable (no crash, no retry loop);
+    creating the ConfigMap re-reconciles the graph (the controller watches it)."""
+    async with running(envtest, namespace, kube_client, config=None) as mgr:
+        await mgr.client.create(graph("early", namespace))
+
+        async def reason() -> Any:
+            c = cond(await ig_status(mgr, "early", namespace), "Ready")
+            return c.reason if c else None
+
+        assert await eventually(lambda: _eq(reason(), "ConfigUnavailable"))
+        await kube_client.create(ConfigMap(metadata=ObjectMeta(name=CONFIG_MAP_NAME,
+                                                               namespace=namespace),
+                                           data=CONFIG))
+        await eventually(lambda: get(kube_client, Deployment, "early", namespace))
+        assert await eventually(lambda: _eq(reason(), "DeploymentNotAvailable"))
