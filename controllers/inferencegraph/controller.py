@@ -55,6 +55,7 @@ from runtime.codec import object_to_dict
 from runtime.predicate import new_predicate_funcs
 from runtime.reconcile import Request, Result, TerminalError
 from runtime.recorder import WARNING
+from runtime.restmapper import gvk_of
 
 from . import status as st
 from .knative_ig import (
@@ -108,6 +109,7 @@ class InferenceGraphReconciler:
         import os
 
         self.client = mgr.client
+        self.cache = mgr.cache
         self.recorder = mgr.get_event_recorder("inferencegraph-controller")
         self.config_source = config_source
         self.applier = Applier(self.client)
@@ -122,6 +124,17 @@ class InferenceGraphReconciler:
             if is_not_found(e):
                 return None
             raise
+
+    def _watched(self, kind: Any) -> bool:
+        """The cache watches ``kind`` (its optional ``owns`` source found it served)."""
+        gvk = gvk_of(kind)
+        return any(inf.info.group == gvk.group and inf.info.kind == gvk.kind
+                   for inf in self.cache.informers())
+
+    async def _served(self, kind: Any) -> bool:
+        """Whether an optional kind is served: known without a request once the cache watches
+        it; otherwise discovery (cached a few seconds) decides."""
+        return self._watched(kind) or await self.client.is_served(kind)
 
     async def _namespace_terminating(self, namespace: str) -> bool:
         """Being deleted (an object not in the cache yet is a new namespace, not a gone one)."""
@@ -226,7 +239,7 @@ class InferenceGraphReconciler:
         if stopped:
             for kind in (Deployment, Service, HorizontalPodAutoscaler):
                 await self._delete_owned(kind, name, ns, uid)
-            if await self.client.is_served(ScaledObject):
+            if self._watched(ScaledObject):
                 await self._delete_owned(ScaledObject, name, ns, uid)
             return None
         # Service first (upstream's order), then the Deployment, then the autoscaler.
@@ -240,9 +253,8 @@ class InferenceGraphReconciler:
             await self._apply(graph, objs.autoscaler, HorizontalPodAutoscaler)
         else:
             await self._delete_owned(HorizontalPodAutoscaler, name, ns, uid)
-        keda_served = await self.client.is_served(ScaledObject)
         if klass == AutoscalerClass.KEDA:
-            if keda_served:
+            if await self._served(ScaledObject):
                 await self._apply(graph, objs.autoscaler, ScaledObject)
             else:
                 problem = _Problem(
@@ -250,7 +262,9 @@ class InferenceGraphReconciler:
                     "autoscaler class keda needs KEDA: the keda.sh/v1alpha1 ScaledObject kind "
                     "is not served",
                 )
-        elif keda_served:
+        elif self._watched(ScaledObject):
+            # a ScaledObject left from class keda; while KEDA is not watched yet none can be
+            # cached, and its watch starting later brings this graph back here
             await self._delete_owned(ScaledObject, name, ns, uid)
         deployment = await self._get(Deployment, name, ns)
         st.propagate_deployment_status(status, deployment, url)
@@ -266,7 +280,7 @@ class InferenceGraphReconciler:
     ) -> _Problem | None:
         meta = graph.metadata
         assert meta is not None and meta.name and meta.namespace
-        if not await self.client.is_served(KnativeService):
+        if not await self._served(KnativeService):
             self.recorder.event(
                 graph, WARNING, st.REASON_SERVERLESS_MODE_REJECTED, "Reconcile",
                 "It is not possible to use Knative deployment mode when Knative Services are "

@@ -442,6 +442,8 @@ async def test_noop_reconcile_makes_no_requests(
         await anyio.sleep(1.0)  # let the last status write come back through the cache
         # a fresh reconciler: no memory of what was applied, compare with the cache only
         rec = igc.InferenceGraphReconciler(mgr, mgr.config_source)  # type: ignore[attr-defined]
+        # any discovery ("is this kind served?") would now be a request: none may happen
+        mgr.rest_mapper.refresh_interval = 0.0
         before = requests_total()
         assert before > 0
         for _ in range(3):
