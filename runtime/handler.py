@@ -2,7 +2,10 @@
 
 A handler turns one watch event into zero or more ``Request``s on the controller's queue. The
 queue dedups: many events for the same key before a worker picks it up become one reconcile.
-Handlers are synchronous and must not do I/O (they run on the informer's delivery path).
+Handlers are synchronous and must not do I/O: they run on their source's delivery task (one
+per handler, see ``runtime.informer``), so a slow one delays its own controller's events.
+I/O belongs in an async map function, which the delivery task runs with bounded
+concurrency.
 """
 
 from __future__ import annotations
@@ -62,7 +65,8 @@ MapFunc = Callable[[Any], Iterable[Request]]
 """A pure mapping ``obj -> [Request]`` (runs inline on the event's delivery)."""
 AsyncMapFunc = Callable[[Any], Awaitable[Iterable[Request]]]
 """A mapping that may read the cache (``await client.list(...)``), like Go map functions
-that take a ``ctx`` and a client; runs in its own task of the controller's source group."""
+that take a ``ctx`` and a client; run by the handler's delivery task with bounded
+concurrency (``runtime.informer.DEFAULT_HANDLER_CONCURRENCY`` at a time)."""
 
 
 class Spawner(Protocol):
@@ -188,9 +192,10 @@ class EnqueueRequestForOwner:
 class EnqueueRequestsFromMapFunc:
     """Enqueues whatever ``map_fn(obj)`` returns (what ``watches(V, map_fn)`` uses).
 
-    A plain ``map_fn`` must be pure and fast (no I/O): it runs on the informer's delivery path.
-    An ``async def map_fn`` may read the cache; it runs in a task of the controller's source
-    group (the queue given to the handler must offer ``spawn``, as controller sources' do).
+    A plain ``map_fn`` must be pure and fast (no I/O): it runs on the handler's delivery task.
+    An ``async def map_fn`` may read the cache; the delivery task runs it with bounded
+    concurrency (the queue given to the handler must offer ``spawn``, as controller sources'
+    do), and the controller counts as synced only once the initial list's mappings are done.
     For updates it is called for the old and the new object and the union is enqueued once.
     """
 

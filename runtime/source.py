@@ -33,6 +33,7 @@ from runtime.handler import (
     EventHandler,
     Queue,
 )
+from runtime.informer import DEFAULT_HANDLER_CONCURRENCY
 from runtime.predicate import Predicate
 from runtime.reconcile import Request
 from runtime.restmapper import NoKindMatchError
@@ -66,28 +67,32 @@ class Source(Protocol):
 
 class _SourceQueue:
     """What handlers see: the controller's queue (``add``) plus ``spawn`` for async map
-    functions, whose tasks live in the controller's source group. ``at(priority)`` is the view
-    for one event: its adds carry that priority on a priority queue."""
+    functions. ``at(priority)`` is the view for one event: its adds carry that priority on a
+    priority queue. Spawned work is not started here: the adapter hands it back to whoever
+    delivers the event (the informer's per-handler task), which runs it with bounded
+    concurrency and counts it before reporting the handler synced."""
 
-    __slots__ = ("_add_opts", "_priority", "_queue", "_tg", "name")
+    __slots__ = ("_add_opts", "_priority", "_queue", "_spawned", "name")
 
     def __init__(
         self,
         queue: Queue,
-        tg: anyio.abc.TaskGroup,
         name: str,
         priority: int | None = None,
+        spawned: list[Callable[[], Awaitable[None]]] | None = None,
     ) -> None:
         self._queue = queue
-        self._tg = tg
         self.name = name
         self._priority = priority
         self._add_opts = queue_add_opts(queue)
+        self._spawned: list[Callable[[], Awaitable[None]]] = (
+            spawned if spawned is not None else []
+        )
 
     def at(self, priority: int | None) -> _SourceQueue:
         if priority == self._priority or self._add_opts is None:
             return self
-        return _SourceQueue(self._queue, self._tg, self.name, priority)
+        return _SourceQueue(self._queue, self.name, priority, self._spawned)
 
     def add(self, item: Request) -> None:
         if self._priority is not None and self._add_opts is not None:
@@ -96,20 +101,32 @@ class _SourceQueue:
             self._queue.add(item)
 
     def spawn(self, fn: Callable[[], Awaitable[None]]) -> None:
-        async def guarded() -> None:
-            try:
-                await fn()
-            except Exception:
-                log.exception("async map function failed", extra={"source": self.name})
+        self._spawned.append(fn)
 
-        self._tg.start_soon(guarded)
+    def take_spawned(self) -> Awaitable[None] | None:
+        """The work spawned by the event just handled, as one awaitable (None if none)."""
+        if not self._spawned:
+            return None
+        fns = list(self._spawned)
+        self._spawned.clear()
+        name = self.name
+
+        async def run() -> None:
+            for fn in fns:
+                try:
+                    await fn()
+                except Exception:
+                    log.exception("async map function failed", extra={"source": name})
+
+        return run()
 
 
 class _EventAdapter:
     """Informer event handler -> predicates -> controller handler -> queue.
 
     Exceptions from predicates, handlers and map functions are logged and swallowed: a bug in
-    one mapping must not stop the informer from delivering to the others.
+    one mapping must not stop the informer from delivering to the others. A callback returns
+    the event's async work (async map functions), or None.
     """
 
     __slots__ = ("handler", "name", "predicates", "queue")
@@ -126,7 +143,7 @@ class _EventAdapter:
         self.queue = queue
         self.name = name
 
-    def on_add(self, obj: Any, is_in_initial_list: bool = False) -> None:
+    def on_add(self, obj: Any, is_in_initial_list: bool = False) -> Awaitable[None] | None:
         e = CreateEvent(obj, is_in_initial_list)
         try:
             if all(p.create(e) for p in self.predicates):
@@ -134,8 +151,9 @@ class _EventAdapter:
                 self.handler.create(e, q)
         except Exception:
             log.exception("event handler failed", extra={"source": self.name, "event": "create"})
+        return self.queue.take_spawned()
 
-    def on_update(self, old: Any, new: Any) -> None:
+    def on_update(self, old: Any, new: Any) -> Awaitable[None] | None:
         e = UpdateEvent(old, new)
         try:
             if all(p.update(e) for p in self.predicates):
@@ -147,8 +165,9 @@ class _EventAdapter:
                 self.handler.update(e, q)
         except Exception:
             log.exception("event handler failed", extra={"source": self.name, "event": "update"})
+        return self.queue.take_spawned()
 
-    def on_delete(self, obj: Any) -> None:
+    def on_delete(self, obj: Any) -> Awaitable[None] | None:
         # client-go's DeletedFinalStateUnknown tombstone: {key, obj} after a relist.
         unknown = False
         inner = getattr(obj, "obj", None)
@@ -160,14 +179,16 @@ class _EventAdapter:
                 self.handler.delete(e, self.queue)
         except Exception:
             log.exception("event handler failed", extra={"source": self.name, "event": "delete"})
+        return self.queue.take_spawned()
 
-    def on_generic(self, obj: Any) -> None:
+    def on_generic(self, obj: Any) -> Awaitable[None] | None:
         e = GenericEvent(obj)
         try:
             if all(p.generic(e) for p in self.predicates):
                 self.handler.generic(e, self.queue)
         except Exception:
             log.exception("event handler failed", extra={"source": self.name, "event": "generic"})
+        return self.queue.take_spawned()
 
 
 async def _maybe_await(v: Any) -> Any:
@@ -202,8 +223,10 @@ class Kind:
         metadata_only: bool = False,
         optional: bool = False,
         recheck_period: float = 30.0,
+        concurrency: int = DEFAULT_HANDLER_CONCURRENCY,
     ) -> None:
         self.cache = cache
+        self.concurrency = concurrency
         self.resource = resource
         self.handler = handler
         self.predicates = list(predicates)
@@ -230,7 +253,7 @@ class Kind:
             raise RuntimeError(f"{self!r} was already started")
         self._started = True
         adapter = _EventAdapter(self.handler, self.predicates,
-                                _SourceQueue(queue, tg, repr(self)), repr(self))
+                                _SourceQueue(queue, repr(self)), repr(self))
         tg.start_soon(self._run, adapter, name=f"source {self!r}")
 
     async def _run(self, adapter: _EventAdapter) -> None:
@@ -261,9 +284,15 @@ class Kind:
         if skipped:
             log.info("%s: kind is served now: watching it", self)
         self._error = None
-        self._registration = inf.add_event_handler(adapter)
+        self._registration = inf.add_event_handler(adapter, concurrency=self.concurrency)
         self._informer = inf
         self._ready.set()
+        try:
+            await anyio.sleep_forever()
+        finally:  # the controller stops: stop delivering to it (the informer stays shared)
+            remove = getattr(inf, "remove_event_handler", None)
+            if remove is not None and self._registration is not None:
+                remove(self._registration)
 
     async def wait_for_sync(self) -> None:
         """Return once the initial list of the kind has been delivered to the handler (or at
@@ -297,20 +326,33 @@ class Channel:
         receive: MemoryObjectReceiveStream[Any],
         handler: EventHandler | None = None,
         predicates: Sequence[Predicate] = (),
+        *,
+        concurrency: int = DEFAULT_HANDLER_CONCURRENCY,
     ) -> None:
+        self.concurrency = concurrency
         self.receive = receive
         self.handler: EventHandler = handler or EnqueueRequestForObject()
         self.predicates = list(predicates)
 
     async def start(self, tg: anyio.abc.TaskGroup, queue: Queue) -> None:
         adapter = _EventAdapter(
-            self.handler, self.predicates, _SourceQueue(queue, tg, "Channel"), "Channel"
+            self.handler, self.predicates, _SourceQueue(queue, "Channel"), "Channel"
         )
+        slots = anyio.Semaphore(self.concurrency)
+
+        async def finish(aw: Awaitable[None]) -> None:
+            try:
+                await aw
+            finally:
+                slots.release()
 
         async def pump() -> None:
             async with self.receive:
                 async for obj in self.receive:
-                    adapter.on_generic(obj)
+                    aw = adapter.on_generic(obj)
+                    if aw is not None:
+                        await slots.acquire()  # bounded: the channel waits, not a new task
+                        tg.start_soon(finish, aw)
 
         tg.start_soon(pump)
 

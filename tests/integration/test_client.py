@@ -17,7 +17,7 @@ from lightkube.resources.events_v1 import Event
 from pydantic import Field
 
 from runtime import metrics
-from runtime.cache import Cache, ResourceEventHandlerFuncs
+from runtime.cache import Cache
 from runtime.client import (
     AlreadyOwnedError,
     Client,
@@ -32,6 +32,7 @@ from runtime.client import (
     set_controller_reference,
     set_owner_reference,
 )
+from runtime.informer import ResourceEventHandlerFuncs
 from runtime.recorder import EventRecorder
 from runtime.resource import CRD, CustomResource, KubeModel
 from runtime.testing.eventually import eventually

@@ -47,8 +47,9 @@ def manager(envtest: Any, namespace: str | None = None, **kw: Any) -> Manager:
 async def running(mgr: Manager) -> AsyncIterator[Manager]:
     async with anyio.create_task_group() as tg:
         tg.start_soon(mgr.start)
+        # controllers create their informers when they start: wait for them to sync
         await eventually(lambda: mgr.elected().is_set() and all(
-            inf.has_synced() for inf in mgr.cache.informers()))
+            r.synced.is_set() for r in mgr.runnables() if hasattr(r, "synced")))
         yield mgr
         mgr.stop()
 

@@ -22,7 +22,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap
 
 from runtime import metrics
-from runtime.cache import DeletedFinalStateUnknown, Informer
+from runtime.informer import DeletedFinalStateUnknown, Informer
 from runtime.reflector import Backoff, Reflector
 from runtime.testing.eventually import eventually
 from runtime.transport import http_client
@@ -165,10 +165,10 @@ async def test_paginated_list_then_watch(kube_client: AsyncClient, namespace: st
         inf = Informer(http, ConfigMap, namespaces=[namespace],
                        reflector_options={"page_size": 5})
         rec = Recorder()
-        inf.add_event_handler(rec)
+        reg = inf.add_event_handler(rec)
         async with anyio.create_task_group() as tg:
             tg.start_soon(inf.run)
-            await inf.wait_for_sync()
+            await reg.wait_for_sync()  # the initial list delivered to the handler
             assert len(pages) == 3 and pages[0] == "" and all(pages[1:])
             assert sorted(rec.adds) == [(f"p{i:02d}", True) for i in range(12)]
             await kube_client.create(cm("late", namespace))
@@ -333,11 +333,11 @@ async def test_watch_list_streaming_initial_state(kube_client: AsyncClient,
         inf = Informer(http, ConfigMap, namespaces=[namespace],
                        reflector_options={"use_watch_list": True})
         rec = Recorder()
-        inf.add_event_handler(rec)
+        reg = inf.add_event_handler(rec)
         async with anyio.create_task_group() as tg:
             tg.start_soon(inf.run)
             with anyio.fail_after(30):
-                await inf.wait_for_sync()
+                await reg.wait_for_sync()
             r = inf.reflectors[0]
             assert r._watch_list_supported, "kube-apiserver 1.34 serves WatchList"
             assert lists == []  # no paginated list: the state came on the watch stream

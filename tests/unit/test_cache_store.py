@@ -8,6 +8,8 @@ checks it against a real kube-apiserver.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -17,23 +19,18 @@ import pytest
 from lightkube import operators
 from lightkube.resources.core_v1 import ConfigMap, Pod
 
-from runtime.cache import (
-    ALL_NAMESPACES_INDEX_PREFIX,
-    DeletedFinalStateUnknown,
-    Informer,
-    ResourceEventHandlerFuncs,
-    Store,
-    field_index_name,
-)
 from runtime.codec import (
     METADATA_ACCEPT_LIST,
     PartialObjectMetadata,
     encode_exact,
     strip_managed_fields,
 )
+from runtime.informer import DeletedFinalStateUnknown, Informer, ResourceEventHandlerFuncs
 from runtime.reflector import Backoff, Reflector
 from runtime.restmapper import resource_info
 from runtime.selector import match_labels
+from runtime.store import ALL_NAMESPACES_INDEX_PREFIX, Store, field_index_name
+from runtime.testing.eventually import eventually
 from runtime.transport import separate_pool_client
 
 
@@ -178,7 +175,18 @@ def informer(resource: Any = ConfigMap, **kw: Any) -> Informer:
     return Informer(httpx2.AsyncClient(base_url="http://unused"), resource, **kw)
 
 
-def test_informer_events_in_order_and_store_first() -> None:
+@asynccontextmanager
+async def delivering(inf: Informer) -> AsyncIterator[None]:
+    """Run the informer's handler delivery (its store is fed by hand in these tests)."""
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(inf.run_handlers)
+        yield
+        await inf.wait_handlers_idle()
+        tg.cancel_scope.cancel()
+
+
+@pytest.mark.anyio
+async def test_informer_events_in_order_and_store_first() -> None:
     inf = informer()
     seen_in_store: list[bool] = []
     rec = Recorder()
@@ -191,13 +199,16 @@ def test_informer_events_in_order_and_store_first() -> None:
         )
     )
     sink = inf.reflectors[0].store
-    sink.replace([cm("x"), cm("y")], "10")
-    assert inf.has_synced()
-    sink.add(cm("z", rv="11"))
-    sink.update(cm("x", rv="12"))
-    sink.delete(cm("y", rv="13"))
-    # relist: x unchanged (no event), z changed, y gone already, w new, x... z vanished
-    sink.replace([cm("x", rv="12"), cm("w", rv="14")], "14")
+    async with delivering(inf):
+        sink.replace([cm("x"), cm("y")], "10")
+        assert inf.has_synced()
+        await inf.wait_handlers_idle()
+        sink.add(cm("z", rv="11"))
+        await inf.wait_handlers_idle()
+        sink.update(cm("x", rv="12"))
+        sink.delete(cm("y", rv="13"))
+        # relist: x unchanged (no event), z changed, y gone already, w new, z vanished
+        sink.replace([cm("x", rv="12"), cm("w", rv="14")], "14")
     assert rec.events == [
         ("add", "x", True),
         ("add", "y", True),
@@ -211,19 +222,25 @@ def test_informer_events_in_order_and_store_first() -> None:
     assert sorted(inf.store.keys()) == ["a/w", "a/x"]
 
 
-def test_late_handler_gets_synthetic_initial_adds() -> None:
+@pytest.mark.anyio
+async def test_late_handler_gets_synthetic_initial_adds_through_its_buffer() -> None:
     inf = informer()
     inf.reflectors[0].store.replace([cm("x"), cm("y")], "10")
     rec = Recorder()
-    reg = inf.add_event_handler(rec)
-    assert reg.has_synced()
-    assert sorted(rec.events) == [("add", "x", True), ("add", "y", True)]
-    inf.remove_event_handler(reg)
-    inf.reflectors[0].store.add(cm("z"))
+    async with delivering(inf):
+        reg = inf.add_event_handler(rec)
+        # queued, not delivered in one go on the caller's stack; synced once delivered
+        assert rec.events == [] and reg.pending() == 2 and not reg.has_synced()
+        with anyio.fail_after(5):
+            await reg.wait_for_sync()
+        assert sorted(rec.events) == [("add", "x", True), ("add", "y", True)]
+        inf.remove_event_handler(reg)
+        inf.reflectors[0].store.add(cm("z"))
     assert len(rec.events) == 2
 
 
-def test_handler_exception_does_not_stop_delivery() -> None:
+@pytest.mark.anyio
+async def test_handler_exception_does_not_stop_delivery() -> None:
     inf = informer()
 
     def boom(_o: Any, _i: bool) -> None:
@@ -232,8 +249,61 @@ def test_handler_exception_does_not_stop_delivery() -> None:
     rec = Recorder()
     inf.add_event_handler(ResourceEventHandlerFuncs(add=boom))
     inf.add_event_handler(rec)
-    inf.reflectors[0].store.add(cm("x"))
-    assert rec.events == [("add", "x", False)]
+    async with delivering(inf):
+        inf.reflectors[0].store.add(cm("x"))
+        inf.reflectors[0].store.add(cm("y"))
+    assert rec.events == [("add", "x", False), ("add", "y", False)]
+
+
+@pytest.mark.anyio
+async def test_a_slow_handler_delays_only_itself() -> None:
+    """Each handler has its own buffer and task: one blocked on every event does not hold
+    back the other, nor the store (the reflector's side returns at once)."""
+    inf = informer()
+    gate = anyio.Event()
+    slow_seen: list[str] = []
+
+    async def slow(obj: Any, _i: bool) -> None:
+        slow_seen.append(obj.metadata.name)
+        await gate.wait()
+
+    rec = Recorder()
+    slow_reg = inf.add_event_handler(ResourceEventHandlerFuncs(add=slow), concurrency=1)
+    inf.add_event_handler(rec)
+    async with delivering(inf):
+        for n in "abcde":
+            inf.reflectors[0].store.add(cm(n))  # returns at once: nothing blocks the sink
+        await eventually(lambda: len(rec.events) == 5)
+        # "a" in flight, "b" taken and waiting for the one slot, three still buffered
+        assert slow_seen == ["a"] and slow_reg.pending() == 3
+        gate.set()
+    assert slow_seen == list("abcde")
+
+
+@pytest.mark.anyio
+async def test_awaitables_run_with_bounded_concurrency_and_count_for_sync() -> None:
+    inf = informer()
+    running = peak = 0
+    release = anyio.Event()
+
+    async def work(_obj: Any, _i: bool) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await release.wait()
+        running -= 1
+
+    reg = inf.add_event_handler(ResourceEventHandlerFuncs(add=work), concurrency=3)
+    async with delivering(inf):
+        inf.reflectors[0].store.replace([cm(f"o{i}") for i in range(10)], "5")
+        assert inf.has_synced()
+        await eventually(lambda: running == 3)
+        await anyio.sleep(0.05)
+        assert peak == 3 and not reg.has_synced()  # initial events still in flight
+        release.set()
+        with anyio.fail_after(5):
+            await reg.wait_for_sync()
+    assert peak == 3
 
 
 def test_reads_return_private_copies() -> None:
@@ -381,14 +451,6 @@ class FakeServer:
         return httpx2.Response(200, content=lines)
 
 
-async def eventually(pred: Any, tries: int = 100) -> None:
-    for _ in range(tries):
-        if pred():
-            return
-        await anyio.sleep(0.01)
-    raise AssertionError("condition not reached")
-
-
 def fake_reflector(server: FakeServer, inf: Informer, **kw: Any) -> Reflector:
     r = inf.reflectors[0]
     r.http = httpx2.AsyncClient(
@@ -420,13 +482,15 @@ async def test_reflector_pages_watches_bookmarks_and_relists_on_410() -> None:
         [{"type": "ADDED", "object": x}, bookmark],
         [{"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired"}}],
     ]
-    await r.list()
+    async with delivering(inf):
+        await r.list()
     assert r.last_sync_resource_version == str(server.rv)
     lists = [q for q in server.requests if q.url.params.get("watch") != "true"]
     assert len(lists) == 3  # 5 objects, pages of 2
     assert all(q.url.params["limit"] == "2" for q in lists)
     initial = list(rec.events)
-    await r.watch()  # ends cleanly after the scripted events
+    async with delivering(inf):
+        await r.watch()  # ends cleanly after the scripted events
     assert r.last_sync_resource_version == "500"  # the bookmark advanced it...
     assert rec.events[len(initial):] == [("add", "x", False)]  # ...without an event
     watch = next(q for q in server.requests if q.url.params.get("watch") == "true")
@@ -440,7 +504,7 @@ async def test_reflector_pages_watches_bookmarks_and_relists_on_410() -> None:
     server.objects.pop("a")
     before = r.list_count
     with anyio.move_on_after(1):
-        async with anyio.create_task_group() as tg:
+        async with delivering(inf), anyio.create_task_group() as tg:
             tg.start_soon(r.run)
             await eventually(lambda: r.list_count >= before + 2)  # run()'s list + relist
             tg.cancel_scope.cancel()
@@ -541,12 +605,14 @@ def test_resource_info_for_lightkube_and_custom_types() -> None:
     assert w.metric_label(True) == "policies.example.com/v1:metadata"
 
 
-def test_resync_delivers_update_with_same_object() -> None:
+@pytest.mark.anyio
+async def test_resync_delivers_update_with_same_object() -> None:
     inf = informer()
     inf.reflectors[0].store.replace([cm("x"), cm("y")], "1")
     pairs: list[tuple[Any, Any]] = []
     inf.add_event_handler(ResourceEventHandlerFuncs(update=lambda o, n: pairs.append((o, n))))
-    inf.resync()
+    async with delivering(inf):
+        inf.resync()
     assert sorted(n.metadata.name for _, n in pairs) == ["x", "y"]
     assert all(o is n for o, n in pairs)  # c-r: resync updates carry old is new
 
@@ -562,8 +628,9 @@ async def test_resync_loop_runs_periodically() -> None:
         count += 1
 
     inf.add_event_handler(ResourceEventHandlerFuncs(update=upd))
-    with anyio.move_on_after(0.2):
-        await inf._resync_loop(0.01)
+    async with delivering(inf):
+        with anyio.move_on_after(0.2):
+            await inf._resync_loop(0.01)
     assert count >= 3
 
 
@@ -631,7 +698,7 @@ async def test_reflector_watch_list_streams_initial_state_then_watches() -> None
     server.objects.pop("d")
     server.watch_scripts = [[{"type": "ADDED", "object": d}]]
     with anyio.move_on_after(1):
-        async with anyio.create_task_group() as tg:
+        async with delivering(inf), anyio.create_task_group() as tg:
             tg.start_soon(r.run)
             await eventually(lambda: inf.store.get("a/d") is not None)
             tg.cancel_scope.cancel()
@@ -665,7 +732,8 @@ async def test_reflector_watch_list_falls_back_to_list_when_refused() -> None:
     assert any(q.url.params.get("limit") for q in server.requests)  # a paginated list ran
 
 
-def test_undecodable_object_is_skipped_for_handlers_but_reads_raise() -> None:
+@pytest.mark.anyio
+async def test_undecodable_object_is_skipped_for_handlers_but_reads_raise() -> None:
     import pydantic
 
     class Thing(pydantic.BaseModel):
@@ -687,12 +755,14 @@ def test_undecodable_object_is_skipped_for_handlers_but_reads_raise() -> None:
     bad = {"metadata": {"name": "bad", "namespace": "a", "resourceVersion": "1"},
            "spec": {"n": "not a number"}}
     sink = inf.reflectors[0].store
-    sink.replace([good, bad], "1")  # must not raise: the informer keeps working
+    async with delivering(inf):
+        sink.replace([good, bad], "1")  # must not raise: the informer keeps working
     assert rec == ["good"]
     assert sorted(inf.store.keys()) == ["a/bad", "a/good"]
     with pytest.raises(pydantic.ValidationError):
         inf.get_by_key("a/bad")
-    sink.update({**good, "metadata": {**good["metadata"], "resourceVersion": "2"}})
+    async with delivering(inf):
+        sink.update({**good, "metadata": {**good["metadata"], "resourceVersion": "2"}})
     assert rec == ["good", "upd-good"]
 
 
@@ -774,7 +844,7 @@ async def test_reflector_relists_when_the_server_is_behind_its_resource_version(
     with anyio.move_on_after(2):
         async with anyio.create_task_group() as tg:
             tg.start_soon(r.run)
-            await eventually(lambda: r.list_count >= 2, tries=150)
+            await eventually(lambda: r.list_count >= 2, within=1.5)
             tg.cancel_scope.cancel()
     watches = [q.url.params["resourceVersion"] for q in server.requests
                if q.url.params.get("watch") == "true"]

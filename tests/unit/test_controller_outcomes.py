@@ -622,7 +622,7 @@ class FakeInformer:
     def __init__(self) -> None:
         self.handlers: list[Any] = []
 
-    def add_event_handler(self, h: Any) -> None:
+    def add_event_handler(self, h: Any, concurrency: int = 4) -> None:
         self.handlers.append(h)
 
     async def wait_for_sync(self) -> None:

@@ -26,7 +26,7 @@ class Informer:
     def __init__(self) -> None:
         self.handlers: list[Any] = []
 
-    def add_event_handler(self, h: Any) -> None:
+    def add_event_handler(self, h: Any, concurrency: int = 4) -> None:
         self.handlers.append(h)
 
     async def wait_for_sync(self) -> None:
@@ -89,3 +89,48 @@ async def test_optional_kind_is_skipped_then_watched_once_served() -> None:
 async def test_wait_for_sync_before_start_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="before start"):
         await Kind(Cache(), Widget, EnqueueRequestForObject()).wait_for_sync()
+
+
+async def test_controller_is_synced_only_once_initial_async_mappings_are_queued() -> None:
+    """c-r's handler.HasSynced: the initial list's requests, async map functions included,
+    are on the queue before the controller reports synced and its workers start."""
+    import httpx2
+    from lightkube.resources.core_v1 import ConfigMap
+
+    from runtime.handler import EnqueueRequestsFromMapFunc
+    from runtime.informer import Informer
+
+    inf = Informer(httpx2.AsyncClient(base_url="http://unused"), ConfigMap)
+    inf.reflectors[0].store.replace(
+        [{"metadata": {"name": f"c{i}", "namespace": "ns", "resourceVersion": "1"}}
+         for i in range(6)], "1")
+    release = anyio.Event()
+
+    async def slow_map(obj: Any) -> list[Request]:
+        await release.wait()
+        return [Request("ns", "mapped-" + obj.metadata.name)]
+
+    class OneInformer:
+        async def informer_for(self, resource: Any, metadata_only: bool = False) -> Informer:
+            return inf
+
+    rec = Rec()
+    ctrl = Controller("src-hassynced", rec, cache_sync_timeout=5)
+    ctrl.watch(Kind(OneInformer(), ConfigMap, EnqueueRequestsFromMapFunc(slow_map)))
+    stopping = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(inf.run_handlers)
+        tg.start_soon(ctrl.start, stopping)
+        await anyio.sleep(0.2)
+        assert not ctrl.synced.is_set()  # six mappings still running
+        release.set()
+        with anyio.fail_after(5):
+            await ctrl.synced.wait()
+        # the workers start with the synced flag: every mapped request was queued before
+        assert len(ctrl.queue) + len(rec.calls) == 6  # type: ignore[arg-type]
+        with anyio.fail_after(5):
+            while len(rec.calls) < 6:
+                await anyio.sleep(0.01)
+        stopping.set()
+        tg.cancel_scope.cancel()
+    assert sorted(r.name for r in rec.calls) == [f"mapped-c{i}" for i in range(6)]
