@@ -25,19 +25,37 @@ On controller-runtime's default priority queue (ours too) the requeues above kee
 request's priority (``add_with_opts(..., priority=p)``), and events from an informer's initial
 list or resyncs are enqueued at :data:`runtime.handler.LOW_PRIORITY`.
 
-An exception never kills a worker: it is logged with the reconcile id, counted, and the key
-is retried with per-item exponential backoff. "Panics" (Go's recovered panics) are the
-exceptions that denote a programming error rather than a failed operation
-(:data:`PANIC_TYPES`, or a reconciler returning something that is not a ``Result``): they are
-counted in ``controller_runtime_reconcile_panics_total`` and otherwise handled as errors.
+An exception never kills a worker: it is logged with the reconcile id, counted in
+``controller_runtime_reconcile_errors_total`` and the key is retried with per-item exponential
+backoff. That is every exception: Python reports failed operations by raising, where Go
+returns an error.
+
+**Panics.** ``controller_runtime_reconcile_panics_total`` counts, as in controller-runtime,
+what Go would have *panicked* on, which is a bug in the program, never a failed operation:
+
+* a reconciler returning something that is not a ``Result`` (the contract broken);
+* an exception of a type that is Go's runtime panic in Python clothes (:data:`PANIC_TYPES`:
+  ``AttributeError``/``TypeError`` on ``None`` or a wrong type, i.e. a nil dereference or a
+  failed type assertion; ``IndexError``, out of range; ``ZeroDivisionError``;
+  ``AssertionError``, an explicit ``panic``; ``NameError``; ``RecursionError``;
+  ``NotImplementedError``) **raised by the program's own code**: the innermost frame of its
+  traceback is neither the standard library nor another installed distribution than the
+  reconciler's. A ``TypeError`` raised inside a library (pydantic, lightkube, httpx refusing
+  an argument or a value) is how those libraries report a refused input, what a Go library
+  would return as an error: it is counted as an error only.
+
+Either way a panic is also an error (retried with backoff, ``reconcile_errors_total``), as
+controller-runtime's ``RecoverPanic`` turns a panic into an error.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import math
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import anyio
@@ -62,12 +80,59 @@ log = logging.getLogger("runtime.controller")
 PANIC_TYPES: tuple[type[BaseException], ...] = (
     AssertionError,
     AttributeError,
+    IndexError,
     NameError,
-    TypeError,
-    RecursionError,
     NotImplementedError,
+    RecursionError,
+    TypeError,
+    ZeroDivisionError,
 )
-"""Exceptions counted as reconcile *panics*: bugs, not failed operations."""
+"""Exception types that are Go runtime panics when the program's own code raises them (see
+:func:`is_panic`)."""
+
+_LIBRARY_TOPS: dict[str, bool] = {}
+_DISTS: Mapping[str, list[str]] | None = None
+
+
+def _distributions() -> Mapping[str, list[str]]:
+    """Top-level module -> installed distributions (read once, on the first exception)."""
+    global _DISTS
+    if _DISTS is None:
+        _DISTS = importlib.metadata.packages_distributions()
+    return _DISTS
+
+
+def _is_library(module: str, own: str) -> bool:
+    """Whether top-level module ``module`` is the standard library or belongs to another
+    installed distribution than ``own`` (the reconciler's top-level module)."""
+    key = f"{module}|{own}"
+    cached = _LIBRARY_TOPS.get(key)
+    if cached is None:
+        dists = _distributions()
+        if module in sys.stdlib_module_names or module == "builtins":
+            cached = True
+        elif module in dists:
+            cached = not set(dists[module]) & set(dists.get(own, ()))
+        else:
+            cached = False  # not installed: the application's own code (or its tests)
+        _LIBRARY_TOPS[key] = cached
+    return cached
+
+
+def is_panic(err: BaseException, reconciler: Any = None) -> bool:
+    """Whether ``err``, raised by ``reconciler.reconcile``, counts as a panic (module doc)."""
+    if isinstance(err, _ReturnedNonResult):
+        return True
+    if not isinstance(err, PANIC_TYPES):
+        return False
+    tb = err.__traceback__
+    if tb is None:
+        return True
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    module = str(tb.tb_frame.f_globals.get("__name__", "")).partition(".")[0]
+    own = type(reconciler).__module__.partition(".")[0] if reconciler is not None else ""
+    return not _is_library(module, own)
 
 
 class CacheSyncTimeoutError(TimeoutError):
@@ -372,7 +437,7 @@ class Controller:
                               exc_info=True)
                     return
                 except Exception as err:
-                    if isinstance(err, PANIC_TYPES):
+                    if is_panic(err, self.reconciler):
                         m.panics.inc()
                     m.errors.inc()
                     m.result_error.inc()

@@ -736,3 +736,71 @@ async def test_leader_fence_holds_reconciles_back() -> None:
         assert rec.calls == [R]
     assert total("oc-fence", "success") == 1
     assert sample("controller_runtime_reconcile_time_seconds_count", "oc-fence") == 1
+
+
+# --------------------------------------------------------------------------- panics
+
+
+def _raised(fn: Any) -> BaseException:
+    try:
+        fn()
+    except Exception as e:
+        return e
+    raise AssertionError("did not raise")
+
+
+class _Own:
+    """A reconciler of this (uninstalled) test package."""
+
+
+@pytest.mark.parametrize(
+    ("make_error", "panic"),
+    [
+        # the program's own bugs: Go would have panicked
+        (lambda: None.name, True),  # type: ignore[attr-defined]  # nil dereference
+        (lambda: [][1], True),  # index out of range
+        (lambda: 1 // 0, True),
+        (lambda: len(None), True),  # type: ignore[arg-type]
+        (lambda: _assert_false(), True),
+        # failed operations and refused input: errors, whatever the type
+        (lambda: {}["missing"], False),  # a map miss is no panic in Go either
+        (lambda: int("x"), False),  # ValueError
+        (lambda: _raise(RuntimeError("apiserver said no")), False),
+        # a library refusing an argument: its TypeError is an error, not our panic
+        (lambda: __import__("httpx2").URL(123), False),
+        (lambda: __import__("json").dumps(object()), False),  # stdlib TypeError
+    ],
+)
+def test_what_counts_as_a_panic(make_error: Any, panic: bool) -> None:
+    from runtime.controller import is_panic
+
+    assert is_panic(_raised(make_error), _Own()) is panic
+
+
+def _assert_false() -> None:
+    raise AssertionError("unreachable")
+
+
+def _raise(e: Exception) -> None:
+    raise e
+
+
+async def test_a_library_type_error_is_an_error_not_a_panic() -> None:
+    """Before: every TypeError/AttributeError counted as a panic, a library's included."""
+    import json
+
+    clock = FakeClock()
+
+    async def library_refuses(req: Request) -> Result:
+        json.dumps(object())  # TypeError from the standard library
+        return Result()
+
+    rec = Scripted(library_refuses, Result())
+    ctrl, _q = make("oc-libtypeerror", rec, clock)
+    async with running(ctrl) as send:
+        await send.send(obj("a"))
+        await settle()
+        await clock.advance(0.005)
+    assert sample("controller_runtime_reconcile_errors_total", "oc-libtypeerror") == 1
+    assert sample("controller_runtime_reconcile_panics_total", "oc-libtypeerror") == 0
+    assert len(rec.calls) == 2  # retried with backoff
