@@ -33,6 +33,7 @@ __all__ = ["LEADER_LOCK_NAME", "build_parser", "main", "new_manager", "setup_all
 log = logging.getLogger("kserve-manager")
 
 LEADER_LOCK_NAME = "kserve-controller-manager-leader-lock"
+CONTROLLERS = ("inferenceservice", "trainedmodel", "inferencegraph")
 FIELD_MANAGER = "manager"
 """The field manager of every write (controller-runtime's default: the binary's name)."""
 
@@ -76,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "reconciles")
     p.add_argument("--leader-election-namespace", default=None,
                    help="namespace of the leader Lease (default: $POD_NAMESPACE or kserve)")
+    p.add_argument("--controllers", default="*",
+                   help="comma-separated controllers to run: inferenceservice, trainedmodel, "
+                   "inferencegraph (default * = all)")
     p.add_argument("--max-concurrent-reconciles", type=int, default=8,
                    help="workers per controller (upstream runs 1)")
     p.add_argument("--tls-min-version", default="VersionTLS12",
@@ -113,12 +117,17 @@ def new_manager(args: argparse.Namespace) -> Manager:
 def setup_all(mgr: Manager, args: argparse.Namespace | None = None) -> ConfigSource:
     """Register every controller (and, unless disabled, the webhooks) with ``mgr``, as
     upstream's main does."""
-    from controllers import inferencegraph, inferenceservice, trainedmodel
+    import importlib
 
     config = ConfigSource(mgr.client, recorder=mgr.get_event_recorder("kserve-config"))
-    inferenceservice.controller.setup(mgr, config)
-    trainedmodel.controller.setup(mgr, config)
-    inferencegraph.controller.setup(mgr, config)
+    wanted = CONTROLLERS if args is None or args.controllers == "*" else tuple(
+        c.strip() for c in args.controllers.split(",") if c.strip())
+    unknown = set(wanted) - set(CONTROLLERS)
+    if unknown:
+        raise SystemExit(f"kserve-manager: unknown controller(s) {', '.join(sorted(unknown))}; "
+                         f"known: {', '.join(CONTROLLERS)}")
+    for name in wanted:
+        importlib.import_module(f"controllers.{name}.controller").setup(mgr, config)
     if args is None or args.webhooks:
         from controllers.webhooks import setup as setup_webhooks
 
@@ -162,6 +171,7 @@ async def _run(args: argparse.Namespace) -> None:
     mgr = new_manager(args)
     setup_all(mgr, args)
     mgr.add_healthz_check("ping", lambda: None)
+    mgr.add_readyz_check("informers", mgr.cache_synced_check)
     await mgr.run()
 
 

@@ -171,6 +171,10 @@ class InferenceServiceReconciler:
                      req.name, e)
             self.recorder.event(isvc, "Warning", "InternalError", "Reconcile", str(e))
         except Exception as e:
+            if _invalid(e):  # the API server refuses what the spec and config make: no retry
+                self.recorder.event(isvc, "Warning", "InternalError", "Reconcile", str(e))
+                await self.status_writer.write(isvc, previous, status, mode)
+                return Result()
             self.recorder.event(isvc, "Warning", "InternalError", "Reconcile", str(e))
             await self.status_writer.write(isvc, previous, status, mode)
             raise
@@ -282,9 +286,10 @@ class InferenceServiceReconciler:
         component = workload.component
         try:
             applied = await self.workloads.reconcile(isvc, workload, config, stopped=stopped)
-        except _SPEC_ERRORS as e:
-            reason = getattr(e, "condition_reason", None) or "ReconcileFailed"
-            propagate_raw_status_with_messages(status, component, reason, str(e), "False")
+        except Exception as e:
+            if isinstance(e, _SPEC_ERRORS) or _invalid(e):
+                reason = getattr(e, "condition_reason", None) or "ReconcileFailed"
+                propagate_raw_status_with_messages(status, component, reason, str(e), "False")
             raise
         if stopped:
             if component == InferenceServiceComponent.PREDICTOR:
@@ -405,6 +410,11 @@ class InferenceServiceReconciler:
                 if not is_not_found(e):
                     raise
         await self._patch_finalizers(isvc)
+
+
+def _invalid(e: BaseException) -> bool:
+    """An API error saying the object we sent is invalid (422): a retry sends it again."""
+    return getattr(getattr(e, "status", None), "code", None) == 422
 
 
 def _name(obj: Any) -> tuple[str, str]:

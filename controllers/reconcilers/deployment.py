@@ -160,7 +160,7 @@ def apply_rollout_strategy_from_configmap(
     """``applyRolloutStrategyFromConfigmap``: when ``deploy.defaultDeploymentMode`` is
     ``Standard`` and ``deploy.deploymentRolloutStrategy.defaultRollout`` is set, a copy with a
     RollingUpdate strategy whose maxSurge/maxUnavailable come from it (each only when
-    non-empty, as strings). Otherwise ``spec`` unchanged."""
+    non-empty; a number of pods as an integer). Otherwise ``spec`` unchanged."""
     if deploy_config is None or deploy_config.default_deployment_mode != "Standard":
         return spec
     strategy_cfg = deploy_config.deployment_rollout_strategy
@@ -173,11 +173,17 @@ def apply_rollout_strategy_from_configmap(
     if strategy.rollingUpdate is None:
         strategy.rollingUpdate = apps_v1.RollingUpdateDeployment()
     if rollout.max_surge:
-        strategy.rollingUpdate.maxSurge = rollout.max_surge
+        strategy.rollingUpdate.maxSurge = _int_or_string(rollout.max_surge)
     if rollout.max_unavailable:
-        strategy.rollingUpdate.maxUnavailable = rollout.max_unavailable
+        strategy.rollingUpdate.maxUnavailable = _int_or_string(rollout.max_unavailable)
     out.strategy = strategy
     return out
+
+
+def _int_or_string(value: str) -> int | str:
+    """``intstr.Parse``: ``"1"`` is one pod, ``"25%"`` a share. Upstream keeps every value a
+    string, so ``"1"`` makes the Deployment invalid (a fix, see docs/compatibility.md)."""
+    return int(value) if value.isdigit() else value
 
 
 def _strategy(

@@ -546,7 +546,9 @@ def _deploy_config(mode: str, surge: str, unavailable: str) -> DeployConfig:
 @pytest.mark.parametrize(
     ("config", "surge", "unavailable"),
     [
-        pytest.param(_deploy_config("Standard", "1", "1"), "1", "1", id="Standard mode"),
+        # a number of pods is an integer (upstream keeps "1", which the API server refuses)
+        pytest.param(_deploy_config("Standard", "1", "1"), 1, 1, id="Standard mode"),
+        pytest.param(_deploy_config("Standard", "50%", "0%"), "50%", "0%", id="percentages"),
         pytest.param(
             _deploy_config("Serverless", "50%", "25%"), "25%", "25%", id="not for Serverless"
         ),
@@ -558,12 +560,12 @@ def _deploy_config(mode: str, surge: str, unavailable: str) -> DeployConfig:
             id="no rollout strategy configured",
         ),
         pytest.param(
-            _deploy_config("Standard", "3", ""), "3", "25%", id="empty value keeps the default"
+            _deploy_config("Standard", "3", ""), 3, "25%", id="empty value keeps the default"
         ),
     ],
 )
 def test_apply_rollout_strategy_from_configmap(
-    config: DeployConfig | None, surge: str, unavailable: str
+    config: DeployConfig | None, surge: str | int, unavailable: str | int
 ) -> None:
     spec = set_default_deployment_spec(dspec({"selector": {}, "template": {}}))
     got = apply_rollout_strategy_from_configmap(spec, config)
@@ -580,7 +582,7 @@ def test_rollout_strategy_turns_recreate_into_rolling_update() -> None:
     assert got.strategy is not None
     assert got.strategy.to_dict() == {
         "type": "RollingUpdate",
-        "rollingUpdate": {"maxSurge": "2", "maxUnavailable": "0"},
+        "rollingUpdate": {"maxSurge": 2, "maxUnavailable": 0},
     }
 
 
@@ -605,7 +607,7 @@ USER_STRATEGY: dict[str, Any] = {
             {
                 "strategy": {
                     "type": "RollingUpdate",
-                    "rollingUpdate": {"maxSurge": "2", "maxUnavailable": "1"},
+                    "rollingUpdate": {"maxSurge": 2, "maxUnavailable": 1},
                 },
                 "revisionHistoryLimit": 10,
                 "progressDeadlineSeconds": 600,

@@ -1,0 +1,268 @@
+"""1,000 InferenceServices in Standard mode: upstream's baseline scenario, our manager.
+
+The cluster tier (etcd, kube-apiserver, kube-controller-manager without its HPA controller at
+``--kube-api-qps 200 --kube-api-burst 400``, kube-scheduler, kwok) with 10 simulated nodes; the
+shipped ``inferenceservice-config`` with ``deploy.defaultDeploymentMode: Standard`` and
+Ingress routing; the shipped ClusterServingRuntimes; the manager as a subprocess
+(``python -m controllers``, webhooks off, 8 workers); 1,000 InferenceServices
+``{predictor: {model: {modelFormat: {name: sklearn}, storageUri: gs://...}}}`` in 10
+namespaces created by 8 concurrent clients. Figures (upstream's, measured on this kind of
+machine, in brackets):
+
+* ``isvc_1000_deployments_s``: first create -> all 1,000 Deployments exist (106-112 s);
+* ``isvc_1000_ready_s``: first create -> all Ready (140-151 s; goal <= 70 s);
+* ``isvc_writes_per_isvc``: the manager's POST/PUT/PATCH/DELETE while converging, per
+  InferenceService, Events apart (12 + 3 dry-run PUTs; goal <= 7, 0 dry-run);
+  ``isvc_event_writes_per_isvc``: the Events it wrote;
+* ``isvc_manager_gets_while_converging``: the manager's GETs other than its list/watches
+  (upstream: 20 uncached GETs of ``inferenceservice-config`` per InferenceService; goal 0);
+* ``isvc_manager_cpu_s``: manager CPU seconds to all Ready (43-47; goal <= 45);
+* ``isvc_manager_rss_peak_mb`` / ``isvc_manager_rss_idle_mb`` (168 / 135 MiB; goal <= 150 /
+  <= 120 MB);
+* ``isvc_config_rollout_s``: a ``deploymentRolloutStrategy`` change in
+  ``inferenceservice-config`` -> all 1,000 Deployments carry it (upstream: never without a
+  restart; goal <= 10 s);
+* ``isvc_restart_writes`` and ``isvc_restart_synced_s``: a manager restart with nothing
+  changed (22.7 s, 2,002 writes; goal 0 writes, caches synced <= 5 s);
+* ``isvc_delete_1000_s``: delete all 1,000 -> all gone (47.4 s; goal <= 47 s).
+
+``BENCH_ISVC_COUNT`` scales the run down (e.g. 100 for a quick look).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import anyio
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench._common import (
+    BENCH_DIR,
+    ROOT,
+    ensure_assets,
+    for_each,
+    free_port,
+    proc_stats,
+    spawn_python,
+    stop,
+)
+from bench._results import format_table, record
+from runtime.testing.eventually import eventually
+
+COUNT = int(os.environ.get("BENCH_ISVC_COUNT", "1000"))
+NAMESPACES = 10
+CLIENTS = 8
+KSERVE_NS = "kserve"
+STORAGE_URI = "gs://kfserving-examples/models/sklearn/1.0/model"
+NODE_CAPACITY = {"cpu": "256", "memory": "1Ti", "pods": "250", "ephemeral-storage": "1Ti",
+                 "nvidia.com/gpu": "8"}
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _scrape(port: int) -> dict[str, float]:
+    """The manager's rest_client_requests_total by method, and its reconcile count."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    out: dict[str, float] = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            if s.name == "rest_client_requests_total":
+                out[s.labels["method"]] = out.get(s.labels["method"], 0.0) + s.value
+            elif s.name == "controller_runtime_reconcile_total" and \
+                    s.labels.get("controller") == "inferenceservice":
+                out["reconciles"] = out.get("reconciles", 0.0) + s.value
+    return out
+
+
+def _ready_probe(port: int) -> bool:
+    try:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2).status == 200
+    except Exception:
+        return False
+
+
+def _isvc(i: int) -> dict[str, Any]:
+    return {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+            "metadata": {"name": f"sklearn-{i}", "namespace": f"bench-{i % NAMESPACES}"},
+            "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"},
+                                             "storageUri": STORAGE_URI}}}}
+
+
+class _Manager:
+    def __init__(self, kubeconfig: str, log: Path) -> None:
+        self.metrics = free_port()
+        self.probe = free_port()
+        self.proc = spawn_python(
+            "controllers", "--webhooks=false", "--controllers=inferenceservice",
+            f"--metrics-addr=127.0.0.1:{self.metrics}",
+            f"--health-probe-addr=127.0.0.1:{self.probe}", "--zap-log-level=warn",
+            log=log, env={"KUBECONFIG": kubeconfig, "POD_NAMESPACE": KSERVE_NS})
+
+    def scrape(self) -> dict[str, float]:
+        return _scrape(self.metrics)
+
+    def stop(self) -> None:
+        stop(self.proc)
+
+
+async def _run(env: Any) -> dict[str, float]:
+    from lightkube import AsyncClient, KubeConfig
+    from lightkube.generic_resource import create_namespaced_resource
+    from lightkube.models.meta_v1 import ObjectMeta
+    from lightkube.resources.apps_v1 import Deployment
+    from lightkube.resources.core_v1 import ConfigMap, Namespace
+
+    from runtime.client import Client
+    from runtime.restmapper import ResourceInfo
+
+    isvc_res = create_namespaced_resource("serving.kserve.io", "v1beta1", "InferenceService",
+                                          "inferenceservices")
+    csr_res = create_global_resource_csr()
+    kube = AsyncClient(KubeConfig.from_file(env.kubeconfig_path), field_manager="bench")
+    figures: dict[str, float] = {}
+    for ns in [KSERVE_NS, *(f"bench-{i}" for i in range(NAMESPACES))]:
+        await kube.create(Namespace(metadata=ObjectMeta(name=ns)))
+    cm = yaml.safe_load((ROOT / "config/configmap/inferenceservice.yaml").read_text())
+    cm["data"]["deploy"] = json.dumps({"defaultDeploymentMode": "Standard"})
+    await kube.create(ConfigMap(metadata=ObjectMeta(name="inferenceservice-config",
+                                                    namespace=KSERVE_NS), data=cm["data"]))
+    for path in sorted((ROOT / "config/runtimes").glob("kserve-*.yaml")):
+        await kube.create(csr_res(yaml.safe_load(path.read_text())))
+
+    log = BENCH_DIR / "bench_isvc_manager.log"
+    log.unlink(missing_ok=True)
+    mgr = _Manager(str(env.kubeconfig_path), log)
+    try:
+        await eventually(lambda: _ready_probe(mgr.probe), within=120, interval=0.1)
+        before = mgr.scrape()
+        t0 = time.perf_counter()
+
+        async def create(i: int) -> None:
+            await kube.create(isvc_res(_isvc(i)))
+
+        await for_each(COUNT, CLIENTS, create)
+        figures["isvc_create_all_s"] = time.perf_counter() - t0
+
+        async def count_deployments() -> int:
+            return len([1 async for _ in kube.list(Deployment, namespace="*",
+                                                   labels={"component": "predictor"})])
+
+        async def count_ready() -> int:
+            n = 0
+            async for isvc in kube.list(isvc_res, namespace="*"):
+                conds = (isvc.get("status") or {}).get("conditions") or []
+                n += any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+            return n
+
+        deployments_at = None
+        while True:
+            if deployments_at is None and await count_deployments() >= COUNT:
+                deployments_at = time.perf_counter() - t0
+            if await count_ready() >= COUNT:
+                break
+            if time.perf_counter() - t0 > 900:
+                raise TimeoutError("not all InferenceServices Ready after 900 s")
+            await anyio.sleep(1.0)
+        figures["isvc_1000_ready_s"] = time.perf_counter() - t0
+        figures["isvc_1000_deployments_s"] = deployments_at or figures["isvc_1000_ready_s"]
+        stats = proc_stats(mgr.proc.pid)
+        after = mgr.scrape()
+        figures["isvc_manager_cpu_s"] = stats.cpu_s
+        figures["isvc_manager_rss_peak_mb"] = stats.peak_mb
+        reader = Client(kube).api_reader
+        events = [e for e in await reader.list(
+            ResourceInfo("events.k8s.io", "v1", "Event", "events"))
+            if e.get("reportingController") == "v1beta1Controllers"]
+        event_writes = sum(1 + (1 if e.get("series") else 0) for e in events)
+        writes = sum(after.get(m, 0) - before.get(m, 0) for m in WRITES) - event_writes
+        figures["isvc_writes_per_isvc"] = writes / COUNT
+        figures["isvc_event_writes_per_isvc"] = event_writes / COUNT
+        figures["isvc_manager_gets_while_converging"] = after.get("GET", 0) - before.get("GET", 0)
+        await anyio.sleep(20)
+        figures["isvc_manager_rss_idle_mb"] = proc_stats(mgr.proc.pid).rss_mb
+
+        # a rollout-strategy change in the config reaches every Deployment, no restart
+        cm["data"]["deploy"] = json.dumps({
+            "defaultDeploymentMode": "Standard",
+            "deploymentRolloutStrategy": {"defaultRollout": {"maxSurge": "1",
+                                                             "maxUnavailable": "0"}}})
+        t1 = time.perf_counter()
+        await kube.patch(ConfigMap, "inferenceservice-config", {"data": cm["data"]},
+                         namespace=KSERVE_NS)
+        while True:
+            done = len([1 async for d in kube.list(Deployment, namespace="*",
+                                                   labels={"component": "predictor"})
+                        if d.spec.strategy.rollingUpdate.maxSurge == 1])
+            if done >= COUNT:
+                break
+            if time.perf_counter() - t1 > 300:
+                raise TimeoutError(f"config change reached {done}/{COUNT} after 300 s")
+            await anyio.sleep(0.5)
+        figures["isvc_config_rollout_s"] = time.perf_counter() - t1
+        await anyio.sleep(5)
+    finally:
+        mgr.stop()
+
+    # restart with nothing changed
+    mgr = _Manager(str(env.kubeconfig_path), log)
+    try:
+        t2 = time.perf_counter()
+        await eventually(lambda: _ready_probe(mgr.probe), within=120)
+        figures["isvc_restart_synced_s"] = time.perf_counter() - t2
+        await eventually(lambda: mgr.scrape().get("reconciles", 0) >= COUNT, within=300,
+                         interval=0.5)
+        await anyio.sleep(5)
+        counts = mgr.scrape()
+        figures["isvc_restart_writes"] = sum(counts.get(m, 0) for m in WRITES)
+
+        t3 = time.perf_counter()
+
+        async def delete(i: int) -> None:
+            body = _isvc(i)
+            await kube.delete(isvc_res, body["metadata"]["name"],
+                              namespace=body["metadata"]["namespace"])
+
+        await for_each(COUNT, CLIENTS, delete)
+        while len([1 async for _ in kube.list(isvc_res, namespace="*")]) > 0:
+            if time.perf_counter() - t3 > 600:
+                raise TimeoutError("InferenceServices not deleted after 600 s")
+            await anyio.sleep(0.5)
+        figures["isvc_delete_1000_s"] = time.perf_counter() - t3
+    finally:
+        mgr.stop()
+        await kube.close()
+    return figures
+
+
+def create_global_resource_csr() -> Any:
+    from lightkube.generic_resource import create_global_resource
+
+    return create_global_resource("serving.kserve.io", "v1alpha1", "ClusterServingRuntime",
+                                  "clusterservingruntimes")
+
+
+def main() -> None:
+    ensure_assets()
+    from runtime.testing import Environment
+
+    env = Environment(
+        crd_paths=[str(ROOT / "config/crd/full")], cluster=True, nodes=10,
+        node_capacity=NODE_CAPACITY,
+        extra_controller_manager_args=["--controllers=*,-horizontalpodautoscaling",
+                                       "--kube-api-qps=200", "--kube-api-burst=400"],
+    )
+    with env:
+        figures = anyio.run(_run, env)
+    if COUNT != 1000:
+        figures = {k.replace("1000", str(COUNT)): v for k, v in figures.items()}
+    print(format_table(figures, title=f"{COUNT} InferenceServices, Standard mode"))
+    record(figures)
+
+
+if __name__ == "__main__":
+    main()
