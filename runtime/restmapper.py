@@ -3,11 +3,11 @@ serves it (client-go's ``RESTMapper``, controller-runtime's ``client/apiutil``).
 
 :class:`ResourceInfo` is what the REST layer needs to address a resource type (group,
 version, kind, plural, scope). :func:`resource_info` returns it for a type that *declares* it:
-lightkube resources (``_api_info``), typed custom resources (``runtime.resource.CustomResource``
-via ``__crd__``) and classes declaring ``__group__``, ``__version__``, ``__kind__`` and
-``__plural__`` (and optionally ``__namespaced__``). A type that declares only its
-group/version/kind gets no guessed English plural (``Policy`` -> ``policys``?): its resource is
-looked up by discovery, :meth:`RESTMapper.resource_info`.
+lightkube resources (their type info, read by ``runtime.transport``), typed custom resources
+(``runtime.resource.CustomResource`` via ``__crd__``) and classes declaring ``__group__``,
+``__version__``, ``__kind__`` and ``__plural__`` (and optionally ``__namespaced__``). A type
+that declares only its group/version/kind gets no guessed English plural (``Policy`` ->
+``policys``?): its resource is looked up by discovery, :meth:`RESTMapper.resource_info`.
 
 :class:`RESTMapper` is controller-runtime's lazy dynamic mapper: it reads the discovery
 document of one group-version (``/api/v1``, ``/apis/<group>/<version>``) the first time a
@@ -35,6 +35,7 @@ import httpx2
 import msgspec
 
 from runtime.codec import status_error
+from runtime.transport import lightkube_type_info
 
 __all__ = [
     "GVK",
@@ -122,21 +123,9 @@ def declared_info(resource: Any) -> ResourceInfo | None:
     if cached is not None:
         return cached
     info: ResourceInfo
-    api = getattr(resource, "_api_info", None)
-    if api is not None:
-        from lightkube.core.resource import GlobalResource, GlobalSubResource
-
-        rd = api.parent or api.resource
-        info = ResourceInfo(
-            group=rd.group,
-            version=rd.version,
-            kind=rd.kind,
-            plural=api.plural,
-            namespaced=not (
-                isinstance(resource, type)
-                and issubclass(resource, GlobalResource | GlobalSubResource)
-            ),
-        )
+    lk = lightkube_type_info(resource)
+    if lk is not None:
+        info = ResourceInfo(*lk)
     elif getattr(resource, "__crd__", None) is not None:
         crd = resource.__crd__  # runtime.resource.CRD (duck-typed: no import upwards)
         info = ResourceInfo(
@@ -148,14 +137,14 @@ def declared_info(resource: Any) -> ResourceInfo | None:
         )
     else:
         gvk = gvk_of(resource)
-        plural = getattr(resource, "__plural__", None)
-        if not isinstance(plural, str):
+        declared = getattr(resource, "__plural__", None)
+        if not isinstance(declared, str):
             return None
         info = ResourceInfo(
             group=gvk.group,
             version=gvk.version,
             kind=gvk.kind,
-            plural=plural,
+            plural=declared,
             namespaced=bool(getattr(resource, "__namespaced__", True)),
         )
     with contextlib.suppress(TypeError):  # unhashable
@@ -191,10 +180,9 @@ def gvk_of(resource: Any) -> GVK:
     crd = getattr(resource, "__crd__", None)
     if crd is not None:
         return GVK(crd.group, crd.version, crd.kind)
-    api = getattr(resource, "_api_info", None)
-    if api is not None:
-        rd = api.parent or api.resource
-        return GVK(rd.group, rd.version, rd.kind)
+    lk = lightkube_type_info(resource)
+    if lk is not None:
+        return GVK(lk[0], lk[1], lk[2])
     group = getattr(resource, "__group__", None)
     version = getattr(resource, "__version__", None)
     kind = getattr(resource, "__kind__", None)

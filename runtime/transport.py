@@ -22,7 +22,8 @@ response headers (watches excepted), on top of httpx's per-read/connect timeouts
 request cannot hold a worker forever.
 
 This is the only module that reaches into private attributes of lightkube and httpx2 (the
-client under a ``lightkube.AsyncClient``, a transport's pool settings, a client's mounts);
+client under a ``lightkube.AsyncClient``, a resource class's type info, a transport's pool
+settings, a client's mounts);
 ``tests/unit/test_transport.py`` pins them, so an upgrade that changes them fails there, loudly,
 instead of somewhere in a reflector.
 
@@ -59,6 +60,7 @@ __all__ = [
     "connection_pool",
     "http_client",
     "instrument",
+    "lightkube_type_info",
     "retry_after_seconds",
     "separate_pool_client",
 ]
@@ -77,6 +79,22 @@ def http_client(kube: Any) -> httpx2.AsyncClient:
     if not isinstance(http, httpx2.AsyncClient):
         raise TypeError("expected a lightkube.AsyncClient")
     return http
+
+
+def lightkube_type_info(resource: Any) -> tuple[str, str, str, str, bool] | None:
+    """``(group, version, kind, plural, namespaced)`` of a lightkube resource class or
+    instance (its private ``_api_info``; subresources report their parent's kind), or None
+    for anything else."""
+    api = getattr(resource, "_api_info", None)
+    if api is None:
+        return None
+    from lightkube.core.resource import GlobalResource, GlobalSubResource
+
+    rd = api.parent or api.resource
+    namespaced = not (
+        isinstance(resource, type) and issubclass(resource, GlobalResource | GlobalSubResource)
+    )
+    return rd.group, rd.version, rd.kind, api.plural, namespaced
 
 
 # --------------------------------------------------------------------------- request metrics

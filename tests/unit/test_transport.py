@@ -21,6 +21,7 @@ from runtime.transport import (
     close_pool,
     http_client,
     instrument,
+    lightkube_type_info,
     retry_after_seconds,
     separate_pool_client,
 )
@@ -183,6 +184,14 @@ def test_pinned_private_attributes_still_exist() -> None:
                  "_local_address", "_retries", "_socket_options", "_proxy",
                  "_max_connections"):
         assert hasattr(pool, attr), f"httpcore2 AsyncConnectionPool.{attr}"
+    # lightkube resource classes' type info (_api_info)
+    from lightkube.resources.apps_v1 import Deployment
+    from lightkube.resources.core_v1 import Namespace, Pod
+
+    assert lightkube_type_info(Deployment) == ("apps", "v1", "Deployment", "deployments", True)
+    assert lightkube_type_info(Namespace) == ("", "v1", "Namespace", "namespaces", False)
+    assert lightkube_type_info(Pod.Status) == ("", "v1", "Pod", "pods", True)
+    assert lightkube_type_info(object) is None
 
 
 async def test_instrument_wraps_once_and_the_pool_copy_sees_through_it() -> None:
