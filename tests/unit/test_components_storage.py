@@ -13,14 +13,18 @@ from apis.serving.v1beta1 import StorageSpec, StorageUri
 from apis.serving.v1beta1.configmap import parse_inferenceservice_config
 from controllers.inferenceservice.components import ComponentError, CredentialContext
 from controllers.inferenceservice.components.storage import (
-    create_init_container,
     get_storage_container_spec,
     inject_storage_uris,
-    parse_oci_scheme,
-    parse_pvc_uri,
     validate_storage_uri,
-    volume_name_from_path,
 )
+from controllers.storage.oci import parse_oci_scheme
+from controllers.storage.utils import (
+    create_init_container_with_config as create_init_container,
+)
+from controllers.storage.utils import (
+    get_volume_name_from_path as volume_name_from_path,
+)
+from controllers.storage.utils import parse_pvc_uri
 
 J = dict[str, Any]
 BASE_SI = {

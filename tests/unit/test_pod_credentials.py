@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from apis.serving.v1beta1.configmap import S3Config
+from controllers.storage.credentials import azure, gcs, hdfs, hf, https, ms
+from controllers.storage.credentials.s3 import build_s3_env_vars
 from controllers.webhooks.pod import PodMutationError
-from controllers.webhooks.pod.credentials import azure, gcs, hdfs, hf, https, ms
-from controllers.webhooks.pod.credentials.s3 import build_s3_env_vars
 from tests.unit.test_pod_support import (
     builder,
     credential_config,

@@ -14,19 +14,19 @@ from typing import Any
 import pytest
 
 from apis.serving.v1beta1.configmap import StorageInitializerConfig
-from controllers.webhooks.pod import PodMutationError
-from controllers.webhooks.pod.oci import (
+from controllers.storage.oci import (
     configure_oci_fetch_to_container,
-    inject_modelcar,
     parse_oci_scheme,
     shell_quote,
     validate_oci_mount_paths,
 )
-from controllers.webhooks.pod.storage_initializer import (
+from controllers.storage.storage_initializer import (
     StorageInitializerParams,
     StorageUri,
     common_storage_initialization,
 )
+from controllers.webhooks.pod import PodMutationError
+from controllers.webhooks.pod.storage_initializer import inject_modelcar
 from tests.unit.test_pod_support import (
     KSERVE,
     MODELS,

@@ -20,23 +20,25 @@ from apis.serving.v1beta1.configmap import (
     StorageInitializerConfig,
     parse_inferenceservice_config,
 )
-from controllers.webhooks.pod import PodMutationError
-from controllers.webhooks.pod.container_merge import merge_container_with_patch
-from controllers.webhooks.pod.istio import set_istio_cni_security_context
-from controllers.webhooks.pod.storage_initializer import (
-    StorageInitializerParams,
-    StorageUri,
+from controllers.storage.container_merge import merge_container_with_patch
+from controllers.storage.storage_container import (
     check_storage_initializer_config,
-    common_storage_initialization,
     get_container_spec_for_storage_uri,
     get_storage_container_spec,
 )
-from controllers.webhooks.pod.utils import (
+from controllers.storage.storage_initializer import (
+    StorageInitializerParams,
+    StorageUri,
+    common_storage_initialization,
+)
+from controllers.storage.utils import (
     add_or_replace_env,
     apply_confidential_container_config,
     get_container,
     parse_pvc_uri,
 )
+from controllers.webhooks.pod import PodMutationError
+from controllers.webhooks.pod.istio import set_istio_cni_security_context
 from tests.unit.test_pod_support import (
     CREDENTIALS_JSON,
     HF_ENV,

@@ -15,7 +15,7 @@ from apis.serving.v1beta1.configmap import (
     StorageInitializerConfig,
     parse_inferenceservice_config,
 )
-from controllers.webhooks.pod.credentials import CredentialBuilder
+from controllers.storage.credentials import CredentialBuilder
 from controllers.webhooks.pod.storage_initializer import inject_storage_initializer
 
 JsonDict = dict[str, Any]

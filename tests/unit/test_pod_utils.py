@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 from apis.serving.v1beta1.configmap import StorageInitializerConfig
-from controllers.webhooks.pod import PodMutationError
-from controllers.webhooks.pod.container_merge import merge_container_with_patch
-from controllers.webhooks.pod.oci import (
+from controllers.storage.container_merge import merge_container_with_patch
+from controllers.storage.oci import (
     _modelcar_command,
     configure_modelcar_to_container,
     configure_oci_native_to_container,
@@ -22,7 +21,7 @@ from controllers.webhooks.pod.oci import (
     shell_quote,
     validate_oci_mount_paths,
 )
-from controllers.webhooks.pod.utils import (
+from controllers.storage.utils import (
     add_default_hf_env_vars,
     find_common_parent_path,
     get_parent_directory,
@@ -32,6 +31,7 @@ from controllers.webhooks.pod.utils import (
     go_json,
     go_quantity_error,
 )
+from controllers.webhooks.pod import PodMutationError
 
 EMPTY = StorageInitializerConfig()
 

@@ -42,6 +42,7 @@ from apis.serving.v1beta1.predictor_runtime_selection import (
     SelectedRuntime,
     server_type_for_image,
 )
+from runtime.strategic_merge import StrategicMergeError
 
 from .canary import adjust_stable_min_replicas, canary_inference_service, canary_replica_count
 from .component import (
@@ -82,7 +83,6 @@ from .storage import (
     inject_storage_uris,
     validate_storage_uri,
 )
-from .strategic_merge import StrategicMergeError
 
 __all__ = [
     "build_canary_predictor",

@@ -1,13 +1,12 @@
 """Merging a ServingRuntime with an InferenceService predictor (upstream
 ``inferenceservice/utils/utils.go``: ``MergeRuntimeContainers``, ``MergePodSpec``,
 ``MergeServingRuntimeAndInferenceServiceSpecs``, ``ReplacePlaceholders``, ``UpdateImageTag``,
-``AddEnvVarToPodSpec``; ``pkg/utils/container_merge.go``: ``MergeContainerWithPatch``).
+``AddEnvVarToPodSpec``).
 
 Works on JSON objects (camelCase dicts, as lightkube's ``to_dict()`` gives them) because the
-merge is defined on JSON: upstream marshals both sides and applies a strategic merge patch.
-Go's ``json.Marshal`` drops empty values of non-pointer fields (``omitempty``); the
-``go_omitempty_*`` helpers do the same to a patch so an ``image: ""`` or ``env[].value: ""``
-does not override the runtime's, exactly as upstream.
+merge is defined on JSON: upstream marshals both sides and applies a strategic merge patch
+(containers: :func:`controllers.storage.container_merge.merge_container_with_patch`, shared
+with the storage initializer; pod specs: :mod:`runtime.strategic_merge`).
 """
 
 from __future__ import annotations
@@ -20,19 +19,18 @@ from typing import Any
 
 from apis.serving.v1alpha1.servingruntime_types import ServingRuntimePodSpec
 from apis.serving.validation import is_gpu_enabled
+from controllers.storage.container_merge import go_omitempty_pod_spec, merge_container_with_patch
+from controllers.storage.utils import go_json
+from runtime.strategic_merge import POD_SPEC, StrategicMergeError, strategic_merge
 
 from .component import ComponentError
-from .strategic_merge import CONTAINER, POD_SPEC, StrategicMergeError, strategic_merge
 
 __all__ = [
     "INVALID_PREDICTOR_SPEC",
     "PlaceholderError",
     "add_env_var",
     "container_index",
-    "go_omitempty_container",
-    "go_omitempty_pod_spec",
     "invalid_predictor_spec",
-    "merge_container_with_patch",
     "merge_pod_spec",
     "merge_runtime_containers",
     "merge_serving_runtime_and_isvc_specs",
@@ -41,137 +39,6 @@ __all__ = [
 ]
 
 JsonDict = dict[str, Any]
-
-# Container / PodSpec fields that are Go values (not pointers) with ``omitempty``: empty
-# strings, false and empty lists/maps are never marshalled.
-_CONTAINER_VALUE_FIELDS = frozenset(
-    {
-        "image",
-        "workingDir",
-        "terminationMessagePath",
-        "terminationMessagePolicy",
-        "imagePullPolicy",
-        "stdin",
-        "stdinOnce",
-        "tty",
-        "command",
-        "args",
-        "ports",
-        "envFrom",
-        "env",
-        "resizePolicy",
-        "restartPolicyRules",
-        "volumeMounts",
-        "volumeDevices",
-    }
-)
-_POD_VALUE_FIELDS = frozenset(
-    {
-        "volumes",
-        "initContainers",
-        "containers",
-        "ephemeralContainers",
-        "restartPolicy",
-        "dnsPolicy",
-        "nodeSelector",
-        "serviceAccountName",
-        "serviceAccount",
-        "nodeName",
-        "hostNetwork",
-        "hostPID",
-        "hostIPC",
-        "imagePullSecrets",
-        "hostname",
-        "subdomain",
-        "schedulerName",
-        "tolerations",
-        "hostAliases",
-        "priorityClassName",
-        "readinessGates",
-        "overhead",
-        "topologySpreadConstraints",
-        "schedulingGates",
-        "resourceClaims",
-    }
-)
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value is False or value == "" or value == [] or value == {}
-
-
-def _empty_resources(value: Any) -> bool:
-    """A ResourceRequirements with nothing in it (Go marshals ``resources: {}``, which says
-    nothing; dropped so builders and tests see one shape)."""
-    return isinstance(value, dict) and not any(
-        value.get(k) for k in ("limits", "requests", "claims")
-    )
-
-
-def go_omitempty_container(container: Mapping[str, Any]) -> JsonDict:
-    """A copy of ``container`` as Go would marshal it: empty value fields dropped, and the
-    empty ``value`` of env entries (``EnvVar.Value`` is a plain string)."""
-    out: JsonDict = {}
-    for key, value in container.items():
-        if value is None or (key in _CONTAINER_VALUE_FIELDS and _empty(value)):
-            continue
-        if key == "resources" and _empty_resources(value):
-            continue
-        if key == "env":
-            value = [
-                {k: v for k, v in e.items() if not (k == "value" and v == "")}
-                if isinstance(e, dict)
-                else e
-                for e in value
-            ]
-        out[key] = copy.deepcopy(value)
-    return out
-
-
-def go_omitempty_pod_spec(pod: Mapping[str, Any]) -> JsonDict:
-    """A copy of a pod spec as Go would marshal it (top-level empty value fields dropped,
-    containers and init containers normalised with :func:`go_omitempty_container`)."""
-    out: JsonDict = {}
-    for key, value in pod.items():
-        if value is None or (key in _POD_VALUE_FIELDS and _empty(value)):
-            continue
-        if key in ("containers", "initContainers"):
-            value = [go_omitempty_container(c) if isinstance(c, dict) else c for c in value]
-        out[key] = copy.deepcopy(value)
-    return out
-
-
-def _reconcile_env_value_conflicts(
-    merged: list[JsonDict], overlay: Sequence[Mapping[str, Any]]
-) -> None:
-    """``reconcileEnvValueConflicts``: an env entry left with both ``value`` and ``valueFrom``
-    keeps the one the overlay set."""
-    by_name = {e.get("name"): e for e in overlay if isinstance(e, Mapping)}
-    for e in merged:
-        if not e.get("value") or e.get("valueFrom") is None:
-            continue
-        over = by_name.get(e.get("name"))
-        if over is None:
-            continue
-        if over.get("valueFrom") is not None:
-            e.pop("value", None)
-        elif over.get("value"):
-            e.pop("valueFrom", None)
-
-
-def merge_container_with_patch(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> JsonDict:
-    """``MergeContainerWithPatch``: ``overlay`` strategic-merged onto ``base`` (env by name,
-    ports by containerPort, volumeMounts by mountPath; lists without a strategy replaced;
-    resources merged per resource), env ``value``/``valueFrom`` conflicts settled for the
-    overlay, the name kept from ``base`` when the overlay's is empty. Raises
-    :class:`~.strategic_merge.StrategicMergeError`."""
-    base_json = go_omitempty_container(base)
-    overlay_json = go_omitempty_container(overlay)
-    merged = go_omitempty_container(strategic_merge(base_json, overlay_json, CONTAINER))
-    _reconcile_env_value_conflicts(merged.get("env") or [], overlay_json.get("env") or [])
-    if not merged.get("name"):
-        merged["name"] = base.get("name") or ""
-    return merged
 
 
 def merge_runtime_containers(runtime: Mapping[str, Any], isvc: Mapping[str, Any]) -> JsonDict:
@@ -270,18 +137,6 @@ def _html_escape(text: str) -> str:
     return "".join(_HTML_ESCAPES.get(ch, ch) for ch in text)
 
 
-def go_json(value: Any) -> str:
-    """``json.Marshal`` text of a JSON value: compact, HTML characters escaped."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
-
-
 def _go_print_map(m: Mapping[str, str]) -> str:
     return "map[" + " ".join(f"{k}:{m[k]}" for k in sorted(m)) + "]"
 
@@ -362,7 +217,7 @@ def replace_placeholders(container: Mapping[str, Any], meta: Mapping[str, Any]) 
     InferenceService's ObjectMeta (``meta`` as JSON: name, namespace, labels...), then decoded
     again (a value that breaks the JSON is an error, as upstream). Raises
     :class:`PlaceholderError`."""
-    text = go_json(container)
+    text = go_json(container, sort_keys=False)
     if "{{" not in text:
         return copy.deepcopy(dict(container))
     rendered = render_template(text, meta)

@@ -7,6 +7,7 @@ pod; :class:`PodMutationError` refuses it. The webhook handler (``/mutate-pods``
 result into a JSON patch.
 """
 
+from controllers.storage.utils import PodMutationError
 from controllers.webhooks.pod.mutator import (
     CONTEXT_READS,
     PodMutationContext,
@@ -16,7 +17,6 @@ from controllers.webhooks.pod.mutator import (
     mutate_pod,
     need_mutate,
 )
-from controllers.webhooks.pod.utils import PodMutationError
 
 __all__ = [
     "CONTEXT_READS",

@@ -4,7 +4,7 @@ gets the accelerator type from ``serving.kserve.io/gke-accelerator`` as a node s
 from __future__ import annotations
 
 from apis.serving.constants import GKE_ACCELERATOR_ANNOTATION
-from controllers.webhooks.pod.utils import JsonDict, container_list, pod_spec, string_map
+from controllers.storage.utils import JsonDict, container_list, pod_spec, string_map
 
 __all__ = [
     "GKE_ACCELERATOR_NODE_SELECTOR",

@@ -37,8 +37,8 @@ from apis.serving.constants import (
 )
 from apis.serving.v1beta1.configmap import LoggerConfig, LoggerStorageConfig
 from apis.serving.validation import go_quote
-from controllers.webhooks.pod.credentials import CredentialBuilder
-from controllers.webhooks.pod.utils import (
+from controllers.storage.credentials import CredentialBuilder
+from controllers.storage.utils import (
     JsonDict,
     PodMutationError,
     container_list,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from apis.serving.constants import STORAGE_INITIALIZER_CONTAINER, STORAGE_INITIALIZER_UID_ANNOTATION
-from controllers.webhooks.pod.utils import (
+from controllers.storage.utils import (
     JsonDict,
     PodMutationError,
     container_list,

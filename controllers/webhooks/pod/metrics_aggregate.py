@@ -14,7 +14,7 @@ from apis.serving.constants import (
     KSERVE_CONTAINER_PROMETHEUS_PORT_ANNOTATION,
     QUEUE_PROXY_CONTAINER,
 )
-from controllers.webhooks.pod.utils import (
+from controllers.storage.utils import (
     JsonDict,
     append_port_if_not_exists,
     container_list,

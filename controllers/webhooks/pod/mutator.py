@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-import msgspec
 from lightkube.resources.core_v1 import Secret, ServiceAccount
 
 from apis.serving.constants import (
@@ -39,18 +38,24 @@ from apis.serving.v1alpha1 import ClusterStorageContainer
 from apis.serving.v1beta1 import InferenceService
 from apis.serving.v1beta1.component import LoggerSpec
 from apis.serving.v1beta1.configmap import InferenceServiceConfig
+from controllers.storage.credentials import CredentialBuilder
+from controllers.storage.credentials.reads import (
+    Reader,
+    get_or_none,
+    read_objects,
+    secret_names,
+)
+from controllers.storage.oci import resolve_oci_model_mode
+from controllers.storage.storage_container import check_storage_initializer_config
+from controllers.storage.utils import JsonDict, PodMutationError, string_map
 from controllers.webhooks.pod.accelerator import inject_gke_accelerator_selector
 from controllers.webhooks.pod.agent import check_resource_config, get_logger_config, inject_agent
-from controllers.webhooks.pod.credentials import CredentialBuilder
 from controllers.webhooks.pod.istio import set_istio_cni_security_context
 from controllers.webhooks.pod.metrics_aggregate import inject_metrics_aggregator
-from controllers.webhooks.pod.oci import inject_modelcar, resolve_oci_model_mode
 from controllers.webhooks.pod.storage_initializer import (
-    check_storage_initializer_config,
+    inject_modelcar,
     inject_storage_initializer,
 )
-from controllers.webhooks.pod.utils import JsonDict, PodMutationError, string_map
-from runtime.client import is_not_found
 
 __all__ = [
     "CONTEXT_READS",
@@ -246,44 +251,6 @@ def mutate_pod(pod: JsonDict, ctx: PodMutationContext) -> JsonDict:
 # ---------------------------------------------------------------------------------------------
 
 
-class Reader(Protocol):
-    """What :func:`build_context` needs of a client (``runtime.client.Client`` reads from
-    the cache)."""
-
-    async def get(self, resource: Any, name: str, namespace: str | None = None) -> Any: ...
-
-    async def list(self, resource: Any, namespace: str | None = None) -> list[Any]: ...
-
-
-def _json(obj: Any) -> JsonDict:
-    if isinstance(obj, dict):
-        return obj
-    if isinstance(obj, msgspec.Struct):
-
-        def strip(v: Any) -> Any:
-            if isinstance(v, dict):
-                return {k: strip(x) for k, x in v.items() if x is not None}
-            if isinstance(v, list):
-                return [strip(x) for x in v]
-            return v
-
-        out = strip(msgspec.to_builtins(obj))
-        assert isinstance(out, dict)
-        return out
-    dump = obj.model_dump(mode="json", by_alias=True, exclude_none=True)
-    assert isinstance(dump, dict)
-    return dump
-
-
-async def _get(reader: Reader, resource: Any, name: str, namespace: str) -> Any | None:
-    try:
-        return await reader.get(resource, name, namespace)
-    except Exception as exc:
-        if is_not_found(exc):
-            return None
-        raise
-
-
 async def build_context(
     reader: Reader,
     pod: JsonDict,
@@ -316,7 +283,8 @@ async def build_context(
 
     isvc_logger: LoggerSpec | None = None
     if LOGGER_ANNOTATION in annotations:
-        isvc = await _get(reader, InferenceService, labels[INFERENCE_SERVICE_POD_LABEL], namespace)
+        isvc_name = labels[INFERENCE_SERVICE_POD_LABEL]
+        isvc = await get_or_none(reader, InferenceService, isvc_name, namespace)
         if isvc is not None and isvc.spec is not None and isvc.spec.predictor is not None:
             isvc_logger = isvc.spec.predictor.logger
 
@@ -331,29 +299,16 @@ async def build_context(
             store = None  # mutate_pod refuses the pod with this error
         if store is not None and store.service_account_name:
             sa_names.append(store.service_account_name)
-    service_accounts: dict[str, JsonDict] = {}
-    for name in dict.fromkeys(sa_names):
-        obj = await _get(reader, ServiceAccount, name, namespace)
-        if obj is not None:
-            service_accounts[name] = _json(obj)
-
+    service_accounts = await read_objects(reader, ServiceAccount, namespace, sa_names)
     creds = CredentialBuilder(config.credentials, service_accounts={}, secrets={})
-    secret_names: list[str] = []
-    annotation_key = config.credentials.storage_secret_name_annotation
-    if annotation_key and annotation_key in annotations:
-        secret_names.append(annotations[annotation_key])
-    else:
-        for sa_obj in service_accounts.values():
-            for ref in sa_obj.get("secrets") or []:
-                if isinstance(ref, dict) and isinstance(ref.get("name"), str):
-                    secret_names.append(ref["name"])
+    names = secret_names(
+        config.credentials.storage_secret_name_annotation,
+        annotations,
+        service_accounts.values(),
+    )
     if has_source and annotations.get(STORAGE_SPEC_ANNOTATION) == "true":
-        secret_names.append(creds.storage_spec_secret_name(annotations))
-    secrets: dict[str, JsonDict] = {}
-    for name in dict.fromkeys(secret_names):
-        obj = await _get(reader, Secret, name, namespace)
-        if obj is not None:
-            secrets[name] = _json(obj)
+        names.append(creds.storage_spec_secret_name(annotations))
+    secrets = await read_objects(reader, Secret, namespace, names)
 
     return PodMutationContext(
         config=config,

@@ -13,9 +13,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from controllers.webhooks.pod.credentials import azure, gcs, hdfs, hf, https, ms, s3
-from controllers.webhooks.pod.credentials.secrets import secret_values
-from controllers.webhooks.pod.utils import (
+from controllers.storage.credentials import azure, gcs, hdfs, hf, https, ms, s3
+from controllers.storage.credentials.secrets import secret_values
+from controllers.storage.utils import (
     JsonDict,
     PodMutationError,
     append_volume_if_not_exists,

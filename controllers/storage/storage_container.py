@@ -7,19 +7,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
-
 from apis.serving.v1alpha1.storage_container import (
     ClusterStorageContainer,
     StorageContainerSpec,
     WorkloadType,
 )
-from controllers.webhooks.pod import oci
-from controllers.webhooks.pod.utils import JsonDict, PodMutationError, go_quantity_error
+from controllers.storage import oci
+from controllers.storage.utils import JsonDict, PodMutationError, go_quantity_error, to_json
 
 __all__ = [
     "check_storage_initializer_config",
-    "container_json",
     "get_container_spec_for_storage_uri",
     "get_storage_container_spec",
 ]
@@ -119,21 +116,4 @@ def get_container_spec_for_storage_uri(
         raise PodMutationError(
             f'error resolving storage container for "{storage_uri}": {exc}'
         ) from None
-    return None if spec is None else container_json(spec.container)
-
-
-def container_json(container: Any) -> JsonDict:
-    """A typed Container (lightkube) as JSON, unset fields left out."""
-    if isinstance(container, dict):
-        return dict(container)
-
-    def strip(v: Any) -> Any:
-        if isinstance(v, dict):
-            return {k: strip(x) for k, x in v.items() if x is not None}
-        if isinstance(v, list):
-            return [strip(x) for x in v]
-        return v
-
-    out = strip(msgspec.to_builtins(container))
-    assert isinstance(out, dict)
-    return out
+    return None if spec is None else to_json(spec.container)

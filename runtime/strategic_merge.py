@@ -1,7 +1,7 @@
 """Kubernetes strategic merge patch applied to JSON objects (apimachinery
-``strategicpatch.StrategicMergePatch``), as upstream uses it to merge a ServingRuntime's
-container and pod fields with an InferenceService's (``utils.MergeContainerWithPatch``,
-``utils.MergePodSpec``).
+``strategicpatch.StrategicMergePatch``): what a Go controller gets when it marshals two typed
+objects and merges one over the other (a container over a template container, a pod spec
+over a default one).
 
 The patch metadata (``patchStrategy``/``patchMergeKey``) comes from the Kubernetes OpenAPI
 definitions the project already ships for CRD generation (``x-kubernetes-patch-strategy`` /
@@ -20,9 +20,6 @@ Semantics reproduced (the ones a patch made from a typed object can exercise):
 
 Directives (``$patch``, ``$retainKeys``, ``$setElementOrder``, ``$deleteFromPrimitiveList``)
 are not supported: patches built from typed objects never contain them.
-
-This is generic Kubernetes machinery; it lives here because the InferenceService components
-are its only user so far (the pod mutator's storage-container merge will be the next).
 """
 
 from __future__ import annotations
@@ -38,6 +35,8 @@ from typing import Any
 from runtime.resource import KUBE_SCHEMA_VERSION
 
 __all__ = [
+    "CONTAINER",
+    "POD_SPEC",
     "StrategicMergeError",
     "strategic_merge",
 ]
@@ -45,6 +44,7 @@ __all__ = [
 JsonDict = dict[str, Any]
 
 CONTAINER = "io.k8s.api.core.v1.Container"
+"""The OpenAPI definition of a ``corev1.Container`` (``definition`` of :func:`strategic_merge`)."""
 POD_SPEC = "io.k8s.api.core.v1.PodSpec"
 
 

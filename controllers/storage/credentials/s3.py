@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from apis.serving.constants import KSERVE_API_GROUP
-from controllers.webhooks.pod.credentials.secrets import secret_values
-from controllers.webhooks.pod.utils import JsonDict, env_var, secret_env
+from controllers.storage.credentials.secrets import secret_values
+from controllers.storage.utils import JsonDict, env_var, secret_env
 
 __all__ = [
     "AWS_ACCESS_KEY_ID",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from controllers.webhooks.pod.credentials.secrets import secret_values
-from controllers.webhooks.pod.utils import JsonDict, env_var
+from controllers.storage.credentials.secrets import secret_values
+from controllers.storage.utils import JsonDict, env_var
 
 __all__ = ["HEADERS", "HTTPS_HOST", "build_secret_envs"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from controllers.webhooks.pod.credentials.secrets import secret_name, secret_values
-from controllers.webhooks.pod.utils import JsonDict, secret_env
+from controllers.storage.credentials.secrets import secret_name, secret_values
+from controllers.storage.utils import JsonDict, secret_env
 
 __all__ = ["MS_TOKEN_KEY", "build_secret_envs"]
 

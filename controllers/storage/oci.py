@@ -1,5 +1,5 @@
-"""OCI model storage (upstream ``pkg/utils/storage.go`` modelcar/native helpers,
-``pod/oci_fetch.go`` and ``StorageInitializerInjector.InjectModelcar``).
+"""OCI model storage (upstream ``pkg/utils/storage.go`` modelcar/native helpers and
+``pod/oci_fetch.go``), for the pod mutator's ``InjectModelcar`` and for ``storageUris``.
 
 Three ways to serve a model packaged as an OCI image, chosen by the URI scheme
 (``oci+native://``, ``oci+fetch://``, ``oci+modelcar://``) or, for a bare ``oci://``, by
@@ -21,13 +21,9 @@ from typing import Any
 
 from apis.serving.constants import (
     DEFAULT_MOUNT_PATH,
-    INFERENCE_SERVICE_CONTAINER,
     STORAGE_INITIALIZER_CONTAINER,
-    STORAGE_INITIALIZER_SOURCE_URI_ANNOTATION,
-    TRANSFORMER_CONTAINER,
-    WORKER_CONTAINER,
 )
-from controllers.webhooks.pod.utils import (
+from controllers.storage.utils import (
     JsonDict,
     PodMutationError,
     StorageMountParams,
@@ -45,9 +41,7 @@ from controllers.webhooks.pod.utils import (
     get_parent_directory,
     get_volume_name_from_path,
     go_dir,
-    pod_spec,
     quantity,
-    string_map,
     volume_mount,
     volume_mounts,
     volumes,
@@ -64,7 +58,6 @@ __all__ = [
     "configure_modelcar_to_container",
     "configure_oci_fetch_to_container",
     "configure_oci_native_to_container",
-    "inject_modelcar",
     "modelcar_names",
     "parse_oci_scheme",
     "resolve_oci_model_mode",
@@ -383,39 +376,3 @@ def configure_oci(
         )
     else:
         configure_modelcar_to_container(uri, spec, target_name, model_path, config, oci_index)
-
-
-def inject_modelcar(pod: JsonDict, config: Any, kserve_namespace: str) -> None:
-    """``InjectModelcar`` (the webhook's OCI step, registered only when the config resolves
-    an OCI mode): materialise an ``oci://`` / ``oci+<mode>://`` source URI annotation into
-    ``kserve-container`` (else ``worker-container``) and ``transformer-container``."""
-    meta = pod.get("metadata") or {}
-    src = string_map(meta.get("annotations")).get(STORAGE_INITIALIZER_SOURCE_URI_ANNOTATION)
-    if src is None:
-        return
-    mode, uri, is_oci = effective_oci_mode(src, config)
-    if not is_oci:
-        return
-    spec = pod_spec(pod)
-    namespace = str(meta.get("namespace") or "")
-    if get_container(spec, INFERENCE_SERVICE_CONTAINER) is not None:
-        target = INFERENCE_SERVICE_CONTAINER
-    elif get_container(spec, WORKER_CONTAINER) is not None:
-        target = WORKER_CONTAINER
-    else:
-        raise PodMutationError(
-            f"Invalid configuration: cannot find container: {INFERENCE_SERVICE_CONTAINER}",
-            "spec.containers",
-        )
-    configure_oci(mode, uri, spec, target, DEFAULT_MOUNT_PATH, config, namespace, kserve_namespace)
-    if get_container(spec, TRANSFORMER_CONTAINER) is not None:
-        configure_oci(
-            mode,
-            uri,
-            spec,
-            TRANSFORMER_CONTAINER,
-            DEFAULT_MOUNT_PATH,
-            config,
-            namespace,
-            kserve_namespace,
-        )

@@ -2,7 +2,7 @@
 Face, ModelScope, IRSA, storage-spec Secrets) turned into env vars and volumes of a container.
 Pure: built over ServiceAccounts and Secrets the caller read from the cache."""
 
-from controllers.webhooks.pod.credentials.service_account_credentials import (
+from controllers.storage.credentials.service_account_credentials import (
     AWS_IRSA_ANNOTATION,
     DEFAULT_STORAGE_SECRET_KEY,
     DEFAULT_STORAGE_SPEC_SECRET,

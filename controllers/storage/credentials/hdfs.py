@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from controllers.webhooks.pod.credentials.secrets import secret_name
-from controllers.webhooks.pod.utils import JsonDict, volume_mount
+from controllers.storage.credentials.secrets import secret_name
+from controllers.storage.utils import JsonDict, volume_mount
 
 __all__ = ["HDFS_NAMENODE", "HDFS_VOLUME_NAME", "MOUNT_PATH", "build_secret"]
 

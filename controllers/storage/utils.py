@@ -1,10 +1,12 @@
-"""Pod-spec helpers of the pod mutator (upstream ``pkg/utils/{utils,storage,confidential}.go``).
+"""Pod-spec helpers (upstream ``pkg/utils/{utils,storage,confidential}.go``) of the pod
+mutator and of the storage initialization it shares with the InferenceService controller.
 
 Everything works on the pod's JSON (plain dicts, camelCase keys), mutated in place: the mutator
-deep-copies the incoming pod once and every injector edits that copy. Fields are written the
-way Go's ``encoding/json`` writes the upstream structs (``omitempty``: an empty ``subPath``, a
-``false`` ``readOnly`` or an empty env ``value`` are left out), so the mutated pod equals the
-one upstream would produce and the JSON patch touches only what changed.
+deep-copies the incoming pod once and every injector edits that copy (the controller edits its
+own copy of the pod spec it builds). Fields are written the way Go's ``encoding/json`` writes
+the upstream structs (``omitempty``: an empty ``subPath``, a ``false`` ``readOnly`` or an empty
+env ``value`` are left out), so the mutated pod equals the one upstream would produce and the
+JSON patch touches only what changed.
 
 Refusals are :class:`PodMutationError` (a ``ValueError``) with upstream's message.
 """
@@ -17,6 +19,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+
+import msgspec
 
 from apis.serving.constants import STORAGE_INITIALIZER_CONTAINER
 from apis.serving.validation import canonical_quantity, find_common_parent_path
@@ -57,6 +61,7 @@ __all__ = [
     "secret_env",
     "set_env_value",
     "string_map",
+    "to_json",
     "volume_mount",
     "volume_mounts",
     "volumes",
@@ -79,9 +84,10 @@ CONFIDENTIAL_RESOURCE_ID_ENV = "CONFIDENTIAL_RESOURCE_ID"
 
 
 class PodMutationError(ValueError):
-    """The mutator refuses the pod (the webhook answers with this message; upstream answers
-    HTTP 500 with the same text). ``field`` names the pod field or config key at fault when
-    there is one."""
+    """The pod (spec) cannot be mutated as asked: the mutator refuses the pod (the webhook
+    answers with this message; upstream answers HTTP 500 with the same text), the controller
+    turns it into a ``ComponentError``. ``field`` names the pod field or config key at fault
+    when there is one."""
 
     def __init__(self, message: str, field: str = "") -> None:
         super().__init__(message)
@@ -93,9 +99,11 @@ class PodMutationError(ValueError):
 # ---------------------------------------------------------------------------------------------
 
 
-def go_json(value: Any) -> str:
-    """``json.Marshal``: compact, map keys sorted, HTML characters escaped as Go does."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+def go_json(value: Any, *, sort_keys: bool = True) -> str:
+    """``json.Marshal``: compact, map keys sorted, HTML characters escaped as Go does.
+    ``sort_keys=False`` keeps the dicts' order, for a JSON object standing for a Go struct
+    (whose fields Go writes in declaration order)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
     return (
         text.replace("<", "\\u003c")
         .replace(">", "\\u003e")
@@ -178,6 +186,28 @@ def quantity(value: str, where: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # pod / container access
 # ---------------------------------------------------------------------------------------------
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+def to_json(obj: Any) -> JsonDict:
+    """A typed object as JSON with its unset (None) fields left out: a lightkube model, a
+    msgspec struct from the cache or a Pydantic model (a dict is copied)."""
+    if isinstance(obj, dict):
+        return dict(obj)
+    dump = getattr(obj, "model_dump", None)
+    if dump is not None:
+        out = dump(mode="json", by_alias=True, exclude_none=True)
+    else:
+        out = _without_none(msgspec.to_builtins(obj))
+    assert isinstance(out, dict)
+    return out
 
 
 def pod_spec(pod: JsonDict) -> JsonDict:
