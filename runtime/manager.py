@@ -33,10 +33,7 @@ and lease renewals waiting for a connection until they time out.
 SIGTERM / SIGINT trigger a graceful stop (``handle_signals=True``, the default of
 :meth:`Manager.run`); a second signal exits at once with status 1.
 
-The HTTP servers are a minimal HTTP/1.1 server on anyio streams rather than
-starlette+uvicorn: two fixed GET endpoints do not need a framework, and the hand-written
-server costs no extra imports (uvicorn + starlette + their deps add several MB of RSS and
-startup time to every replica) and no threads.
+The metrics and health-probe endpoints are served by ``runtime.httpserver``.
 """
 
 from __future__ import annotations
@@ -52,7 +49,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
 import anyio
 import anyio.abc
@@ -62,6 +58,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from runtime import metrics
 from runtime.cache import Cache, CacheOptions
 from runtime.healthz import Checker, Handler, Response
+from runtime.httpserver import HTTPServer, Route
 
 __all__ = [
     "LeaderElectionLostError",
@@ -130,93 +127,6 @@ def parse_bind_address(addr: str | int | None) -> tuple[str | None, int] | None:
     if not 0 <= p <= 65535:
         raise ValueError(f"invalid port in bind address {addr!r}")
     return (host or None, p)
-
-
-# --------------------------------------------------------------------------- HTTP server
-
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            500: "Internal Server Error"}
-_MAX_HEAD = 16 * 1024
-
-Route = Callable[[str, str], Awaitable[Response]]
-"""(path, query) -> Response."""
-
-
-class _HTTPServer:
-    """A minimal HTTP/1.1 GET server on anyio streams, one response per connection."""
-
-    def __init__(self, name: str, host: str | None, port: int, routes: dict[str, Route]) -> None:
-        self.name = name
-        self.host = host
-        self.port = port
-        self.routes = routes  # exact path or "prefix/" -> handler of the rest
-
-    def _route(self, path: str) -> tuple[Route, str] | None:
-        for prefix, h in self.routes.items():
-            if path == prefix:
-                return h, ""
-            if path.startswith(prefix + "/"):
-                return h, path[len(prefix):]
-        return None
-
-    async def _respond(self, stream: anyio.abc.ByteStream, head: bytes) -> None:
-        try:
-            line = head.split(b"\r\n", 1)[0].decode("latin-1")
-            method, target, _version = line.split(" ", 2)
-        except ValueError:
-            await self._write(stream, Response(400, {}, b"bad request\n"), False)
-            return
-        u = urlsplit(target)
-        found = self._route(u.path)
-        if found is None:
-            resp = Response(404, {"Content-Type": "text/plain; charset=utf-8"},
-                            b"404 page not found\n")
-        elif method not in ("GET", "HEAD"):
-            resp = Response(405, {}, b"method not allowed\n")
-        else:
-            handler, rest = found
-            try:
-                resp = await handler(rest, u.query)
-            except Exception:
-                log.exception("HTTP handler failed", extra={"server": self.name, "path": u.path})
-                resp = Response(500, {}, b"internal server error\n")
-        await self._write(stream, resp, method == "HEAD")
-
-    @staticmethod
-    async def _write(stream: anyio.abc.ByteStream, resp: Response, head_only: bool) -> None:
-        reason = _REASONS.get(resp.status, "")
-        headers = {"Content-Length": str(len(resp.body)), "Connection": "close", **resp.headers}
-        out = [f"HTTP/1.1 {resp.status} {reason}\r\n".encode("latin-1")]
-        out += [f"{k}: {v}\r\n".encode("latin-1") for k, v in headers.items()]
-        out.append(b"\r\n")
-        if not head_only:
-            out.append(resp.body)
-        await stream.send(b"".join(out))
-
-    async def _handle(self, stream: anyio.abc.SocketStream) -> None:
-        async with stream:
-            buf = b""
-            with anyio.move_on_after(10):  # slow or idle clients do not keep a task forever
-                try:
-                    while b"\r\n\r\n" not in buf:
-                        chunk = await stream.receive(4096)
-                        buf += chunk
-                        if len(buf) > _MAX_HEAD:
-                            return
-                    await self._respond(stream, buf)
-                except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
-                    return
-
-    async def serve(self, *, task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Bind, report the bound port through ``task_status``, serve until cancelled."""
-        listener = await anyio.create_tcp_listener(
-            local_host=self.host, local_port=self.port, reuse_port=False
-        )
-        port = int(listener.extra(anyio.abc.SocketAttribute.local_port))
-        log.info("Serving %s", self.name, extra={"bindAddress": f"{self.host or ''}:{port}"})
-        async with listener:
-            task_status.started(port)
-            await listener.serve(self._handle)
 
 
 # --------------------------------------------------------------------------- manager
@@ -519,7 +429,7 @@ class Manager:
                 body = metrics.exposition()
                 return Response(200, {"Content-Type": CONTENT_TYPE_PLAIN_0_0_4}, body)
 
-            srv = _HTTPServer("metrics server", host, port, {"/metrics": metrics_route})
+            srv = HTTPServer("metrics server", host, port, {"/metrics": metrics_route})
             self.metrics_port = await tg.start(srv.serve)
         if self.health_probe_bind_address is not None:
             host, port = self.health_probe_bind_address
@@ -528,7 +438,7 @@ class Manager:
                 routes["/readyz"] = self._readyz.handle
             if self._healthz is not None:
                 routes["/healthz"] = self._healthz.handle
-            srv = _HTTPServer("health probe", host, port, routes)
+            srv = HTTPServer("health probe", host, port, routes)
             self.health_probe_port = await tg.start(srv.serve)
 
     async def _signals(self) -> None:
