@@ -537,7 +537,8 @@ class Manager:
                 for rec in self._recorders.values():
                     http_tg.start_soon(rec.run)
                 async with anyio.create_task_group() as cache_tg:
-                    # 2. caches; informers registered by controllers already exist (warm).
+                    # 2. caches: the informers registered before start (controllers create
+                    # theirs when they start, bounded by their own cache_sync_timeout).
                     await self.cache.start(cache_tg)
                     await self._until_stop(
                         self.cache.wait_for_cache_sync(within=self.cache_sync_timeout))
