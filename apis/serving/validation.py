@@ -431,7 +431,18 @@ def canonical_quantity(value: str | int) -> str:
     """``resource.MustParse(value).String()``: the canonical text Go writes back for a
     quantity (``"1000m"`` -> ``"1"``, ``"0.5"`` -> ``"500m"``, ``"1024Mi"`` -> ``"1Gi"``,
     ``"1536"`` stays, ``"1e3"`` stays). Values are rounded up to nano units as Go does.
-    Raises ``ValueError`` for something that is not a quantity."""
+    Raises ``ValueError`` for something that is not a quantity (or too large to compute:
+    Go's arbitrary-precision decimals have no limit, the 1,000 digits here do)."""
+    from decimal import DecimalException, localcontext
+
+    try:
+        with localcontext(prec=1000):
+            return _canonical_quantity(value)
+    except DecimalException:
+        raise ValueError(f"quantity out of range: {value!r}") from None
+
+
+def _canonical_quantity(value: str | int) -> str:
     from decimal import ROUND_CEILING, Decimal
 
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
