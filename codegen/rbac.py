@@ -111,7 +111,7 @@ def declared_permissions(mgr: Any) -> list[Permission | NonResourcePermission]:
         if isinstance(r, Controller):
             out += _package_declarations(r.reconciler)
         elif isinstance(r, WebhookServer) and r.paths:
-            from controllers.webhooks.setup import WEBHOOK_READS
+            from controllers.webhooks.registration import WEBHOOK_READS
 
             out += _tuple_permissions(WEBHOOK_READS)
             if "/mutate-pods" in r.paths:

@@ -9,9 +9,10 @@ other LocalModelCaches (unique ``sourceModelUri``), the LocalModelNodeGroups (a 
 cache's node groups must exist) and, on DELETE, each InferenceService the cache's status
 lists (refused while one still carries the cache's ``localmodel`` label; one that cannot be
 read refuses the delete, as upstream). LLMInferenceServices are not served by this
-project; the ones a status lists are skipped. On UPDATE the CRD's ``sourceModelUri``
-immutability rule is checked first (the API server does it with the full CRDs, before
-validating webhooks run; with the minimal CRDs only the webhook can).
+project; the ones a status lists are skipped. On UPDATE, after upstream's rules, the CRD's
+``sourceModelUri`` immutability rule is checked (the API server does it before validating
+webhooks with the full CRDs; with the minimal CRDs only the webhook can), except for an
+object being deleted.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ from runtime.webhook import AdmissionRequest
 __all__ = ["LocalModelCacheValidator", "LocalModelNamespaceCacheValidator", "consumer_labels"]
 
 _JSON = dict[str, Any]
+
+
+def _deleting(obj: _JSON) -> bool:
+    meta = obj.get("metadata")
+    return isinstance(meta, dict) and meta.get("deletionTimestamp") is not None
 
 
 def _labels_of(obj: Any) -> dict[str, str]:
@@ -76,8 +82,10 @@ class LocalModelCacheValidator:
         return validate_local_model_cache(obj, await self.client.list(LocalModelCache))
 
     async def validate_update(self, old: _JSON, new: _JSON, req: AdmissionRequest) -> list[str]:
-        validate_source_model_uri_unchanged(new, old)
-        return validate_local_model_cache(new, await self.client.list(LocalModelCache))
+        warnings = validate_local_model_cache(new, await self.client.list(LocalModelCache))
+        if not _deleting(new):
+            validate_source_model_uri_unchanged(new, old)
+        return warnings
 
     async def validate_delete(self, obj: _JSON, req: AdmissionRequest) -> list[str]:
         return validate_local_model_cache_delete(obj, await consumer_labels(self.client, obj))
@@ -95,8 +103,10 @@ class LocalModelNamespaceCacheValidator:
         return validate_local_model_namespace_cache(obj, await self._node_groups())
 
     async def validate_update(self, old: _JSON, new: _JSON, req: AdmissionRequest) -> list[str]:
-        validate_source_model_uri_unchanged(new, old)
-        return validate_local_model_namespace_cache(new, await self._node_groups())
+        warnings = validate_local_model_namespace_cache(new, await self._node_groups())
+        if not _deleting(new):
+            validate_source_model_uri_unchanged(new, old)
+        return warnings
 
     async def validate_delete(self, obj: _JSON, req: AdmissionRequest) -> list[str]:
         return validate_local_model_namespace_cache_delete(

@@ -326,17 +326,33 @@ Defaulter = Callable[[JSON, AdmissionRequest], JSON | Awaitable[JSON | None] | N
 place."""
 
 
-class DefaulterHandler:
-    """Mutating handler over a :data:`Defaulter` (c-r ``defaulterForType``)."""
+def _wrong_kind(kind: str | None, *objects: JSON | None) -> AdmissionResponse | None:
+    """c-r's decoder refuses an object of another kind than the handler's type (400)."""
+    if kind is None:
+        return None
+    for obj in objects:
+        got = obj.get("kind") if obj is not None else None
+        if got is not None and got != kind:
+            return errored(400, f"expected {kind}, got {got}")
+    return None
 
-    def __init__(self, defaulter: Defaulter) -> None:
+
+class DefaulterHandler:
+    """Mutating handler over a :data:`Defaulter` (c-r ``defaulterForType``). With ``kind``,
+    an object of another kind is refused (400), as c-r's typed decoding does."""
+
+    def __init__(self, defaulter: Defaulter, *, kind: str | None = None) -> None:
         self.defaulter = defaulter
+        self.kind = kind
 
     async def handle(self, req: AdmissionRequest) -> AdmissionResponse:
         if req.operation == "DELETE":
             return allowed()
         if req.object is None:
             return errored(400, "request.object: there is no content to decode")
+        wrong = _wrong_kind(self.kind, req.object)
+        if wrong is not None:
+            return wrong
         work = _copy(req.object)
         try:
             out = await _call(self.defaulter, work, req)
@@ -369,14 +385,19 @@ class Validator:
 class ValidatorHandler:
     """Validating handler (c-r ``validatorForType``). ``validator`` has any of
     ``validate_create(obj, req)``, ``validate_update(old, new, req)``,
-    ``validate_delete(old, req)``, sync or async, returning warnings (or None)."""
+    ``validate_delete(old, req)``, sync or async, returning warnings (or None). With
+    ``kind``, objects of another kind are refused (400)."""
 
-    def __init__(self, validator: Any) -> None:
+    def __init__(self, validator: Any, *, kind: str | None = None) -> None:
         self.validator = validator
+        self.kind = kind
 
     async def handle(self, req: AdmissionRequest) -> AdmissionResponse:
         v = self.validator
         op = req.operation
+        wrong = _wrong_kind(self.kind, req.object, req.old_object)
+        if wrong is not None:
+            return wrong
         try:
             if op == "CONNECT":
                 return allowed()

@@ -126,11 +126,13 @@ class WebhookBuilder:
         paths: list[str] = []
         if self._defaulter is not None:
             path = self._defaulter_path or mutate_path(self._resource)
-            self._server.register(path, Admission(DefaulterHandler(self._defaulter)))
+            kind = gvk_of(self._resource).kind
+            self._server.register(path, Admission(DefaulterHandler(self._defaulter, kind=kind)))
             paths.append(path)
         if self._validator is not None:
             path = self._validator_path or validate_path(self._resource)
-            self._server.register(path, Admission(ValidatorHandler(self._validator)))
+            kind = gvk_of(self._resource).kind
+            self._server.register(path, Admission(ValidatorHandler(self._validator, kind=kind)))
             paths.append(path)
         if self._converter is not None:
             gvk = gvk_of(self._resource)

@@ -33,7 +33,7 @@ from lightkube.resources.admissionregistration_v1 import (
 from lightkube.resources.core_v1 import ConfigMap, Namespace
 
 from controllers.config import CONFIG_MAP_NAME
-from controllers.webhooks.setup import (
+from controllers.webhooks.registration import (
     MUTATING_CONFIGURATIONS,
     VALIDATING_CONFIGURATIONS,
     KServeWebhooks,

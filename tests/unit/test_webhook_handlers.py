@@ -37,7 +37,7 @@ from controllers.webhooks.servingruntime import (
     ClusterServingRuntimeValidator,
     ServingRuntimeValidator,
 )
-from controllers.webhooks.setup import setup_webhooks
+from controllers.webhooks.registration import setup_webhooks
 from controllers.webhooks.trainedmodel import TrainedModelValidator
 from runtime.testing.fake_client import FakeClient
 from runtime.webhook import (

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from controllers.webhooks.setup import (
+from controllers.webhooks.registration import (
     MUTATING_CONFIGURATIONS,
     VALIDATING_CONFIGURATIONS,
     setup_webhooks,

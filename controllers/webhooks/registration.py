@@ -4,6 +4,8 @@
     server = webhook_server_for(mgr, port=9443, tls_options=TLSOptions(...))  # optional
     hooks = setup_webhooks(mgr)
 
+(``server_from_flags(mgr, args)`` makes the server from ``kserve-manager``'s flags.)
+
 registers, on the manager's webhook server:
 
 ==================================================================  =========================
@@ -67,8 +69,12 @@ from controllers.webhooks.trainedmodel import TrainedModelValidator
 from runtime.manager import RunnableFunc
 from runtime.restmapper import NoKindMatchError
 from runtime.webhook import (
+    DEFAULT_CERT_DIR,
+    DEFAULT_PORT,
     Admission,
     DefaulterHandler,
+    DevCertificates,
+    TLSOptions,
     WebhookBuilder,
     WebhookServer,
     webhook_server_for,
@@ -76,9 +82,11 @@ from runtime.webhook import (
 
 __all__ = [
     "MUTATING_CONFIGURATIONS",
+    "SERVICE_NAME",
     "VALIDATING_CONFIGURATIONS",
     "WEBHOOK_READS",
     "KServeWebhooks",
+    "server_from_flags",
     "setup_webhooks",
 ]
 
@@ -112,6 +120,9 @@ VALIDATING_CONFIGURATIONS = (
 """The WebhookConfiguration names in ``config/webhook`` (for the dev mode's ``caBundle``
 patch: ``DevCertificates(client, mutating=..., validating=...)``)."""
 
+SERVICE_NAME = "kserve-webhook-server-service"
+"""The webhook Service of ``config/webhook``."""
+
 _WARM = (InferenceService, ServingRuntime, ClusterServingRuntime, LocalModelCache,
          LocalModelNamespaceCache, LocalModelNodeGroup)
 
@@ -124,6 +135,39 @@ class KServeWebhooks:
     config: ConfigSource
     paths: list[str] = field(default_factory=list)
     capacity: GpuCapacity | None = None
+
+
+def server_from_flags(mgr: Any, args: Any = None) -> WebhookServer:
+    """The manager's webhook server from ``kserve-manager``'s flags (defaults without
+    ``args``). ``--dev-webhook-certs`` makes a CA and serving certificate (for 127.0.0.1,
+    localhost and the Service's DNS names) and patches ``caBundle`` and a
+    ``https://<host>:<port>`` URL into the shipped configurations: for a local API server
+    that cannot reach a Service."""
+    from controllers.config import kserve_namespace
+
+    def flag(name: str, default: Any) -> Any:
+        value = getattr(args, name, None) if args is not None else None
+        return default if value in (None, "") else value
+
+    host = flag("webhook_host", None)
+    dev = None
+    if flag("dev_webhook_certs", False):
+        ns = kserve_namespace()
+        dev = DevCertificates(
+            mgr.client,
+            hosts=["127.0.0.1", "localhost", f"{SERVICE_NAME}.{ns}.svc",
+                   f"{SERVICE_NAME}.{ns}.svc.cluster.local"],
+            mutating=MUTATING_CONFIGURATIONS, validating=VALIDATING_CONFIGURATIONS,
+            url_host=host if host not in (None, "0.0.0.0", "::") else "127.0.0.1",
+        )
+    return webhook_server_for(
+        mgr,
+        host=host,
+        port=int(flag("webhook_port", DEFAULT_PORT)),
+        cert_dir=flag("webhook_cert_dir", DEFAULT_CERT_DIR),
+        tls_options=TLSOptions(flag("tls_min_version", ""), flag("tls_cipher_suites", "")),
+        dev=dev,
+    )
 
 
 async def _allowed(client: Any, resource: str, verbs: tuple[str, ...]) -> bool:
