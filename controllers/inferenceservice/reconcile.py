@@ -80,6 +80,7 @@ from runtime.apply import Applier
 from runtime.client import add_finalizer, is_not_found, remove_finalizer
 from runtime.reconcile import Request, Result
 
+from .credentials import storage_credentials
 from .routing import Routing
 from .status import StatusWriter
 from .workloads import AppliedComponent, KindNotServedError, StandardWorkloads
@@ -271,8 +272,10 @@ class InferenceServiceReconciler:
             status.serving_runtime_name = None if runtime.cluster_scoped else runtime.name
             status.cluster_serving_runtime_name = runtime.name if runtime.cluster_scoped else None
         storage_containers = await self.client.list(ClusterStorageContainer)
+        credentials = await storage_credentials(self.client, isvc, config, runtime)
         workload = self._build(status, build_predictor, isvc, config, runtime, mode,
                                storage_containers=storage_containers,
+                               credentials=credentials,
                                kserve_namespace=self.config.namespace)
         if mode == DeploymentModeType.STANDARD:
             await self._canaries(isvc, config, runtime, mode, stopped, storage_containers)
