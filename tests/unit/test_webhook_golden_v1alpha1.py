@@ -241,8 +241,9 @@ def lmc(name: str = "iris", uri: str = STORAGE_URI, consumers: bool = True,
     return obj
 
 
-SAME = {"name": "blah", "consumers": False}  # makeTestLocalModelCacheWithSameStorageURI
-DIFFERENT = {"name": "different", "uri": "gs://testbucket/differentmodel", "consumers": False}
+SAME: dict[str, Any] = {"name": "blah", "consumers": False}  # ...WithSameStorageURI
+DIFFERENT: dict[str, Any] = {"name": "different", "uri": "gs://testbucket/differentmodel",
+                             "consumers": False}
 
 
 async def test_unable_to_delete_local_model_cache_with_active_isvc() -> None:
