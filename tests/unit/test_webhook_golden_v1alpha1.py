@@ -152,7 +152,7 @@ IG_NAME_ERR = ("The InferenceGraph \"{}\" is invalid: a InferenceGraph name must
                "case alphanumeric characters or '-', and must start with alphabetical character. "
                "(e.g. \"my-name\" or \"abc-123\", regex used for validation is "
                "'[a-z]([-a-z0-9]*[a-z0-9])?')")
-ROOT = {"root": {}}
+ROOT: dict[str, Any] = {"root": {}}
 
 
 def ig(nodes: dict[str, Any] | None, name: str = "foo-bar") -> dict[str, Any]:
