@@ -100,7 +100,8 @@ class _Manager:
         self.proc = spawn_python(
             "controllers", "--webhooks=false", "--controllers=inferenceservice",
             f"--metrics-addr=127.0.0.1:{self.metrics}",
-            f"--health-probe-addr=127.0.0.1:{self.probe}", "--zap-log-level=warn",
+            f"--health-probe-addr=127.0.0.1:{self.probe}",
+            f"--zap-log-level={os.environ.get('BENCH_ISVC_LOG_LEVEL', 'warn')}",
             log=log, env={"KUBECONFIG": kubeconfig, "POD_NAMESPACE": KSERVE_NS})
 
     def scrape(self) -> dict[str, float]:

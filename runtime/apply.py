@@ -23,6 +23,7 @@ the controller sets (:func:`contains`) and applies only on a difference:
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,7 +31,9 @@ import msgspec
 
 from runtime.quantity import quantities_equal
 
-__all__ = ["Applier", "contains"]
+__all__ = ["Applier", "contains", "first_difference"]
+
+log = logging.getLogger(__name__)
 
 #: Keys whose values are maps of quantities (ResourceRequirements, ResourceQuota, ...).
 _QUANTITY_MAPS = frozenset({"limits", "requests", "capacity", "allocatable", "hard"})
@@ -77,6 +80,22 @@ def contains(desired: Any, live: Any, *, _key: str = "", _parent: str = "") -> b
         and isinstance(live, int | float)
         and float(desired) == float(live)
     )
+
+
+def first_difference(desired: Any, live: Any, path: str = "") -> str | None:
+    """The path of the first field where ``live`` does not hold ``desired`` (for logs), or
+    None when it holds it."""
+    if contains(desired, live):
+        return None
+    if isinstance(desired, Mapping) and isinstance(live, Mapping):
+        for k, v in desired.items():
+            if v is not None and not contains({k: v}, live):
+                return first_difference(v, live.get(k), f"{path}.{k}") or f"{path}.{k}"
+    if isinstance(desired, list) and isinstance(live, list) and len(desired) == len(live):
+        for i, (d, lv) in enumerate(zip(desired, live, strict=True)):
+            if not contains(d, lv):
+                return first_difference(d, lv, f"{path}[{i}]") or f"{path}[{i}]"
+    return path or "."
 
 
 def _digest(body: Mapping[str, Any]) -> bytes:
@@ -142,6 +161,12 @@ class Applier:
         if not self.needs_apply(body, live):
             self._applied[_key(body)] = _digest(body)
             return live, False
+        if log.isEnabledFor(logging.DEBUG):
+            why = "absent" if live is None else (
+                first_difference({k: v for k, v in body.items() if k not in ("apiVersion", "kind")},
+                                 _as_dict(live)) or "changed since the last apply")
+            log.debug("apply %s/%s %s: %s", body.get("kind"), meta.get("namespace"),
+                      meta.get("name"), why)
         result = await self.client.apply(desired)
         self._applied[_key(body)] = _digest(body)
         return result, True

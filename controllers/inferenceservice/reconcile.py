@@ -77,12 +77,12 @@ from controllers.reconcilers.ingress.status import create_component_url
 from controllers.reconcilers.modelconfig import create_empty_model_config
 from controllers.thirdparty import KnativeService
 from runtime.apply import Applier
-from runtime.client import add_finalizer, is_not_found, remove_finalizer
+from runtime.client import is_not_found, remove_finalizer
 from runtime.reconcile import Request, Result
 
 from .credentials import storage_credentials
 from .routing import Routing
-from .status import StatusWriter
+from .status import StatusWriter, WrittenObjects
 from .workloads import AppliedComponent, KindNotServedError, StandardWorkloads
 
 __all__ = ["InferenceServiceReconciler"]
@@ -112,7 +112,12 @@ class InferenceServiceReconciler:
         self.applier = Applier(self.client)
         self.workloads = StandardWorkloads(self.applier, self.rest_mapper)
         self.routing = Routing(self.applier, self.client, self.rest_mapper)
-        self.status_writer = StatusWriter(self.client, self.recorder)
+        self.written = WrittenObjects()
+        # per reconcile, keyed by InferenceService (workers reconcile different keys at once)
+        self._pods: dict[tuple[str, str], Any] = {}
+        self._unobserved: set[tuple[str, str]] = set()
+        self._previous_generation: dict[tuple[str, str], int | None] = {}
+        self.status_writer = StatusWriter(self.client, self.recorder, self.written)
 
     # ------------------------------------------------------------------ reads
 
@@ -127,13 +132,16 @@ class InferenceServiceReconciler:
     # ------------------------------------------------------------------ reconcile
 
     async def reconcile(self, req: Request) -> Result:
-        isvc = await self._get(InferenceService, req.name, req.namespace)
+        isvc = self.written.freshest(await self._get(InferenceService, req.name, req.namespace))
         if isvc is None:
+            self.written.forget(req.namespace, req.name)
             return Result()
         if isvc.metadata.deletionTimestamp is not None:
             await self._finalize(isvc)
             return Result()
         previous = isvc.status.model_copy(deep=True) if isvc.status is not None else None
+        self._previous_generation[(req.namespace, req.name)] = (
+            previous.observed_generation if previous is not None else None)
         status = isvc.status if isvc.status is not None else InferenceServiceStatus()
         isvc.status = status
         try:
@@ -156,8 +164,6 @@ class InferenceServiceReconciler:
                 initialize_conditions(status)
             await self.status_writer.write(isvc, previous, status, mode)
             return Result()
-        if add_finalizer(isvc, INFERENCESERVICE_FINALIZER):
-            await self._patch_finalizers(isvc)
         if annotations.get(DISABLE_AUTO_UPDATE_ANNOTATION) == "true" and is_ready(previous):
             return Result()
         if get_condition(status, "Ready") is None:
@@ -179,8 +185,8 @@ class InferenceServiceReconciler:
             self.recorder.event(isvc, "Warning", "InternalError", "Reconcile", str(e))
             await self.status_writer.write(isvc, previous, status, mode)
             raise
-        await self.status_writer.write(isvc, previous, status, mode)
-        return Result()
+        wait = await self.status_writer.write(isvc, previous, status, mode)
+        return Result(requeue_after=wait) if wait else Result()
 
     def _config_condition(self, status: InferenceServiceStatus) -> None:
         """Beyond upstream: a malformed ``inferenceservice-config`` (the last good one stays
@@ -230,6 +236,17 @@ class InferenceServiceReconciler:
                 status.address = Addressable(url=routing.address)
         if workload is not None and workload.multi_model and not stopped:
             await self._model_config(isvc)
+        key = (isvc.metadata.namespace, isvc.metadata.name)
+        pods = self._pods.pop(key, None)
+        if pods is not None:  # after routing: "Loaded" needs the InferenceService Ready
+            predictor = InferenceServiceComponent.PREDICTOR
+            propagate_model_status(status, component_status(status, predictor), pods, True)
+        if key in self._unobserved:
+            # the Deployment controller has not seen the new spec yet: its status describes
+            # the previous one, so this generation is not observed (readiness stays as the
+            # Deployment reports it, as upstream)
+            self._unobserved.discard(key)
+            status.observed_generation = self._previous_generation.get(key)
 
     @staticmethod
     def _build(status: InferenceServiceStatus, build: Any, *args: Any,
@@ -304,15 +321,13 @@ class InferenceServiceReconciler:
         pods = await self.client.list(Pod, ns, labels={"app": f"isvc.{workload.meta.name}"})
         why = predictor_not_ready_reason(pods)
         url = create_component_url(workload.meta, config.ingress)
-        deployments = _observed(applied.deployments)
-        propagate_raw_status(status, component, deployments, url,
+        propagate_raw_status(status, component, applied.deployments, url,
                              generation=isvc.metadata.generation,
                              not_ready=(why.reason, why.message) if why else None)
-        if len(deployments) < len(applied.deployments):
-            set_condition(status, _READY[component], "Unknown", "DeploymentProgressing",
-                          "the Deployment controller has not observed the new spec yet")
+        if not _observed(applied.deployments):
+            self._unobserved.add((isvc.metadata.namespace, isvc.metadata.name))
         if component == InferenceServiceComponent.PREDICTOR:
-            propagate_model_status(status, component_status(status, component), pods, True)
+            self._pods[(isvc.metadata.namespace, isvc.metadata.name)] = pods
         return applied
 
     async def _canaries(self, isvc: Any, config: InferenceServiceConfig,
@@ -392,14 +407,20 @@ class InferenceServiceReconciler:
     # ------------------------------------------------------------------ deletion
 
     async def _patch_finalizers(self, isvc: Any) -> None:
-        await self.client.patch(InferenceService, isvc.metadata.name,
-                                {"metadata": {"finalizers": isvc.metadata.finalizers,
-                                              "resourceVersion": isvc.metadata.resourceVersion}},
-                                namespace=isvc.metadata.namespace)
+        result = await self.client.patch(
+            InferenceService, isvc.metadata.name,
+            {"metadata": {"finalizers": isvc.metadata.finalizers,
+                          "resourceVersion": isvc.metadata.resourceVersion}},
+            namespace=isvc.metadata.namespace)
+        self.written.remember(result)
+        isvc.metadata.resourceVersion = result.metadata.resourceVersion
 
     async def _finalize(self, isvc: Any) -> None:
-        """Delete the TrainedModels of the InferenceService, then drop the finalizer (the
-        owned objects go with the garbage collector)."""
+        """An InferenceService that carries upstream's finalizer (made by upstream's manager):
+        delete its TrainedModels, then drop the finalizer (the owned objects go with the
+        garbage collector). New InferenceServices get no finalizer: the TrainedModel
+        controller deletes a TrainedModel whose InferenceService is gone, so the finalizer
+        would only cost a write at creation and a round trip at deletion."""
         if not remove_finalizer(isvc, INFERENCESERVICE_FINALIZER):
             return
         ns = isvc.metadata.namespace
@@ -436,12 +457,12 @@ def _component_of(build: Any) -> InferenceServiceComponent:
     return InferenceServiceComponent.PREDICTOR
 
 
-def _observed(deployments: list[Deployment]) -> list[Deployment]:
-    """The Deployments whose controller has seen their current spec (status from an older
-    spec says nothing about the new one)."""
-    return [d for d in deployments
-            if d.status is not None and d.metadata is not None
-            and (d.status.observedGeneration or 0) >= (d.metadata.generation or 0)]
+def _observed(deployments: list[Deployment]) -> bool:
+    """Whether the Deployment controller has seen the current spec of every Deployment
+    (status from an older spec says nothing about the new one)."""
+    return all(d.status is not None and d.metadata is not None
+               and (d.status.observedGeneration or 0) >= (d.metadata.generation or 0)
+               for d in deployments)
 
 
 def _set(status: InferenceServiceStatus, condition_type: str, condition: Any) -> Any:

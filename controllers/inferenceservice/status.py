@@ -20,8 +20,9 @@ from apis.serving.v1beta1.inference_service_status_conditions import (
     readiness_event,
 )
 from runtime import metrics
+from runtime.apply import first_difference
 
-__all__ = ["TIME_TO_READY", "StatusWriter"]
+__all__ = ["TIME_TO_READY", "StatusWriter", "WrittenObjects"]
 
 log = logging.getLogger(__name__)
 
@@ -56,30 +57,125 @@ def _since(isvc: Any, previous: InferenceServiceStatus | None) -> float | None:
     return max(0.0, (datetime.now(UTC) - start).total_seconds())
 
 
-class StatusWriter:
-    """Writes ``status`` when it differs from the cached object's, then records events."""
+class WrittenObjects:
+    """Read-your-writes for the InferenceServices this process wrote.
 
-    def __init__(self, client: Any, recorder: Any) -> None:
+    The informer delivers our own writes a little later; a reconcile that starts in between
+    (woken by a child object's event) would work from the older object and write status
+    twice, or patch a finalizer that is already there. The object each write returned is
+    kept until the cache has caught up with it. resourceVersions are compared as numbers:
+    opaque by contract, but etcd revisions in every API server this runs against; anything
+    else falls back to the cached object."""
+
+    def __init__(self) -> None:
+        self._objects: dict[tuple[str, str], Any] = {}
+
+    def remember(self, obj: Any) -> None:
+        meta = obj.metadata
+        self._objects[(meta.namespace, meta.name)] = obj
+
+    def forget(self, namespace: str, name: str) -> None:
+        self._objects.pop((namespace, name), None)
+
+    def freshest(self, cached: Any) -> Any:
+        """``cached``, or the object we wrote last if it is newer (a copy)."""
+        if cached is None:
+            return None
+        key = (cached.metadata.namespace, cached.metadata.name)
+        mine = self._objects.get(key)
+        if mine is None:
+            return cached
+        try:
+            newer = (mine.metadata.uid == cached.metadata.uid
+                     and int(mine.metadata.resourceVersion) > int(cached.metadata.resourceVersion))
+        except (TypeError, ValueError):
+            newer = False
+        if not newer:
+            del self._objects[key]  # the cache has caught up
+            return cached
+        return mine.model_copy(deep=True)
+
+
+def keep_transition_times(previous: InferenceServiceStatus | None,
+                          desired: InferenceServiceStatus) -> None:
+    """A condition that ends the reconcile as it started keeps its ``lastTransitionTime``
+    (a reconcile may set it Unknown and back on the way)."""
+    if previous is None:
+        return
+    before = {c.type: c for c in previous.conditions or ()}
+    for c in desired.conditions or ():
+        old = before.get(c.type)
+        if old is not None and (old.status, old.reason, old.message, old.severity) == (
+                c.status, c.reason, c.message, c.severity):
+            c.last_transition_time = old.last_transition_time
+
+
+class StatusWriter:
+    """Writes ``status`` when it differs from the cached object's, then records events.
+
+    Progress while not Ready is coalesced: a change from one not-Ready status to another
+    (the Deployment going from "new ReplicaSet created" to "minimum replicas unavailable",
+    a pod from ContainerCreating to Running) waits up to :attr:`coalesce` seconds for the
+    next one, so an InferenceService that becomes Ready quickly costs two status writes
+    (created, Ready) instead of one per step. Readiness changes, the first status and
+    anything that keeps changing for longer are written at once.
+    """
+
+    def __init__(self, client: Any, recorder: Any, written: WrittenObjects | None = None,
+                 *, coalesce: float = 3.0) -> None:
         self.client = client
         self.recorder = recorder
+        self.written = written
+        self.coalesce = coalesce
+        self._deferred: dict[tuple[str, str], float] = {}
+
+    def _defer(self, isvc: Any, previous: InferenceServiceStatus | None,
+               desired: InferenceServiceStatus) -> float | None:
+        """Seconds to wait before writing this change, or None to write it now."""
+        key = (isvc.metadata.namespace, isvc.metadata.name)
+        if (self.coalesce <= 0 or previous is None or not previous.conditions
+                or is_ready(previous) or is_ready(desired)):
+            self._deferred.pop(key, None)
+            return None
+        now = time.monotonic()
+        first = self._deferred.setdefault(key, now)
+        left = first + self.coalesce - now
+        if left <= 0:
+            del self._deferred[key]
+            return None
+        return left
 
     async def write(self, isvc: Any, previous: InferenceServiceStatus | None,
-                    desired: InferenceServiceStatus, mode: str) -> bool:
-        """True if a request was made. ``previous`` is the status the reconcile started from
-        (the cached object's); ``desired`` gets ``deploymentMode`` set."""
+                    desired: InferenceServiceStatus, mode: str) -> float | None:
+        """Write ``desired`` if it differs from ``previous`` (the status the reconcile
+        started from, the cached object's; ``desired`` gets ``deploymentMode`` set). Returns
+        the seconds after which to reconcile again to write a coalesced change, else None."""
         desired.deployment_mode = str(mode)
+        keep_transition_times(previous, desired)
         if previous is not None and inference_service_status_equal(previous, desired, mode):
-            return False
+            self._deferred.pop((isvc.metadata.namespace, isvc.metadata.name), None)
+            return None
+        wait = self._defer(isvc, previous, desired)
+        if wait is not None:
+            return wait
         started = time.perf_counter()
         body = desired.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if log.isEnabledFor(logging.DEBUG):
+            old = previous.model_dump(mode="json", by_alias=True, exclude_none=True) \
+                if previous is not None else None
+            log.debug("status of %s/%s changed at %s: %s -> %s", isvc.metadata.namespace,
+                      isvc.metadata.name, first_difference(body, old) or "(removed fields)",
+                      (old or {}).get("conditions"), body.get("conditions"))
         try:
-            await self.client.apply_status(isvc, body)
+            result = await self.client.apply_status(isvc, body)
         except Exception as e:
             self.recorder.event(isvc, "Warning", "UpdateFailed", "UpdateStatus",
                                 f"Failed to update status for InferenceService "
                                 f"{isvc.metadata.name!r}: {e}")
             raise
         log.debug("status written in %.1f ms", (time.perf_counter() - started) * 1000)
+        if self.written is not None and result is not None:
+            self.written.remember(result)
         event = readiness_event(isvc.metadata.name, previous, desired)
         if event is not None:
             etype, reason, note = event
@@ -88,4 +184,4 @@ class StatusWriter:
             seconds = _since(isvc, previous)
             if seconds is not None:
                 TIME_TO_READY.labels(str(mode), _runtime(desired)).observe(seconds)
-        return True
+        return None
