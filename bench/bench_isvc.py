@@ -81,7 +81,8 @@ def _scrape(port: int) -> dict[str, float]:
 
 def _ready_probe(port: int) -> bool:
     try:
-        return urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2).status == 200
+        resp = urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2)
+        return bool(resp.status == 200)
     except Exception:
         return False
 
@@ -133,7 +134,7 @@ async def _run(env: Any) -> dict[str, float]:
     await kube.create(ConfigMap(metadata=ObjectMeta(name="inferenceservice-config",
                                                     namespace=KSERVE_NS), data=cm["data"]))
     for path in sorted((ROOT / "config/runtimes").glob("kserve-*.yaml")):
-        await kube.create(csr_res(yaml.safe_load(path.read_text())))
+        await kube.create(csr_res.from_dict(yaml.safe_load(path.read_text())))
 
     log = BENCH_DIR / "bench_isvc_manager.log"
     log.unlink(missing_ok=True)
@@ -144,7 +145,7 @@ async def _run(env: Any) -> dict[str, float]:
         t0 = time.perf_counter()
 
         async def create(i: int) -> None:
-            await kube.create(isvc_res(_isvc(i)))
+            await kube.create(isvc_res.from_dict(_isvc(i)))
 
         await for_each(COUNT, CLIENTS, create)
         figures["isvc_create_all_s"] = time.perf_counter() - t0
@@ -198,7 +199,7 @@ async def _run(env: Any) -> dict[str, float]:
         while True:
             done = len([1 async for d in kube.list(Deployment, namespace="*",
                                                    labels={"component": "predictor"})
-                        if d.spec.strategy.rollingUpdate.maxSurge == 1])
+                        if _max_surge(d) == 1])
             if done >= COUNT:
                 break
             if time.perf_counter() - t1 > 300:
@@ -238,6 +239,12 @@ async def _run(env: Any) -> dict[str, float]:
         mgr.stop()
         await kube.close()
     return figures
+
+
+def _max_surge(d: Any) -> Any:
+    strategy = d.spec.strategy if d.spec is not None else None
+    rolling = strategy.rollingUpdate if strategy is not None else None
+    return rolling.maxSurge if rolling is not None else None
 
 
 def create_global_resource_csr() -> Any:

@@ -208,10 +208,10 @@ class InferenceServiceReconciler:
         stopped = is_stop_requested(isvc.metadata.annotations)
         services: dict[str, Service] = {}
         if mode != DeploymentModeType.MODEL_MESH:
-            applied, workload = await self._predictor(isvc, config, mode, stopped)
+            applied, workload, credentials = await self._predictor(isvc, config, mode, stopped)
             services.update(_by_name(applied.services))
         else:
-            workload = None
+            workload, credentials = None, await storage_credentials(self.client, isvc, config)
         isvc_labels = workload.isvc_labels if workload is not None else None
         spec = isvc.spec
         for component, build in ((InferenceServiceComponent.TRANSFORMER, build_transformer),
@@ -219,7 +219,8 @@ class InferenceServiceReconciler:
             if getattr(spec, str(component)) is None:
                 continue
             built = self._build(status, build, isvc, config, mode,
-                                isvc_labels_override=isvc_labels)
+                                isvc_labels_override=isvc_labels, credentials=credentials,
+                                kserve_namespace=self.config.namespace)
             applied = await self._component(isvc, built, config, stopped)
             services.update(_by_name(applied.services))
         propagate_stopped_condition(status, stopped)
@@ -282,7 +283,7 @@ class InferenceServiceReconciler:
             raise
 
     async def _predictor(self, isvc: Any, config: InferenceServiceConfig, mode: Any,
-                         stopped: bool) -> tuple[AppliedComponent, ComponentWorkload]:
+                         stopped: bool) -> tuple[AppliedComponent, ComponentWorkload, Any]:
         status: InferenceServiceStatus = isvc.status
         runtime = await self._select_runtime(isvc)
         if runtime is not None:
@@ -297,7 +298,7 @@ class InferenceServiceReconciler:
         if mode == DeploymentModeType.STANDARD:
             await self._canaries(isvc, config, runtime, mode, stopped, storage_containers)
         applied = await self._component(isvc, workload, config, stopped, runtime=runtime)
-        return applied, workload
+        return applied, workload, credentials
 
     async def _component(self, isvc: Any, workload: ComponentWorkload,
                          config: InferenceServiceConfig, stopped: bool,

@@ -349,6 +349,6 @@ def test_rollout_and_cluster_ip_from_config() -> None:
     )
     assert objs.deployments[0].to_dict()["spec"]["strategy"] == {
         "type": "RollingUpdate",
-        "rollingUpdate": {"maxSurge": "1", "maxUnavailable": "0"},
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
     }
     assert objs.services[0].to_dict()["spec"]["clusterIP"] == "None"
