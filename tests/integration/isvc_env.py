@@ -79,6 +79,8 @@ async def isvc_manager(envtest: Any, kube: AsyncClient, namespace: str,
     kw.setdefault("metrics_bind_address", "127.0.0.1:0")
     kw.setdefault("health_probe_bind_address", "127.0.0.1:0")
     kw.setdefault("max_concurrent_reconciles", 4)
+    # only this test's namespace: other tests' leftovers (a shared apiserver) stay out of view
+    kw.setdefault("namespace", namespace)
     mgr = Manager(str(envtest.kubeconfig_path), field_manager="manager",
                   cache_options=CacheOptions(by_object=by_object()), **kw)
     source = ConfigSource(mgr.client, namespace, recorder=mgr.get_event_recorder("config"))
