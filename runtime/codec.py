@@ -62,7 +62,8 @@ def decode_object(tp: Any, raw: bytes) -> Any:
     if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
         return msgspec.json.decode(raw, type=tp)
     if _is_pydantic(tp):
-        return tp.model_validate_json(raw)
+        # pydantic reads bytes/str only (a list's items arrive as msgspec.Raw)
+        return tp.model_validate_json(raw if isinstance(raw, bytes | str) else bytes(raw))
     if isinstance(tp, type) and issubclass(tp, dict):
         return tp(msgspec.json.decode(raw))
     raise TypeError(f"do not know how to decode into {tp!r}")
