@@ -15,7 +15,7 @@ MANAGER_FLAGS ?=
 WEBHOOK_PORT ?= 9443
 
 .PHONY: help venv envtest test test-unit test-integration test-cluster lint manifests \
-        install uninstall apply-local deploy run cluster cluster-down bench clean
+        install uninstall apply-local deploy run e2e cluster cluster-down bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -90,6 +90,13 @@ run: apply-local ## Start the local cluster, install everything and run the mana
 	@echo "kubectl: $(KUBECTL) get isvc -A   (try: $(KUBECTL) apply -f config/samples/serving_v1beta1_inferenceservice_sklearn_iris.yaml)"
 	@export KUBEBUILDER_ASSETS=$(ASSETS) && exec $(PY) -m e2e.local manager \
 	   --kubeconfig $(CLUSTER_DIR)/admin.kubeconfig --webhook-port $(WEBHOOK_PORT) -- $(MANAGER_FLAGS)
+
+$(VENV)/.e2e-stamp: $(VENV)/.stamp pyproject.toml requirements.lock
+	$(PY) -m pip install -q -c requirements.lock -e '.[e2e]'
+	@touch $@
+
+e2e: $(VENV)/.e2e-stamp ## End-to-end suite: the manager process under its generated RBAC (E2E_KUBECONFIG, else a local cluster)
+	@export KUBEBUILDER_ASSETS=$(ASSETS) && $(PY) -m pytest e2e $(PYTEST_ARGS)
 
 bench: venv ## Run the benchmarks; figures go to .bench/results.json
 	@export KUBEBUILDER_ASSETS=$(ASSETS) && $(PY) -m bench.run
