@@ -286,7 +286,9 @@ class InferenceServiceReconciler:
                          stopped: bool) -> tuple[AppliedComponent, ComponentWorkload, Any]:
         status: InferenceServiceStatus = isvc.status
         runtime = await self._select_runtime(isvc)
-        if runtime is not None:
+        # while stopped the status stays cleared (upstream sets the name again on the
+        # reconcile after the stop, so its stopped status flaps with one write more)
+        if runtime is not None and not stopped:
             status.serving_runtime_name = None if runtime.cluster_scoped else runtime.name
             status.cluster_serving_runtime_name = runtime.name if runtime.cluster_scoped else None
         storage_containers = await self.client.list(ClusterStorageContainer)
