@@ -112,6 +112,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         kube.close()
         # the webhook configurations are re-created (a previous run pointed them elsewhere)
         c.kubectl("delete", "--ignore-not-found", "-k", "config/webhook")
+        # a server dry run creates nothing, so the namespace its objects go to must exist
+        c.kubectl("apply", "--server-side", "-f", "config/default/namespace.yaml")
         c.dry_run = c.kubectl("apply", "--server-side", "--force-conflicts",
                               "--dry-run=server", "-k", "config/default").stdout
         c.kubectl("apply", "--server-side", "--force-conflicts", "-k", "config/overlays/local")
