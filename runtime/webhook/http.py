@@ -159,6 +159,10 @@ class HTTPConnection:
 
     async def _read_head(self) -> HTTPRequest:
         head = await self._read_until(b"\r\n\r\n", self.max_header_bytes, 431)
+        return self._parse_head(head)
+
+    @staticmethod
+    def _parse_head(head: bytes) -> HTTPRequest:
         lines = head[:-4].decode("latin-1").split("\r\n")
         while lines and lines[0] == "":  # tolerate stray CRLFs before a request (RFC 9112)
             lines.pop(0)
@@ -180,6 +184,25 @@ class HTTPConnection:
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
         path, _, query = target.partition("?")
         return HTTPRequest(method, path, query, version, headers)
+
+    def _buffered_request(self) -> HTTPRequest | None:
+        """The next request if it is already in the buffer whole (the usual case: an
+        admission request arrives in one TLS record) with a plain ``Content-Length`` body;
+        then no timeout scope is needed to read it."""
+        end = self._buf.find(b"\r\n\r\n")
+        if end < 0 or end > self.max_header_bytes:
+            return None
+        req = self._parse_head(bytes(self._buf[: end + 4]))
+        h = req.headers
+        cl = h.get("content-length", "0")
+        if "transfer-encoding" in h or "expect" in h or not cl.isdigit():
+            return None
+        n = int(cl)
+        if n > self.max_body_bytes or len(self._buf) < end + 4 + n:
+            return None
+        req.body = bytes(self._buf[end + 4: end + 4 + n])
+        del self._buf[: end + 4 + n]
+        return req
 
     async def _read_chunked(self) -> bytes:
         body = bytearray()
@@ -248,22 +271,33 @@ class HTTPConnection:
             self._idle_scope = None
             if scope.cancelled_caught:
                 return False
-        close = False
-        with anyio.move_on_after(self.read_timeout) as read_scope:
-            try:
-                req = await self._read_head()
-                keep = req.headers.get("connection", "").lower()
-                close = "close" in keep or (req.version == "HTTP/1.0" and "keep-alive" not in keep)
-                too_large = await self._read_body(req)
-            except _BadRequestError as err:
-                await self._send(
-                    HTTPResponse(err.status, f"{err}\n".encode(), {"Content-Type": "text/plain"}),
-                    True,
-                )
-                return False
-        if read_scope.cancelled_caught:
-            await self._send(HTTPResponse(408, b"request timeout\n"), True)
+        try:
+            req_or_none = self._buffered_request()
+        except _BadRequestError as err:
+            await self._send(
+                HTTPResponse(err.status, f"{err}\n".encode(), {"Content-Type": "text/plain"}), True
+            )
             return False
+        too_large: int | None = None
+        if req_or_none is not None:
+            req = req_or_none
+        else:
+            with anyio.move_on_after(self.read_timeout) as read_scope:
+                try:
+                    req = await self._read_head()
+                    too_large = await self._read_body(req)
+                except _BadRequestError as err:
+                    await self._send(
+                        HTTPResponse(err.status, f"{err}\n".encode(),
+                                     {"Content-Type": "text/plain"}),
+                        True,
+                    )
+                    return False
+            if read_scope.cancelled_caught:
+                await self._send(HTTPResponse(408, b"request timeout\n"), True)
+                return False
+        keep = req.headers.get("connection", "").lower()
+        close = "close" in keep or (req.version == "HTTP/1.0" and "keep-alive" not in keep)
         if too_large is not None:
             await self._send(self.too_large(req, self.max_body_bytes), True)
             await self._drain(too_large)
