@@ -33,11 +33,11 @@ from controllers.webhooks.localmodelcache import (
     LocalModelNamespaceCacheValidator,
 )
 from controllers.webhooks.pods import PodMutator
+from controllers.webhooks.registration import setup_webhooks
 from controllers.webhooks.servingruntime import (
     ClusterServingRuntimeValidator,
     ServingRuntimeValidator,
 )
-from controllers.webhooks.registration import setup_webhooks
 from controllers.webhooks.trainedmodel import TrainedModelValidator
 from runtime.testing.fake_client import FakeClient
 from runtime.webhook import (
@@ -366,3 +366,26 @@ def test_setup_registers_upstream_paths(tmp_path: Any) -> None:
     assert sorted(hooks.paths) == server.paths
     assert mgr.checks == [("healthz", "webhook"), ("readyz", "webhook")]
     assert len(mgr.added) == 1  # the informer warm-up; the server was given, not added
+
+
+def test_setup_from_kserve_manager_flags(tmp_path: Any) -> None:
+    """``controllers.webhooks.setup(mgr, config, args)``, as kserve-manager calls it."""
+    from controllers.manager import build_parser
+    from controllers.webhooks import setup
+
+    args = build_parser().parse_args([
+        "--webhook-port", "0", "--webhook-host", "127.0.0.1", "--dev-webhook-certs",
+        "--webhook-cert-dir", str(tmp_path), "--tls-min-version", "VersionTLS13"])
+    mgr = FakeManager()
+    hooks = setup(mgr, None, args)
+    server = hooks.server
+    assert mgr.added[0] is server  # the manager runs the server (non-leader runnable)
+    assert server.need_leader_election() is False
+    assert (server.host, server.port, server.cert_dir) == ("127.0.0.1", 0, tmp_path)
+    assert server.tls_options.min_version == "VersionTLS13"
+    assert server.dev is not None and server.dev.url_host == "127.0.0.1"
+    assert "kserve-webhook-server-service.kserve.svc" in server.dev.hosts
+    assert len(hooks.paths) == 9
+    plain = setup(FakeManager(), None, build_parser().parse_args([]))
+    assert plain.server.port == 9443 and plain.server.dev is None
+    assert str(plain.server.cert_dir) == "/tmp/k8s-webhook-server/serving-certs"
