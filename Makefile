@@ -31,8 +31,8 @@ venv: $(VENV)/.stamp ## Create the Python environment (.venv) with pinned packag
 envtest: ## Build (or find) the pinned Kubernetes binaries; prints their directory last
 	@bash hack/build-k8s.sh
 
-test: venv ## Run every test: unit, integration (envtest) and cluster tier
-	@export KUBEBUILDER_ASSETS=$(ASSETS) && $(PY) -m pytest $(PYTEST_ARGS)
+test: $(VENV)/.e2e-stamp ## Run every test: unit, integration (envtest), cluster tier and e2e
+	@export KUBEBUILDER_ASSETS=$(ASSETS) && $(PY) -m pytest tests e2e $(PYTEST_ARGS)
 
 test-unit: venv ## Unit tests only (no processes)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

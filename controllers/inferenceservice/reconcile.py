@@ -178,6 +178,10 @@ class InferenceServiceReconciler:
                      req.name, e)
             self.recorder.event(isvc, "Warning", "InternalError", "Reconcile", str(e))
         except Exception as e:
+            if _namespace_terminating(e):  # everything in it goes: nothing left to do
+                log.info("namespace %s is terminating: not reconciling %s", req.namespace,
+                         req.name)
+                return Result()
             if _invalid(e):  # the API server refuses what the spec and config make: no retry
                 self.recorder.event(isvc, "Warning", "InternalError", "Reconcile", str(e))
                 await self.status_writer.write(isvc, previous, status, mode)
@@ -437,6 +441,16 @@ class InferenceServiceReconciler:
                 if not is_not_found(e):
                     raise
         await self._patch_finalizers(isvc)
+
+
+def _namespace_terminating(e: BaseException) -> bool:
+    """A 403 because the namespace is being deleted (NamespaceLifecycle admission)."""
+    status = getattr(e, "status", None)
+    if getattr(status, "code", None) != 403:
+        return False
+    causes = getattr(getattr(status, "details", None), "causes", None) or ()
+    return any(getattr(c, "reason", None) == "NamespaceTerminating" for c in causes) or \
+        "because it is being terminated" in (getattr(status, "message", "") or "")
 
 
 def _invalid(e: BaseException) -> bool:
