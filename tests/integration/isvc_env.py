@@ -348,8 +348,11 @@ async def stored(kube: AsyncClient, resource: Any, name: str, namespace: str) ->
     if out.get("metadata", {}).get("annotations") == {}:
         del out["metadata"]["annotations"]
     if resource is Service:
+        spec = out.get("spec", {})
+        headless = spec.get("clusterIP") == "None"  # asked for, not allocated: kept
         for k in _SERVICE_SERVER_FIELDS:
-            out.get("spec", {}).pop(k, None)
+            if not (headless and k in ("clusterIP", "clusterIPs")):
+                spec.pop(k, None)
     return out
 
 
