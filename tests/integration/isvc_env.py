@@ -6,7 +6,7 @@ controller (envtest has no kube-controller-manager)."""
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,9 +70,10 @@ class Running:
 @asynccontextmanager
 async def isvc_manager(envtest: Any, kube: AsyncClient, namespace: str,
                        config: Mapping[str, str] | None = None,
+                       also_watch: Sequence[str] = (),
                        **kw: Any) -> AsyncIterator[Running]:
     """A started Manager running the InferenceService controller, its config in
-    ``namespace``."""
+    ``namespace``; its cache sees ``namespace`` and the ``also_watch`` namespaces."""
     await kube.apply(ConfigMap(metadata=ObjectMeta(name=CONFIG_MAP_NAME, namespace=namespace),
                                data=dict(config if config is not None else shipped_config())),
                      field_manager="test", force=True)
@@ -80,9 +81,14 @@ async def isvc_manager(envtest: Any, kube: AsyncClient, namespace: str,
     kw.setdefault("health_probe_bind_address", "127.0.0.1:0")
     kw.setdefault("max_concurrent_reconciles", 4)
     # only this test's namespace: other tests' leftovers (a shared apiserver) stay out of view
-    kw.setdefault("namespace", namespace)
+    options = CacheOptions(by_object=by_object())
+    if also_watch:
+        options = CacheOptions(by_object=by_object(),
+                               default_namespaces=[namespace, *also_watch])
+    else:
+        kw.setdefault("namespace", namespace)
     mgr = Manager(str(envtest.kubeconfig_path), field_manager="manager",
-                  cache_options=CacheOptions(by_object=by_object()), **kw)
+                  cache_options=options, **kw)
     source = ConfigSource(mgr.client, namespace, recorder=mgr.get_event_recorder("config"))
     reconciler = setup(mgr, source)
     async with anyio.create_task_group() as tg:
