@@ -4,7 +4,8 @@ half of upstream's ``reconcilers/raw/raw_kube_reconciler.go``; the objects come 
 
 Every write goes through :class:`runtime.apply.Applier`: an object already stored as wanted
 costs no request, and a delete of an object the cache does not hold costs none either.
-Order as upstream: Service(s), OpenTelemetryCollector, Deployment(s), autoscaler.
+Upstream writes Service(s), OpenTelemetryCollector, Deployment(s), autoscaler one after the
+other; they are independent, so here they are written concurrently.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
 from lightkube.resources.core_v1 import Service
@@ -75,15 +77,30 @@ class StandardWorkloads:
         if stopped:
             await self.delete_all(isvc, objs)
             return AppliedComponent([], [])
-        services = [await self._ensure(isvc, svc) for svc in objs.services]
+        if objs.otel_collector is not None and not await self._served(OpenTelemetryCollector):
+            raise KindNotServedError("OpenTelemetryCollector", "opentelemetry.io")
+        # The objects do not depend on each other (the HPA names its Deployment, which may
+        # follow a moment later), so they are written concurrently: one round trip of latency
+        # for a new component instead of one per object.
+        wanted: list[Any] = [*objs.services, *objs.deployments]
         if objs.otel_collector is not None:
-            if not await self._served(OpenTelemetryCollector):
-                raise KindNotServedError("OpenTelemetryCollector", "opentelemetry.io")
-            await self._ensure(isvc, OpenTelemetryCollector.from_dict(objs.otel_collector))
-        deployments = [await self._ensure(isvc, d) for d in objs.deployments]
-        await self._reconcile_autoscaler(isvc, objs)
+            wanted.append(OpenTelemetryCollector.from_dict(objs.otel_collector))
+        stored: list[Any] = [None] * len(wanted)
+
+        async def ensure(i: int) -> None:
+            stored[i] = await self._ensure(isvc, wanted[i])
+
+        try:
+            async with anyio.create_task_group() as tg:
+                for i in range(len(wanted)):
+                    tg.start_soon(ensure, i)
+                tg.start_soon(self._reconcile_autoscaler, isvc, objs)
+        except BaseExceptionGroup as group:  # the callers handle errors one by one
+            raise _first(group) from None
+        n = len(objs.services)
         return AppliedComponent(
-            [_typed(Deployment, d) for d in deployments], [_typed(Service, s) for s in services]
+            [_typed(Deployment, d) for d in stored[n:n + len(objs.deployments)]],
+            [_typed(Service, s) for s in stored[:n]],
         )
 
     async def _ensure(self, isvc: Any, obj: Any) -> Any:
@@ -124,6 +141,11 @@ class StandardWorkloads:
         await self.applier.delete(HorizontalPodAutoscaler, name, ns, owner_uid=uid)
         if await self._served(ScaledObject):
             await self.applier.delete(ScaledObject, name, ns, owner_uid=uid)
+
+
+def _first(group: BaseExceptionGroup[Any]) -> BaseException:
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def _typed(tp: Any, obj: Any) -> Any:
