@@ -290,20 +290,33 @@ class InferenceServiceReconciler:
                          stopped: bool) -> tuple[AppliedComponent, ComponentWorkload, Any]:
         status: InferenceServiceStatus = isvc.status
         runtime = await self._select_runtime(isvc)
-        # while stopped the status stays cleared (upstream sets the name again on the
-        # reconcile after the stop, so its stopped status flaps with one write more)
-        if runtime is not None and not stopped:
-            status.serving_runtime_name = None if runtime.cluster_scoped else runtime.name
-            status.cluster_serving_runtime_name = runtime.name if runtime.cluster_scoped else None
+        _set_runtime_names(status, runtime)
         storage_containers = await self.client.list(ClusterStorageContainer)
         credentials = await storage_credentials(self.client, isvc, config, runtime)
         workload = self._build(status, build_predictor, isvc, config, runtime, mode,
                                storage_containers=storage_containers,
                                credentials=credentials,
                                kserve_namespace=self.config.namespace)
+        canaries = None
         if mode == DeploymentModeType.STANDARD:
-            await self._canaries(isvc, config, runtime, mode, stopped, storage_containers)
+            ready_before = _ready_canaries(status)
+            canaries = await self._canaries(isvc, config, runtime, mode, stopped,
+                                            storage_containers)
+            if _ready_canaries(status) != ready_before:
+                # the stable minReplicas counts the canaries Ready now (upstream reconciles
+                # the canaries before it sizes the stable Deployment, in the same reconcile)
+                workload = self._build(status, build_predictor, isvc, config, runtime, mode,
+                                       storage_containers=storage_containers,
+                                       credentials=credentials,
+                                       kserve_namespace=self.config.namespace)
         applied = await self._component(isvc, workload, config, stopped, runtime=runtime)
+        if stopped:
+            # upstream's steady state while stopped: its predictor clears the status once and
+            # the next reconcile sets the runtime name and the canary status again (a second
+            # write); here the first write has them
+            _set_runtime_names(status, runtime)
+            if canaries is not None:
+                propagate_canary_status(status, canaries, stopped=True)
         return applied, workload, credentials
 
     async def _component(self, isvc: Any, workload: ComponentWorkload,
@@ -339,10 +352,10 @@ class InferenceServiceReconciler:
 
     async def _canaries(self, isvc: Any, config: InferenceServiceConfig,
                         runtime: SelectedRuntime | None, mode: Any, stopped: bool,
-                        storage_containers: Any) -> None:
+                        storage_containers: Any) -> list[CanaryStatus]:
         """Standard-mode ``spec.canary[]``: one Deployment/Service(/HPA) per canary, their
-        status, and the deletion of predictor objects no longer wanted (a renamed or
-        promoted predictor, a removed canary)."""
+        status (returned too), and the deletion of predictor objects no longer wanted (a
+        renamed or promoted predictor, a removed canary)."""
         status: InferenceServiceStatus = isvc.status
         canaries: list[CanaryStatus] = []
         wanted: set[str] = set()
@@ -359,6 +372,7 @@ class InferenceServiceReconciler:
                                          traffic_percent=canary.traffic_percent))
         propagate_canary_status(status, canaries, stopped=stopped)
         await self._delete_orphan_predictors(isvc, wanted)
+        return canaries
 
     async def _delete_orphan_predictors(self, isvc: Any, canaries: set[str]) -> None:
         from apis.serving.constants import predictor_service_name
@@ -456,6 +470,16 @@ def _namespace_terminating(e: BaseException) -> bool:
 def _invalid(e: BaseException) -> bool:
     """An API error saying the object we sent is invalid (422): a retry sends it again."""
     return getattr(getattr(e, "status", None), "code", None) == 422
+
+
+def _set_runtime_names(status: InferenceServiceStatus, runtime: SelectedRuntime | None) -> None:
+    if runtime is not None:
+        status.serving_runtime_name = None if runtime.cluster_scoped else runtime.name
+        status.cluster_serving_runtime_name = runtime.name if runtime.cluster_scoped else None
+
+
+def _ready_canaries(status: InferenceServiceStatus) -> set[str]:
+    return {c.name for c in status.canary_statuses or () if c.ready}
 
 
 def _name(obj: Any) -> tuple[str, str]:

@@ -119,10 +119,11 @@ def predictor_annotations(autoscaler: str = "hpa", storage_uri: str = STORAGE_UR
 
 def tf_predictor_deployment(isvc: str, namespace: str, *, autoscaler: str = "hpa",
                             storage_uri: str = STORAGE_URI, image_tag: str = "1.14.0",
-                            env: Sequence[Mapping[str, Any]] = (),
+                            env: Sequence[Mapping[str, Any]] = (), name: str | None = None,
                             **kw: Any) -> dict[str, Any]:
-    """``getDeploymentWithKServiceLabel``: the tensorflow predictor of ``tf_serving_runtime``."""
-    name = f"{isvc}-predictor"
+    """``getDeploymentWithKServiceLabel``: the tensorflow predictor of ``tf_serving_runtime``
+    (``name``: a canary's or a named predictor's ``<isvc>-<name>-predictor``)."""
+    name = name or f"{isvc}-predictor"
     meta_annotations = predictor_annotations(autoscaler, storage_uri)
     c = container("kserve-container", f"tensorflow/serving:{image_tag}",
                   command=["/usr/bin/tensorflow_model_server"], args=TF_ARGS,

@@ -10,8 +10,8 @@ Upstream's stopped status (``components/predictor.go``): the status cleared exce
 IngressReady False ``Stopped``, Stopped True. Deliberate differences: upstream leaves
 IngressReady out when stopping at creation with a Kubernetes Ingress (its reconciler returns
 before setting it when no Ingress exists yet), ours is IngressReady False ``Stopped`` in every
-case; upstream sets ``servingRuntimeName`` again on the reconcile after the stop (the status
-flaps, one write more), ours keeps the stopped status cleared.
+case; upstream's status flaps once (its predictor clears it, the next reconcile sets
+``servingRuntimeName`` again), ours writes that steady state at once.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def stopped(variant: str) -> dict[str, Any]:
         conds.append({"type": cond, "status": "False", "reason": "Stopped", "severity": "Info"})
         conds.sort(key=lambda c: c["type"])
     return {"conditions": conds, "modelStatus": {"transitionStatus": ""},
-            "deploymentMode": "Standard"}
+            "deploymentMode": "Standard", "servingRuntimeName": "tf-serving-raw"}
 
 
 async def make_ready(kube: AsyncClient, variant: str, name: str, ns: str) -> None:
