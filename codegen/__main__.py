@@ -1,5 +1,9 @@
-"""``python -m codegen [--out config/crd] [--rbac-out config/rbac] [--check]``: the CRDs, and
-the manager's RBAC derived from the controllers (``codegen.rbac``)."""
+"""``python -m codegen [--out config/crd] [--rbac-out config/rbac] [--check]``: the CRDs (and
+their ``kustomization.yaml``), and the manager's RBAC derived from the controllers
+(``codegen.rbac``).
+
+``python -m codegen create-api --group G --version V --kind K [--cluster] [--controller]``
+scaffolds a new kind and its controller (``codegen.scaffold``)."""
 
 from __future__ import annotations
 
@@ -8,10 +12,15 @@ import difflib
 import sys
 from pathlib import Path
 
-from . import generate, rbac, write
+from . import KUSTOMIZATION, crd_kustomization, generate, rbac, write
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["create-api"]:
+        from .scaffold import main as create_api
+
+        return create_api(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m codegen", description=__doc__)
     ap.add_argument("--out", type=Path, default=Path("config/crd"), help="output root")
     ap.add_argument("--check", action="store_true", help="fail if the files on disk differ")
@@ -27,8 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     rbac_out = args.rbac_out or args.out.parent / "rbac"
     files = generate(max_desc_len=args.max_desc_len)
+    kustomization = crd_kustomization(files)
     if args.check:
         stale = 0
+        path = args.out / KUSTOMIZATION
+        if not path.exists() or path.read_text(encoding="utf-8") != kustomization:
+            stale += 1
+            print(f"{path}: does not list exactly the generated CRDs")
         for rel, text in files.items():
             path = args.out / rel
             have = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -47,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{stale} CRD file(s) stale; run: python -m codegen", file=sys.stderr)
             return 1
         return 0 if args.no_rbac else rbac.main(["--out", str(rbac_out), "--check"])
-    for path in write(args.out, files):
+    for path in write(args.out, {**files, KUSTOMIZATION: kustomization}):
         print(f"wrote {path}")
     return 0 if args.no_rbac else rbac.main(["--out", str(rbac_out)])
 

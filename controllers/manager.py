@@ -33,7 +33,14 @@ __all__ = ["LEADER_LOCK_NAME", "build_parser", "main", "new_manager", "setup_all
 log = logging.getLogger("kserve-manager")
 
 LEADER_LOCK_NAME = "kserve-controller-manager-leader-lock"
-CONTROLLERS = ("inferenceservice", "trainedmodel", "inferencegraph")
+CONTROLLERS = (
+    "inferenceservice",
+    "trainedmodel",
+    "inferencegraph",
+    # +kserve-py:scaffold:controllers (`python -m codegen create-api --controller` adds above)
+)
+"""Packages below ``controllers/`` whose ``controller.setup(mgr, config)`` registers a
+controller."""
 FIELD_MANAGER = "manager"
 """The field manager of every write (controller-runtime's default: the binary's name)."""
 
@@ -78,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--leader-election-namespace", default=None,
                    help="namespace of the leader Lease (default: $POD_NAMESPACE or kserve)")
     p.add_argument("--controllers", default="*",
-                   help="comma-separated controllers to run: inferenceservice, trainedmodel, "
-                   "inferencegraph (default * = all)")
+                   help=f"comma-separated controllers to run: {', '.join(CONTROLLERS)} "
+                   "(default * = all)")
     p.add_argument("--max-concurrent-reconciles", type=int, default=8,
                    help="workers per controller (upstream runs 1)")
     p.add_argument("--tls-min-version", default="VersionTLS12",

@@ -17,12 +17,14 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from runtime.resource import discover
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config"
 K8S_VERSION = "1.34.0"
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-CLUSTER_SCOPED_KSERVE = {"ClusterServingRuntime", "ClusterStorageContainer", "LocalModelCache",
-                         "LocalModelNodeGroup", "LocalModelNode"}
+CLUSTER_SCOPED_KINDS = {k.__crd__.kind for k in discover("apis") if k.__crd__.scope == "Cluster"}
+"""Our cluster-scoped kinds, from the registry (objects of theirs carry no namespace)."""
 
 
 def _kubectl() -> Path:
@@ -138,7 +140,7 @@ def test_default_contents(default: list[dict[str, Any]]) -> None:
 def test_namespaces(default: list[dict[str, Any]]) -> None:
     cluster_scoped = {"Namespace", "CustomResourceDefinition", "ClusterRole",
                       "ClusterRoleBinding", "MutatingWebhookConfiguration",
-                      "ValidatingWebhookConfiguration", *CLUSTER_SCOPED_KSERVE}
+                      "ValidatingWebhookConfiguration", *CLUSTER_SCOPED_KINDS}
     for d in default:
         ns = d["metadata"].get("namespace")
         if d["kind"] in cluster_scoped:

@@ -159,10 +159,14 @@ def test_schema_admitted_objects_round_trip(source: str, component: str) -> None
 
 
 OTHER_CRDS = sorted(p.name for p in OURS.glob("*.yaml") if p.name != ISVC_FILE)
+#: upstream has KServe's group only (a kind of another group, e.g. one made by
+#: `python -m codegen create-api`, is checked against its own CRD)
+ROUND_TRIPS = [(source, f) for f in OTHER_CRDS for source in SOURCES
+               if source == "ours" or f.startswith("serving.kserve.io_")]
 
 
-@pytest.mark.parametrize("source", SOURCES)
-@pytest.mark.parametrize("crd_file", OTHER_CRDS, ids=[p.split("_")[1][:-5] for p in OTHER_CRDS])
+@pytest.mark.parametrize(("source", "crd_file"), ROUND_TRIPS,
+                         ids=[f"{f[:-5]}-{s}" for s, f in ROUND_TRIPS])
 def test_every_kind_round_trips(source: str, crd_file: str) -> None:
     """The same property for every other kind (v1alpha1)."""
     from runtime.resource import discover
