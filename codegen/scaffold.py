@@ -121,8 +121,9 @@ class ApiRequest:
     def check(self) -> list[str]:
         errors = []
         labels = self.group.split(".")
-        if (len(self.group) > 253 or len(labels) < 2
-                or not all(_DNS_LABEL.fullmatch(label) for label in labels)):
+        group_ok = len(self.group) <= 253 and len(labels) >= 2 and all(
+            _DNS_LABEL.fullmatch(label) for label in labels)
+        if not group_ok:
             errors.append(f"--group {self.group!r}: a lower-case DNS name with at least one dot "
                           "(e.g. widgets.example.dev)")
         if not _VERSION.fullmatch(self.version):
@@ -137,7 +138,8 @@ class ApiRequest:
         if self.plural is not None and not _PLURAL.fullmatch(self.plural):
             errors.append(f"--plural {self.plural!r}: lower-case letters, digits and '-'")
         pkg = self.group_package
-        if not pkg.isidentifier() or keyword.iskeyword(pkg) or pkg != pkg.lower():
+        bad_pkg = not pkg.isidentifier() or keyword.iskeyword(pkg) or pkg != pkg.lower()
+        if bad_pkg and (group_ok or self.package is not None):
             errors.append(f"--package {pkg!r}: a lower-case Python identifier "
                           "(the group's package below apis/)")
         return errors
@@ -340,6 +342,8 @@ def plan(root: Path, req: ApiRequest, existing: Sequence[ExistingKind]) -> Plan:
     taken = sorted(str(p) for p in out.create if (root / p).exists())
     if taken:
         raise ScaffoldError("refusing to overwrite: " + ", ".join(taken))
+    if req.controller:
+        out.edit[MANAGER] = _manager_edit(root, snake)
     for rel, text in out.create.items():
         for n, line in enumerate(text.splitlines(), 1):
             if rel.suffix == ".py" and len(line) > MAX_LINE:
@@ -390,7 +394,6 @@ def _controller_files(root: Path, req: ApiRequest, namespaced: bool, values: dic
         "test_unit.py.tmpl", **v)
     out.create[Path("tests/integration") / f"test_{snake}_controller.py"] = _render(
         "test_integration.py.tmpl", **v)
-    out.edit[MANAGER] = _manager_edit(root, snake)
 
 
 def write(root: Path, todo: Plan) -> list[Path]:
