@@ -432,3 +432,16 @@ def diff(actual: Any, expected: Any, path: str = "") -> str:
 
     walk(actual, expected, path)
     return "\n".join(lines)
+
+
+def record_reconciles(run: Running) -> list[Any]:
+    """From now on, the Requests the controller reconciles (appended as they start)."""
+    seen: list[Any] = []
+    inner = run.reconciler.reconcile
+
+    async def recording(req: Any) -> Any:
+        seen.append(req)
+        return await inner(req)
+
+    run.reconciler.reconcile = recording  # type: ignore[method-assign]
+    return seen
