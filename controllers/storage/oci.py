@@ -277,8 +277,11 @@ def _args_contain_pair(args: list[Any], uri: str, path: str) -> bool:
 
 def _mount_image_pull_secret(spec: JsonDict, container: JsonDict) -> None:
     """``mountImagePullSecretsAsDockerConfig``: the first imagePullSecret as
-    ``<dir>/config.json`` (mode 0400) for the fetch init container."""
-    secrets = [s for s in container_list(spec, "imagePullSecrets") if isinstance(s, dict)]
+    ``<dir>/config.json`` (mode 0400) for the fetch init container. Entries without a name
+    (valid in a pod, ignored by the kubelet) are skipped: upstream mounts the first entry
+    whatever it is, and a Secret volume without a name makes the pod invalid."""
+    secrets = [s for s in container_list(spec, "imagePullSecrets")
+               if isinstance(s, dict) and s.get("name")]
     if not secrets:
         return
     vols = volumes(spec)
@@ -367,7 +370,11 @@ def configure_oci(
     kserve_namespace: str,
     oci_index: int = 0,
 ) -> None:
-    """Dispatch one OCI source to its materialiser (anything but native/fetch is modelcar)."""
+    """Dispatch one OCI source to its materialiser (anything but native/fetch is modelcar).
+    A URI without an image reference (``oci://``) is refused: upstream builds a container or
+    volume without an image, which the apiserver refuses without naming the URI."""
+    if uri.removeprefix(OCI_URI_PREFIX).strip() == "":
+        raise PodMutationError(f'storage URI "{uri}" has no image reference')
     if mode == "native":
         configure_oci_native_to_container(uri, spec, target_name, model_path, config)
     elif mode == "fetch":
