@@ -232,17 +232,35 @@ class GpuCapacity:
     ``multiNode.customGPUResourceTypeList`` of the config in force)."""
 
     def __init__(self) -> None:
-        self.node_informer: Any = None
-        self.pod_informer: Any = None
+        self.node_registration: Any = None
+        """The node handler's ``HandlerRegistration`` (:meth:`attach_nodes`)."""
+        self.pod_registration: Any = None
+        """The pod handler's ``HandlerRegistration`` (:meth:`attach_pods`)."""
         self._nodes: dict[str, dict[str, int]] = {}
         self._pods: dict[str, tuple[dict[str, int], tuple[str, str] | None]] = {}
         self._used: dict[str, int] = {}
         self._used_by_isvc: dict[tuple[str, str], dict[str, int]] = {}
 
+    def attach_nodes(self, informer: Any) -> Any:
+        """Feed Node events of ``informer`` (a ``runtime.informer.Informer``) to this tracker;
+        returns the handler's registration."""
+        self.node_registration = informer.add_event_handler(self.node_handler())
+        return self.node_registration
+
+    def attach_pods(self, informer: Any) -> Any:
+        """Feed Pod events of ``informer`` to this tracker; returns the registration."""
+        self.pod_registration = informer.add_event_handler(self.pod_handler())
+        return self.pod_registration
+
     @property
     def nodes_synced(self) -> bool:
-        inf = self.node_informer
-        return bool(inf is not None and inf.has_synced())
+        """Whether the node table is complete: the node handler has processed every node of
+        the initial list (its registration's ``has_synced``). The informer's own
+        ``has_synced`` is not enough: it is true once the list is in the store, while the
+        events reach this handler later, through its buffer; warnings computed in between
+        would say "no node offers nvidia.com/gpu" for a cluster full of GPUs."""
+        reg = self.node_registration
+        return bool(reg is not None and reg.has_synced())
 
     # ----------------------------------------------------------- nodes
 

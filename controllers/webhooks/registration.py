@@ -258,14 +258,12 @@ def setup_webhooks(
         if capacity is None:
             return
         if await _allowed(client, "nodes", ("list", "watch")):
-            capacity.node_informer = await cache.informer_for(Node)
-            capacity.node_informer.add_event_handler(capacity.node_handler())
+            capacity.attach_nodes(await cache.informer_for(Node))
         else:
             log.info("GPU capacity warnings are off: the manager may not list/watch nodes")
             return
         if await _allowed(client, "pods", ("list", "watch")):
-            capacity.pod_informer = await cache.informer_for(Pod)
-            capacity.pod_informer.add_event_handler(capacity.pod_handler())
+            capacity.attach_pods(await cache.informer_for(Pod))
 
     mgr.add(RunnableFunc(start_informers, need_leader_election=False))
     return out

@@ -159,13 +159,53 @@ def test_tracker_follows_events() -> None:
     nodes.on_delete(node("n1", 8))
     assert cap.snapshot()["nodes"] == 0
 
-    cap.node_informer = None
+    cap.node_registration = None
     assert cap.warnings(isvc({"model": gpus(100)})) == []  # no node cache: no warnings
-    cap.node_informer = Synced()
+    cap.node_registration = Synced()
     nodes.on_add(node("n1", 2), True)
     assert cap.warnings(isvc({"model": gpus(4)})) == [
         "spec.predictor: each predictor pod requests 4 nvidia.com/gpu but no node can "
         "allocate more than 2; the pod would stay Pending",
         "spec: the InferenceService requests 4 nvidia.com/gpu in total (predictor 4 x 1 pod) "
         "but the cluster has 2 free (2 allocatable on 1 node); some pods would stay Pending",
+    ]
+
+
+def _node_dict(name: str, n: int, rv: str = "1") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "resourceVersion": rv},
+            "status": {"allocatable": {GPU: str(n)},
+                       "conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+@pytest.mark.anyio
+async def test_ready_once_the_node_handler_has_the_initial_list() -> None:
+    """The informer has synced as soon as the list is in its store; the node handler gets
+    the nodes later, through its buffer. Until then there are no warnings (else: "no node
+    offers nvidia.com/gpu" for a cluster full of GPUs); after, the real ones."""
+    import anyio
+    import httpx2
+
+    from runtime.informer import Informer
+
+    inf = Informer(httpx2.AsyncClient(base_url="http://unused"), Node)
+    cap = GpuCapacity()
+    assert not cap.nodes_synced  # nothing attached
+    reg = cap.attach_nodes(inf)
+    sink: Any = inf.reflectors[0].store  # fed by hand: no apiserver in a unit test
+    sink.replace([_node_dict("n1", 8), _node_dict("n2", 2)], "5")
+    assert inf.has_synced() and reg.pending() == 2  # listed, not delivered yet
+    assert not cap.nodes_synced
+    assert cap.warnings(isvc({"model": gpus(100)})) == []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(inf.run_handlers)
+        with anyio.fail_after(5):
+            await reg.wait_for_sync()
+        tg.cancel_scope.cancel()
+    assert cap.nodes_synced
+    assert cap.warnings(isvc({"model": gpus(4)})) == []  # 4 fit on n1
+    # 9 per pod: no node has that many (10 are free in all, so no shortage in total)
+    assert cap.warnings(isvc({"model": gpus(9)})) == [
+        "spec.predictor: each predictor pod requests 9 nvidia.com/gpu but no node can "
+        "allocate more than 8; the pod would stay Pending",
     ]

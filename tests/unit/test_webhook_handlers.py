@@ -167,7 +167,7 @@ async def test_isvc_validator_gpu_warning() -> None:
             return True
 
     cap = GpuCapacity()
-    cap.node_informer = Synced()
+    cap.node_registration = Synced()
     v = InferenceServiceValidator(None, cap)
     big = isvc(predictor={"model": {"modelFormat": {"name": "x"}, "storageUri": "gs://b/m",
                                     "resources": {"limits": {"nvidia.com/gpu": "2"}}}})
