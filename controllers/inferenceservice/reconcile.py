@@ -92,6 +92,9 @@ log = logging.getLogger(__name__)
 #: problems with the InferenceService or the cluster's setup, not with the API call
 _SPEC_ERRORS = (ComponentError, RuntimeSelectionError, KindNotServedError, IngressError,
                 CaBundleError, ValueError)
+KIND_RECHECK_SECONDS = 30.0
+"""How often an InferenceService that needs a kind the API server does not serve (a CRD not
+installed) is reconciled again."""
 _READY = {
     InferenceServiceComponent.PREDICTOR: "PredictorReady",
     InferenceServiceComponent.TRANSFORMER: "TransformerReady",
@@ -169,6 +172,7 @@ class InferenceServiceReconciler:
         if get_condition(status, "Ready") is None:
             initialize_conditions(status)
         self._config_condition(status)
+        recheck: float | None = None
         try:
             await self._reconcile_spec(isvc, config, mode)
         except _Stop:
@@ -177,6 +181,9 @@ class InferenceServiceReconciler:
             log.info("InferenceService %s/%s cannot be reconciled: %s", req.namespace,
                      req.name, e)
             self.recorder.event(isvc, "Warning", "InternalError", "Reconcile", str(e))
+            if isinstance(e, KindNotServedError):
+                # no watch announces a CRD being installed: look again, no restart needed
+                recheck = KIND_RECHECK_SECONDS
         except Exception as e:
             if _namespace_terminating(e):  # everything in it goes: nothing left to do
                 log.info("namespace %s is terminating: not reconciling %s", req.namespace,
@@ -190,7 +197,8 @@ class InferenceServiceReconciler:
             await self.status_writer.write(isvc, previous, status, mode)
             raise
         wait = await self.status_writer.write(isvc, previous, status, mode)
-        return Result(requeue_after=wait) if wait else Result()
+        waits = [w for w in (wait, recheck) if w]
+        return Result(requeue_after=min(waits)) if waits else Result()
 
     def _config_condition(self, status: InferenceServiceStatus) -> None:
         """Beyond upstream: a malformed ``inferenceservice-config`` (the last good one stays
@@ -228,7 +236,12 @@ class InferenceServiceReconciler:
             applied = await self._component(isvc, built, config, stopped)
             services.update(_by_name(applied.services))
         propagate_stopped_condition(status, stopped)
-        routing = await self.routing.reconcile(isvc, config, services, stopped=stopped)
+        try:
+            routing = await self.routing.reconcile(isvc, config, services, stopped=stopped)
+        except (KindNotServedError, IngressError) as e:  # e.g. no HTTPRoute CRD: say so
+            set_condition(status, "IngressReady", "False",
+                          getattr(e, "condition_reason", None) or "ReconcileFailed", str(e))
+            raise
         if stopped:
             mark_component_stopped(status, "IngressReady")
         else:
@@ -257,17 +270,17 @@ class InferenceServiceReconciler:
     def _build(status: InferenceServiceStatus, build: Any, *args: Any,
                **kwargs: Any) -> ComponentWorkload:
         """Call a component builder; a spec problem lands in ``modelStatus`` as upstream
-        writes it before the error propagates."""
+        writes it before the error propagates, and (beyond upstream, whose conditions stay
+        Unknown for most of them) in the component's Ready condition."""
         try:
             workload: ComponentWorkload = build(*args, **kwargs)
         except ComponentError as e:
             if e.failure_reason is not None:
                 mark_invalid_spec(status, e.failure_reason,  # type: ignore[arg-type]
                                   e.failure_message or str(e))
-            if e.condition_reason is not None:
-                component = _component_of(build)
-                propagate_raw_status_with_messages(status, component, e.condition_reason,
-                                                   str(e), "False")
+            reason = e.condition_reason or e.failure_reason or "ReconcileFailed"
+            propagate_raw_status_with_messages(status, _component_of(build), reason, str(e),
+                                               "False")
             raise
         return workload
 
@@ -284,6 +297,9 @@ class InferenceServiceReconciler:
                                   multi_node=isvc.spec.predictor.worker_spec is not None)
         except RuntimeSelectionError as e:
             mark_invalid_spec(isvc.status, e.reason, e.message)
+            # beyond upstream (PredictorReady stays Unknown there): the condition says why
+            propagate_raw_status_with_messages(isvc.status, InferenceServiceComponent.PREDICTOR,
+                                               e.reason, e.message, "False")
             raise
 
     async def _predictor(self, isvc: Any, config: InferenceServiceConfig, mode: Any,
