@@ -35,14 +35,37 @@ WIDGET_V1ALPHA1 = ExistingKind(group="widgets.example.dev", version="v1alpha1", 
                                module="apis.widgets.v1alpha1.widget_types")
 
 
+MANAGER_PY = f'''"""The manager."""
+
+CONTROLLERS = (
+    "inferenceservice",
+    "trainedmodel",
+    "inferencegraph",
+    {MANAGER_MARKER} (create-api adds above)
+)
+'''
+
+
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    """A repository skeleton: ``apis/`` and the real ``controllers/manager.py``."""
+    """A repository skeleton: ``apis/`` and a ``controllers/manager.py`` (this repository's
+    own may list a kind scaffolded here already, e.g. ``widget``)."""
     (tmp_path / "apis").mkdir()
     (tmp_path / "apis" / "__init__.py").write_text('"""API types."""\n')
     (tmp_path / MANAGER).parent.mkdir(parents=True)
-    shutil.copy(ROOT / MANAGER, tmp_path / MANAGER)
+    (tmp_path / MANAGER).write_text(MANAGER_PY)
     return tmp_path
+
+
+def test_this_repository_is_scaffoldable(tmp_path: Path) -> None:
+    """controllers/manager.py has the marker inside CONTROLLERS: a new controller is one
+    line above it."""
+    (tmp_path / MANAGER).parent.mkdir(parents=True)
+    shutil.copy(ROOT / MANAGER, tmp_path / MANAGER)
+    before = (ROOT / MANAGER).read_text()
+    after = scaffold._manager_edit(tmp_path, "zz_new_controller")
+    assert controllers_of(after) == [*controllers_of(before), "zz_new_controller"]
+    assert len(after.splitlines()) == len(before.splitlines()) + 1
 
 
 def snapshot(root: Path) -> dict[str, str]:
