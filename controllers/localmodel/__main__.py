@@ -1,0 +1,5 @@
+"""``python -m controllers.localmodel``: ``kserve-localmodel-manager``."""
+
+from controllers.localmodel.manager import entry
+
+entry()
