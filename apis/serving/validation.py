@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from apis.serving.constants import CUSTOM_GPU_RESOURCE_TYPES_ANNOTATION, DEFAULT_GPU_RESOURCE_TYPES
+from runtime.goregexp import go_regexp
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -25,6 +26,7 @@ __all__ = [
     "DEFAULT_BLOCKED_ENV_VARS",
     "DEFAULT_GPU_RESOURCE_TYPES",
     "NAME_FMT",
+    "QUANTITY_FORMAT_ERROR",
     "FieldError",
     "as_dict",
     "as_obj",
@@ -52,50 +54,6 @@ NAME_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
 """Upstream ``IsvcNameFmt`` and ``GraphNameFmt`` (the same pattern): InferenceService and
 InferenceGraph names."""
 _NAME_RE = re.compile("^" + NAME_FMT + r"\Z")  # \Z: Go's "$" (no trailing newline)
-
-
-# Go's RE2, without (?m), reads "$" as end of text; Python's "$" also matches before a final
-# newline, so "abc\n" would pass a name check Go refuses. Go's "\z" is Python's "\Z".
-_GO_MULTILINE = re.compile(r"\(\?[a-zA-Z-]*m[a-zA-Z-]*[:)]")
-
-
-@functools.lru_cache(maxsize=256)
-def go_regexp(pattern: str) -> re.Pattern[str]:
-    r"""Compile a Go (RE2) ``pattern`` so that it matches what Go's ``regexp`` matches where
-    the two dialects differ at a string's end: an unescaped ``$`` outside a character class
-    becomes ``\Z`` (unless the pattern turns on multi-line mode, where both mean end of line),
-    and ``\z`` becomes ``\Z``. Raises ``re.error`` for a pattern Python cannot compile."""
-    multiline = _GO_MULTILINE.search(pattern) is not None
-    out: list[str] = []
-    i, n, in_class = 0, len(pattern), False
-    while i < n:
-        c = pattern[i]
-        if c == "\\" and i + 1 < n:
-            nxt = pattern[i + 1]
-            out.append(r"\Z" if nxt == "z" and not in_class else c + nxt)
-            i += 2
-            continue
-        if in_class:
-            if c == "]":
-                in_class = False
-        elif c == "[":
-            in_class = True
-            out.append(c)
-            i += 1
-            if i < n and pattern[i] == "^":
-                out.append("^")
-                i += 1
-            if i < n and pattern[i] == "]":  # "]" first in a class is a literal (both)
-                out.append("]")
-                i += 1
-            continue
-        elif c == "$" and not multiline:
-            out.append(r"\Z")
-            i += 1
-            continue
-        out.append(c)
-        i += 1
-    return re.compile("".join(out))
 
 
 class FieldError(ValueError):
@@ -290,6 +248,11 @@ _QUANTITY_RE = re.compile(
     r"^(?P<num>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
     r"(?P<suffix>(?:[KMGTPE]i)|[numkMGTPE]|(?:[eE][+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)))?\Z"
 )  # \Z: Go's "$" is end of text, Python's "$" also matches before a final newline
+QUANTITY_FORMAT_ERROR = (
+    "quantities must match the regular expression "
+    "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+)
+"""``resource.ErrFormatWrong``: upstream's message for text that is no quantity."""
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 
@@ -310,10 +273,7 @@ def parse_quantity(value: str | int | float) -> float:
         return float(value)
     m = _QUANTITY_RE.match(value or "")
     if m is None:
-        raise ValueError(
-            "quantities must match the regular expression "
-            "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-        )
+        raise ValueError(QUANTITY_FORMAT_ERROR)
     num = float(m.group("num"))
     suffix = m.group("suffix") or ""
     if suffix in _BINARY:
@@ -347,8 +307,23 @@ _DECODE_ERROR_TYPES = frozenset(
 )
 
 
+def _is_enum_type_error(err: Mapping[str, Any]) -> bool:
+    """A non-string where a string enum goes (``ScaleMetric``, ``MetricTargetType``: Go types
+    ``type X string``, so decoding refuses ``5`` or ``["cpu"]`` before any enum rule): pydantic
+    reports a ``literal_error`` against string literals with an input that is no string (null
+    is not one: Go decodes it as absent)."""
+    expected = str((err.get("ctx") or {}).get("expected", ""))
+    value = err.get("input")
+    return (
+        err["type"] == "literal_error"
+        and expected.startswith("'")
+        and value is not None
+        and not isinstance(value, str)
+    )
+
+
 def _is_decode_error(err: Mapping[str, Any]) -> bool:
-    if err["type"] in _DECODE_ERROR_TYPES:
+    if err["type"] in _DECODE_ERROR_TYPES or _is_enum_type_error(err):
         return True
     # core Kubernetes types are checked by msgspec: "Expected `str`, got `int` - at `$.name`"
     return err["type"] == "kube_type" and "Expected `" in str(err["msg"])
@@ -360,17 +335,21 @@ def typed_check(obj: Any, model: Any, *, decode_only: bool = False) -> None:
 
     ``decode_only``: only values of the wrong JSON type count (checked strictly: no ``"3"`` for
     an int, no ``"false"`` for a bool), as when upstream decodes a request into its Go types;
-    enum, pattern, bounds and required-field problems are left to the rules."""
+    enum, pattern, bounds and required-field problems are left to the rules. Values the pydantic
+    model lets through but Go's decoding refuses count as of the wrong type in both modes: a
+    non-string annotation or label, a quantity that does not parse (``go_decode``)."""
     from pydantic import ValidationError
 
+    data = as_dict(obj)
     try:
-        model.model_validate(as_dict(obj), strict=decode_only or None)
+        model.model_validate(data, strict=decode_only or None)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         if decode_only:
             errors = [e for e in errors if _is_decode_error(e)]
-            if not errors:
-                return
+        if not errors:
+            _raise_untyped(data, model)
+            return
         err = errors[0]
         path = ""
         for part in err["loc"]:
@@ -380,7 +359,17 @@ def typed_check(obj: Any, model: Any, *, decode_only: bool = False) -> None:
                 continue
             else:
                 path += ("." if path else "") + str(part)
-        raise FieldError(path, str(err["msg"])) from None
+        reason = "Input should be a valid string" if _is_enum_type_error(err) else str(err["msg"])
+        raise FieldError(path, reason) from None
+    _raise_untyped(data, model)
+
+
+def _raise_untyped(data: Any, model: Any) -> None:
+    from apis.serving.go_decode import untyped_value_error
+
+    problem = untyped_value_error(data, model)
+    if problem is not None:
+        raise FieldError(*problem)
 
 
 def malformed_guard(

@@ -254,12 +254,16 @@ def test_literal_is_enum() -> None:
     ("annotation", "good", "bad"),
     [
         (Annotated[str | None, Pattern("^/.*")], "/mnt", "mnt"),
+        # the apiserver matches patterns with Go's regexp: "$" is the end of the text
+        (Annotated[str | None, Pattern("^[a-z]([-a-z0-9]*[a-z0-9])?$")], "a-1", "a-1\n"),
+        (Annotated[str | None, Pattern("(?m)^[a-z]+$")], "ab\n1", "1\n2"),
         (Annotated[int | None, Minimum(0), Maximum(100)], 100, 101),
         (Annotated[int | None, ExclusiveMinimum(0)], 1, 0),
         (Annotated[str | None, MinLength(1), MaxLength(3)], "abc", ""),
         (Annotated[list[str] | None, MinItems(1)], ["a"], []),
         (Annotated[str | None, Enum("a", "b")], "a", "c"),
         (Annotated[list[str] | None, Items(Pattern("^a"))], ["ab"], ["b"]),
+        (Annotated[list[str] | None, Items(Pattern("^a$"))], ["a"], ["a\n"]),
     ],
 )
 def test_markers_validate_in_python(annotation: Any, good: Any, bad: Any) -> None:

@@ -19,7 +19,10 @@ from apis.serving.v1alpha1.local_model_cache_validation import (
     validate_local_model_namespace_cache,
 )
 from apis.serving.v1alpha1.servingruntime_validation import validate_serving_runtime
-from apis.serving.v1alpha1.trained_model_validation import validate_trained_model_update
+from apis.serving.v1alpha1.trained_model_validation import (
+    validate_trained_model,
+    validate_trained_model_update,
+)
 from apis.serving.v1beta1.inference_service_defaults import (
     default_inference_service,
     set_runtime_defaults,
@@ -109,30 +112,6 @@ def _names(field: str, path: Path) -> bool:
     return False
 
 
-# Where our validators do not yet refuse what Go's decoding refuses (apis gaps, reported; each
-# is pinned by a strict xfail in test_known_gaps, so a fix shows up as a failure to remove it).
-_NOT_STRING = frozenset({"integer", "number", "array", "object", "boolean"})
-KNOWN_GAPS: list[tuple[re.Pattern[str], frozenset[str]]] = [
-    # annotation values are map[string]string in Go
-    (re.compile(r"^metadata\.annotations\."), _NOT_STRING),
-    # resource.Quantity refuses true, [] and {}
-    (re.compile(r"\.resources\.(limits|requests)\.[^\[]+$"),
-     frozenset({"array", "object", "boolean"})),
-    # string enums (ScaleMetric, MetricTargetType, ...): pydantic reports an enum error, which
-    # typed_check(decode_only=True) leaves to the rules, and no rule reads these
-    (re.compile(r"(\.scaleMetric|\.target\.type|\.metric\.backend|\.resource\.name)$"),
-     _NOT_STRING),
-]
-
-
-def _known_gap(path: Path, obj: Any) -> bool:
-    value = obj
-    for k in path:
-        value = value[k]
-    return any(rx.search(_dotted(path)) and _json_type(value) in types
-               for rx, types in KNOWN_GAPS)
-
-
 ISVC_SEEDS = [b[1] for b in isvc_t.BAD] + [g[1] for g in isvc_t.GOOD]
 SR_SEEDS = [b[1] for b in sr_t.BAD] + [g[1] for g in sr_t.GOOD]
 
@@ -145,10 +124,6 @@ CASES: list[Any] = [
     pytest.param(
         ISVC_SEEDS, lambda o: validate_inference_service(default_inference_service(o)),
         id="default isvc, validate",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "apis gap: default_inference_service does not decode first (malformed_guard "
-            "without decode_first): an old-style predictor of the wrong type is dropped, or "
-            "refused under its migrated path spec.predictor.model.*")),
     ),
     pytest.param(ISVC_SEEDS, lambda o: validate_inference_service(
         set_runtime_defaults(o, {"serving.kserve.io/server-type": "mlserver"})),
@@ -172,8 +147,6 @@ def test_malformed_input_is_refused_naming_the_field(
     wrong: list[str] = []
     for _ in range(400):
         obj, path = _mutate(rnd, rnd.choice(seeds))
-        if _known_gap(path, obj):
-            continue
         try:
             fn(copy.deepcopy(obj))
         except FieldError as e:
@@ -204,37 +177,118 @@ def test_null_and_junk_anywhere_never_crash(seeds: list[Any], fn: Callable[[Any]
     assert refused > 0
 
 
-@pytest.mark.parametrize(("fn", "obj", "field"), [
-    pytest.param(validate_inference_service,
-                 isvc_t.isvc({"predictor": {"sklearn": {"storageUri": "gs://b/m"}}},
-                             annotations={"serving.kserve.io/deploymentMode": 5}),
-                 "metadata.annotations", id="annotation value number"),
-    pytest.param(validate_inference_service,
-                 isvc_t.isvc({"predictor": {"sklearn": {
-                     "storageUri": "gs://b/m", "resources": {"limits": {"cpu": [1]}}}}}),
-                 "spec.predictor.sklearn.resources.limits.cpu", id="quantity list"),
-    pytest.param(validate_inference_service,
-                 isvc_t.isvc({"predictor": {"sklearn": {"storageUri": "gs://b/m"},
-                                            "scaleMetric": ["cpu"]}},
-                             annotations={"serving.kserve.io/deploymentMode": "Standard"}),
-                 "spec.predictor.scaleMetric", id="scaleMetric list, no rule reads it"),
-    pytest.param(validate_inference_service,
-                 isvc_t.isvc({"predictor": {"sklearn": {"storageUri": "gs://b/m"},
-                                            "autoScaling": {"metrics": [{
-                                                "type": "Resource",
-                                                "resource": {"name": 5, "target": {
-                                                    "type": "Utilization",
-                                                    "averageUtilization": 50}}}]}}}),
-                 "spec.predictor.autoScaling.metrics[0].resource.name", id="enum number"),
-    pytest.param(lambda o: validate_inference_service(default_inference_service(o)),
-                 isvc_t.isvc({"predictor": {"onnx": "x"}}), "spec.predictor.onnx",
-                 id="defaulter drops a malformed predictor"),
-])
-@pytest.mark.xfail(strict=True, reason="apis gap: Go's decoding refuses this, ours does not yet")
-def test_known_gaps(fn: Callable[[Any], Any], obj: Any, field: str) -> None:
+_STRING = "Input should be a valid string"
+_NO_QUANTITY = ("quantities must match the regular expression "
+                "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+
+
+def _sklearn(**impl: Any) -> dict[str, Any]:
+    return {"sklearn": {"storageUri": "gs://b/m", **impl}}
+
+
+def _default_then_validate(o: Any) -> Any:
+    return validate_inference_service(default_inference_service(o))
+
+
+# Values the pydantic models let through (lightkube types annotations and resource maps as a
+# bare dict, enums are Literals) but Go's json.Unmarshal into the webhook's typed structs refuses.
+GO_DECODING: list[tuple[str, Callable[[Any], Any], Any, str, str]] = [
+    ("annotation value number", validate_inference_service,
+     isvc_t.isvc({"predictor": _sklearn()}, annotations={"serving.kserve.io/deploymentMode": 5}),
+     "metadata.annotations[serving.kserve.io/deploymentMode]", _STRING),
+    ("label value bool", validate_inference_service,
+     {**isvc_t.isvc({"predictor": _sklearn()}),
+      "metadata": {"name": "m", "namespace": "d", "labels": {"team": True}}},
+     "metadata.labels[team]", _STRING),
+    ("quantity list", validate_inference_service,
+     isvc_t.isvc({"predictor": _sklearn(resources={"limits": {"cpu": [1]}})}),
+     "spec.predictor.sklearn.resources.limits[cpu]", _NO_QUANTITY),
+    ("quantity bool", validate_inference_service,
+     isvc_t.isvc({"predictor": _sklearn(resources={"requests": {"memory": True}})}),
+     "spec.predictor.sklearn.resources.requests[memory]", _NO_QUANTITY),
+    ("quantity text that does not parse", validate_inference_service,
+     isvc_t.isvc({"predictor": _sklearn(resources={"limits": {"nvidia.com/gpu": "one"}})}),
+     "spec.predictor.sklearn.resources.limits[nvidia.com/gpu]", _NO_QUANTITY),
+    ("quantity typed str by lightkube (emptyDir sizeLimit)", validate_inference_service,
+     isvc_t.isvc({"predictor": {**_sklearn(), "volumes": [
+         {"name": "v", "emptyDir": {"sizeLimit": "lots"}}]}}),
+     "spec.predictor.volumes[0].emptyDir.sizeLimit", _NO_QUANTITY),
+    ("Quantity field (TrainedModel memory)", validate_trained_model,
+     {**a1_t.tm(), "spec": {**a1_t.tm()["spec"], "model": {
+         **a1_t.tm()["spec"]["model"], "memory": "big"}}},
+     "spec.model.memory", _NO_QUANTITY),
+    ("scaleMetric list, no rule reads it", validate_inference_service,
+     isvc_t.isvc({"predictor": {**_sklearn(), "scaleMetric": ["cpu"]}},
+                 annotations={"serving.kserve.io/deploymentMode": "Standard"}),
+     "spec.predictor.scaleMetric", _STRING),
+    ("enum number", validate_inference_service,
+     isvc_t.isvc({"predictor": {**_sklearn(), "autoScaling": {"metrics": [{
+         "type": "Resource", "resource": {"name": 5, "target": {
+             "type": "Utilization", "averageUtilization": 50}}}]}}}),
+     "spec.predictor.autoScaling.metrics[0].resource.name", _STRING),
+    ("enum object (target.type)", validate_inference_service,
+     isvc_t.isvc({"predictor": {**_sklearn(), "autoScaling": {"metrics": [{
+         "type": "Resource", "resource": {"name": "cpu", "target": {
+             "type": {}, "averageUtilization": 50}}}]}}}),
+     "spec.predictor.autoScaling.metrics[0].resource.target.type", _STRING),
+    ("enum bool (metric.backend)", validate_inference_service,
+     isvc_t.isvc({"predictor": {**_sklearn(), "autoScaling": {"metrics": [{
+         "type": "External", "external": {"metric": {"backend": True, "query": "q"},
+                                          "target": {"type": "Value", "value": "1"}}}]}}}),
+     "spec.predictor.autoScaling.metrics[0].external.metric.backend", _STRING),
+    ("defaulter: malformed old-style predictor", default_inference_service,
+     isvc_t.isvc({"predictor": {"onnx": "x"}}), "spec.predictor.onnx",
+     "Input should be a valid dictionary or instance of ONNXRuntimeSpec"),
+    ("defaulter: bad field of an old-style predictor, not its migrated path",
+     default_inference_service,
+     isvc_t.isvc({"predictor": _sklearn(runtimeVersion=5)}),
+     "spec.predictor.sklearn.runtimeVersion", _STRING),
+    ("defaulter, then validator", _default_then_validate,
+     isvc_t.isvc({"predictor": {"onnx": "x"}}), "spec.predictor.onnx",
+     "Input should be a valid dictionary or instance of ONNXRuntimeSpec"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("fn", "obj", "field", "reason"), [c[1:] for c in GO_DECODING],
+                         ids=[c[0] for c in GO_DECODING])
+def test_refused_as_go_decoding_refuses(
+    fn: Callable[[Any], Any], obj: Any, field: str, reason: str
+) -> None:
     with pytest.raises(FieldError) as info:
         fn(obj)
-    assert _names(info.value.field, (field,))
+    assert (info.value.field, info.value.reason) == (field, reason)
+    assert str(info.value) == f"{field}: {reason}"
+
+
+@pytest.mark.parametrize("value", [1, 1.5, "1Gi", " 500m ", "1e3", None])
+def test_quantities_go_decodes_are_accepted(value: Any) -> None:
+    # a JSON number is read as quantity text; a string is trimmed first (Quantity.UnmarshalJSON)
+    obj = isvc_t.isvc({"predictor": _sklearn(resources={"limits": {"cpu": value}})})
+    assert validate_inference_service(obj) == validate_inference_service(
+        isvc_t.isvc({"predictor": _sklearn(resources={"limits": {"cpu": "1"}})}))
+
+
+def test_enum_rule_messages_are_kept_for_strings() -> None:
+    # a string outside the enum decodes in Go; the rule refuses it with upstream's message
+    obj = isvc_t.isvc({"predictor": {**_sklearn(), "scaleMetric": "gpu"}},
+                      annotations=isvc_t.STD_HPA)
+    with pytest.raises(FieldError) as info:
+        validate_inference_service(obj)
+    assert (info.value.field, info.value.reason) == (
+        "spec.predictor.scaleMetric", "[gpu] is not a supported metric")
+
+
+def test_null_enum_is_absent_not_a_decode_error() -> None:
+    # Go decodes null as absent (""), so the rule refuses it, with upstream's message
+    obj = isvc_t.isvc({"predictor": {**_sklearn(), "autoScaling": {"metrics": [{
+        "type": None, "resource": {"name": "cpu", "target": {
+            "type": "Utilization", "averageUtilization": 50}}}]}}},
+        annotations=isvc_t.STD_HPA)
+    with pytest.raises(FieldError) as info:
+        validate_inference_service(obj)
+    assert (info.value.field, info.value.reason) == (
+        "spec.predictor.autoScaling.metrics[0].type",
+        "invalid HPA metric source type with value [],valid metric source types are Resource")
 
 
 # Upstream decodes the request into its Go types before any rule runs, so a value of the wrong

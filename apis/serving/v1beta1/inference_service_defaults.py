@@ -366,7 +366,10 @@ def _set_local_model_label(
     _delete_local_model_metadata(meta)
 
 
-@malformed_guard("apis.serving.v1beta1:InferenceService")
+# decode_first: upstream's mutating webhook decodes the request into the Go type before
+# defaulting, so a value of the wrong JSON type is refused where it is (a malformed old-style
+# predictor would otherwise be dropped or reported under its migrated path predictor.model)
+@malformed_guard("apis.serving.v1beta1:InferenceService", decode_first=True)
 def default_inference_service(
     isvc: Any,
     config: InferenceServiceConfig | None = None,
