@@ -58,6 +58,7 @@ from runtime.testing.eventually import eventually
 COUNT = int(os.environ.get("BENCH_ISVC_COUNT", "1000"))
 NAMESPACES = 10
 CLIENTS = 8
+WORKERS = int(os.environ.get("BENCH_ISVC_WORKERS", "8"))
 KSERVE_NS = "kserve"
 STORAGE_URI = "gs://kfserving-examples/models/sklearn/1.0/model"
 NODE_CAPACITY = {"cpu": "256", "memory": "1Ti", "pods": "250", "ephemeral-storage": "1Ti",
@@ -108,6 +109,7 @@ class _Manager:
         self.probe = free_port()
         self.proc = spawn_python(
             "controllers", "--webhooks=false", "--controllers=inferenceservice",
+            f"--max-concurrent-reconciles={WORKERS}",
             f"--metrics-addr=127.0.0.1:{self.metrics}",
             f"--health-probe-addr=127.0.0.1:{self.probe}",
             f"--zap-log-level={os.environ.get('BENCH_ISVC_LOG_LEVEL', 'warn')}",
