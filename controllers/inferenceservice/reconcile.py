@@ -82,7 +82,9 @@ from runtime.reconcile import Request, Result
 
 from .credentials import storage_credentials
 from .routing import Routing
-from .status import StatusWriter, WrittenObjects
+from runtime.written import WrittenObjects
+
+from .status import StatusWriter
 from .workloads import AppliedComponent, KindNotServedError, StandardWorkloads
 
 __all__ = ["InferenceServiceReconciler"]

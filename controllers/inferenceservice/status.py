@@ -21,8 +21,9 @@ from apis.serving.v1beta1.inference_service_status_conditions import (
 )
 from runtime import metrics
 from runtime.apply import first_difference
+from runtime.written import WrittenObjects
 
-__all__ = ["TIME_TO_READY", "StatusWriter", "WrittenObjects"]
+__all__ = ["TIME_TO_READY", "StatusWriter"]
 
 log = logging.getLogger(__name__)
 
@@ -55,45 +56,6 @@ def _since(isvc: Any, previous: InferenceServiceStatus | None) -> float | None:
     if start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
     return max(0.0, (datetime.now(UTC) - start).total_seconds())
-
-
-class WrittenObjects:
-    """Read-your-writes for the InferenceServices this process wrote.
-
-    The informer delivers our own writes a little later; a reconcile that starts in between
-    (woken by a child object's event) would work from the older object and write status
-    twice, or patch a finalizer that is already there. The object each write returned is
-    kept until the cache has caught up with it. resourceVersions are compared as numbers:
-    opaque by contract, but etcd revisions in every API server this runs against; anything
-    else falls back to the cached object."""
-
-    def __init__(self) -> None:
-        self._objects: dict[tuple[str, str], Any] = {}
-
-    def remember(self, obj: Any) -> None:
-        meta = obj.metadata
-        self._objects[(meta.namespace, meta.name)] = obj
-
-    def forget(self, namespace: str, name: str) -> None:
-        self._objects.pop((namespace, name), None)
-
-    def freshest(self, cached: Any) -> Any:
-        """``cached``, or the object we wrote last if it is newer (a copy)."""
-        if cached is None:
-            return None
-        key = (cached.metadata.namespace, cached.metadata.name)
-        mine = self._objects.get(key)
-        if mine is None:
-            return cached
-        try:
-            newer = (mine.metadata.uid == cached.metadata.uid
-                     and int(mine.metadata.resourceVersion) > int(cached.metadata.resourceVersion))
-        except (TypeError, ValueError):
-            newer = False
-        if not newer:
-            del self._objects[key]  # the cache has caught up
-            return cached
-        return mine.model_copy(deep=True)
 
 
 def keep_transition_times(previous: InferenceServiceStatus | None,
