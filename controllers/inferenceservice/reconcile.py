@@ -79,11 +79,10 @@ from controllers.thirdparty import KnativeService
 from runtime.apply import Applier
 from runtime.client import is_not_found, remove_finalizer
 from runtime.reconcile import Request, Result
+from runtime.written import WrittenObjects
 
 from .credentials import storage_credentials
 from .routing import Routing
-from runtime.written import WrittenObjects
-
 from .status import StatusWriter
 from .workloads import AppliedComponent, KindNotServedError, StandardWorkloads
 
