@@ -162,7 +162,10 @@ class LocalModelCacheReconciler:
             problems[EVENT_VOLUME_FAILED] = f"{desired['kind']} {where}{meta['name']}: {e}"
 
     async def _delete(self, kind: Any, name: str, namespace: str | None) -> None:
-        if await self._get(kind, name, namespace) is None:
+        """Delete unless absent or already being deleted (a volume in use waits for its
+        protection finalizer)."""
+        live = await self._get(kind, name, namespace)
+        if live is None or live.metadata.deletionTimestamp is not None:
             return
         try:
             await self.client.delete(kind, name, namespace)

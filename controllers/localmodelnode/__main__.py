@@ -1,0 +1,5 @@
+"""``python -m controllers.localmodelnode``: ``kserve-localmodelnode-agent``."""
+
+from controllers.localmodelnode.manager import entry
+
+entry()

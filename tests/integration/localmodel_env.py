@@ -1,0 +1,210 @@
+"""Running the LocalModel controllers and the node agent in-process against envtest (or the
+cluster tier), for the LocalModel tests: upstream's fixtures (node groups selecting nodes by
+``node.kubernetes.io/instance-type``, Nodes with a Ready condition, ``inferenceservice-config``
+with a ``localModel`` key) with names unique to each test, as the API server is shared."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from lightkube import AsyncClient
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import ConfigMap, Namespace, Node
+
+from controllers.config import CONFIG_MAP_NAME, ConfigSource
+from controllers.localmodel import controller as lmc
+from controllers.localmodel.manager import cache_options as manager_cache_options
+from controllers.localmodelnode import controller as agentc
+from controllers.localmodelnode.manager import cache_options as agent_cache_options
+from runtime import metrics
+from runtime.manager import Manager
+from runtime.testing.eventually import eventually
+
+INSTANCE_TYPE = "node.kubernetes.io/instance-type"
+SOURCE_URI = "s3://mybucket/mymodel"
+
+
+def uid() -> str:
+    return uuid.uuid4().hex[:6]
+
+
+def node_group_spec(instance_type: str, *, storage_class: str = "standard",
+                    host_path: str = "/models") -> dict[str, Any]:
+    """Upstream's ``localModelNodeGroupSpec`` selecting ``instance-type In [instance_type]``."""
+    return {
+        "storageLimit": "10Gi",
+        "persistentVolumeSpec": {
+            "accessModes": ["ReadWriteOnce"],
+            "volumeMode": "Filesystem",
+            "capacity": {"storage": "2Gi"},
+            "storageClassName": storage_class,
+            "persistentVolumeReclaimPolicy": "Delete",
+            "hostPath": {"path": host_path, "type": "Directory"},
+            "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                {"key": INSTANCE_TYPE, "operator": "In", "values": [instance_type]}]}]}},
+        },
+        "persistentVolumeClaimSpec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "2Gi"}},
+            **({"storageClassName": storage_class} if storage_class else {}),
+        },
+    }
+
+
+def node_group(name: str, instance_type: str, **kw: Any) -> dict[str, Any]:
+    return {"apiVersion": "serving.kserve.io/v1alpha1", "kind": "LocalModelNodeGroup",
+            "metadata": {"name": name}, "spec": node_group_spec(instance_type, **kw)}
+
+
+def node(name: str, instance_type: str, *, ready: bool = True) -> Node:
+    return Node.from_dict({
+        "metadata": {"name": name, "labels": {INSTANCE_TYPE: instance_type}},
+        "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+    })
+
+
+def config_data(job_namespace: str, **local_model: Any) -> dict[str, str]:
+    lm = {"jobNamespace": job_namespace, "defaultJobImage": "kserve/storage-initializer:latest",
+          **local_model}
+    return {
+        "localModel": json.dumps(lm),
+        "storageInitializer": json.dumps({
+            "image": "kserve/storage-initializer:latest", "cpuRequest": "100m",
+            "cpuLimit": "1", "memoryRequest": "200Mi", "memoryLimit": "1Gi"}),
+    }
+
+
+async def put_config(kube: AsyncClient, namespace: str, data: Mapping[str, str]) -> None:
+    await kube.apply(ConfigMap(metadata=ObjectMeta(name=CONFIG_MAP_NAME, namespace=namespace),
+                               data=dict(data)), field_manager="test", force=True)
+
+
+async def create_node(kube: AsyncClient, n: Node) -> None:
+    """Create a Node and set its status (the API server drops status on create)."""
+    created = await kube.create(n)
+    status = n.status.to_dict() if n.status is not None else {}
+    await kube.patch(Node.Status, created.metadata.name, {"status": status})
+
+
+async def set_ready(kube: AsyncClient, name: str, ready: bool) -> None:
+    await kube.patch(Node.Status, name, {"status": {"conditions": [
+        {"type": "Ready", "status": "True" if ready else "False"}]}})
+
+
+async def new_namespace(kube: AsyncClient, prefix: str) -> str:
+    name = f"{prefix}-{uid()}"
+    await kube.create(Namespace(metadata=ObjectMeta(name=name)))
+    return name
+
+
+def requests_by_method() -> dict[str, float]:
+    """rest_client_requests_total of this process, by HTTP method."""
+    out: dict[str, float] = {}
+    for metric in metrics.REGISTRY.collect():
+        if metric.name != "rest_client_requests":
+            continue
+        for sample in metric.samples:
+            if sample.name.endswith("_total"):
+                out[sample.labels["method"]] = (out.get(sample.labels["method"], 0.0)
+                                                + sample.value)
+    return out
+
+
+def total(counts: Mapping[str, float]) -> float:
+    return sum(counts.values())
+
+
+def reconcile_errors(*controllers: str) -> float:
+    return sum(metrics.REGISTRY.get_sample_value(
+        "controller_runtime_reconcile_errors_total", {"controller": c}) or 0.0
+        for c in controllers)
+
+
+LOCALMODEL_CONTROLLERS = ("localmodelcache", "localmodelnamespacecache", "localmodelnode-models")
+
+
+@dataclass
+class Running:
+    mgr: Manager
+    config: ConfigSource
+
+    @property
+    def client(self) -> Any:
+        return self.mgr.client
+
+
+async def _started(mgr: Manager) -> None:
+    await eventually(lambda: mgr.elected().is_set() and all(
+        inf.has_synced() for inf in mgr.cache.informers()), within=60)
+
+
+async def quiet(within: float = 30.0, settle: float = 1.0) -> None:
+    """Until no request was sent for ``settle`` seconds (the controllers are idle)."""
+    last = total(requests_by_method())
+    quiet_since = anyio.current_time()
+    with anyio.fail_after(within):
+        while anyio.current_time() - quiet_since < settle:
+            await anyio.sleep(0.1)
+            now = total(requests_by_method())
+            if now != last:
+                last, quiet_since = now, anyio.current_time()
+
+
+@asynccontextmanager
+async def localmodel_manager(kubeconfig: str, config_namespace: str,
+                             **kw: Any) -> AsyncIterator[Running]:
+    """A started manager with the LocalModel controllers (config from ``config_namespace``)."""
+    kw.setdefault("metrics_bind_address", "0")
+    kw.setdefault("health_probe_bind_address", "0")
+    kw.setdefault("max_concurrent_reconciles", 4)
+    mgr = Manager(kubeconfig, field_manager="manager",
+                  cache_options=manager_cache_options(config_namespace), **kw)
+    config = ConfigSource(mgr.client, config_namespace)
+    lmc.setup(mgr, config)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(mgr.start)
+        await _started(mgr)
+        try:
+            yield Running(mgr, config)
+        finally:
+            mgr.stop()
+
+
+@asynccontextmanager
+async def agent(kubeconfig: str, config_namespace: str, node_name: str, models_root: str,
+                **kw: Any) -> AsyncIterator[Running]:
+    """A started node agent for ``node_name`` with its models below ``models_root``."""
+    kw.setdefault("metrics_bind_address", "0")
+    kw.setdefault("health_probe_bind_address", "0")
+    mgr = Manager(kubeconfig, field_manager="manager",
+                  cache_options=agent_cache_options(node_name, config_namespace), **kw)
+    config = ConfigSource(mgr.client, config_namespace)
+    agentc.setup(mgr, config, node_name, models_root)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(mgr.start)
+        await _started(mgr)
+        try:
+            yield Running(mgr, config)
+        finally:
+            mgr.stop()
+
+
+def without_volatile(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy without what the server sets (uid, resourceVersion, timestamps, managedFields,
+    generation, status), for whole-object comparisons."""
+    out = copy.deepcopy(dict(obj))
+    meta = out.get("metadata", {})
+    for k in ("uid", "resourceVersion", "creationTimestamp", "managedFields", "generation",
+              "finalizers"):
+        meta.pop(k, None)
+    for ref in meta.get("ownerReferences") or ():
+        ref.pop("uid", None)
+    out.pop("status", None)
+    return out
