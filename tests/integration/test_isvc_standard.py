@@ -93,9 +93,10 @@ async def test_noop_reconcile_and_restart_make_no_requests(envtest: Any, kube_cl
         assert await run.reconciler.reconcile(Request(namespace, "iris")) == Result()
         assert requests_by_method() == before
     before = requests_by_method()
+    # sampled before the restart: its first reconcile may finish before the context yields
+    reconciled = metrics.RECONCILE_TOTAL.labels("inferenceservice", "success")
+    start = reconciled._value.get()
     async with isvc_manager(envtest, kube_client, namespace) as run:
-        reconciled = metrics.RECONCILE_TOTAL.labels("inferenceservice", "success")
-        start = reconciled._value.get()
         await eventually(lambda: reconciled._value.get() > start, within=30)
         await anyio.sleep(1)
         after = requests_by_method()
