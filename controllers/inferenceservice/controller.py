@@ -21,7 +21,13 @@ from apis.serving.v1alpha1 import ClusterServingRuntime, ServingRuntime
 from apis.serving.v1beta1.inference_service import InferenceService
 from apis.serving.v1beta1.inference_service_status_conditions import is_ready
 from controllers.config import ConfigSource
-from controllers.thirdparty import HTTPRoute, OpenTelemetryCollector, ScaledObject
+from controllers.thirdparty import (
+    HTTPRoute,
+    KnativeService,
+    OpenTelemetryCollector,
+    ScaledObject,
+    VirtualService,
+)
 from runtime.builder import Builder
 from runtime.cache import ByObject
 from runtime.event import UpdateEvent
@@ -146,6 +152,8 @@ def setup(mgr: Any, config: ConfigSource) -> InferenceServiceReconciler:
         .owns(HTTPRoute, optional=True)
         .owns(ScaledObject, optional=True, predicates=[spec_changed])
         .owns(OpenTelemetryCollector, optional=True, predicates=[spec_changed])
+        .owns(KnativeService, optional=True)
+        .owns(VirtualService, optional=True, predicates=[spec_changed])
         .watches(ServingRuntime, isvcs_of_runtime, predicates=[spec_changed])
         .watches(ClusterServingRuntime, isvcs_of_runtime, predicates=[spec_changed])
         .watches(Pod, _pod_owner, predicates=[POD_CHANGED])

@@ -75,13 +75,13 @@ from controllers.reconcilers.cabundle import CaBundleError, global_ca_bundle_con
 from controllers.reconcilers.ingress.domain import IngressError
 from controllers.reconcilers.ingress.status import create_component_url
 from controllers.reconcilers.modelconfig import create_empty_model_config
-from controllers.thirdparty import KnativeService
 from runtime.apply import Applier
 from runtime.client import is_not_found, remove_finalizer
 from runtime.reconcile import Request, Result
 from runtime.written import WrittenObjects
 
 from .credentials import storage_credentials
+from .knative import EMPTY, KnativeMode, KnativeRejected
 from .routing import Routing
 from .status import StatusWriter
 from .workloads import AppliedComponent, KindNotServedError, StandardWorkloads
@@ -116,9 +116,11 @@ class InferenceServiceReconciler:
         self.applier = Applier(self.client)
         self.workloads = StandardWorkloads(self.applier, self.rest_mapper)
         self.routing = Routing(self.applier, self.client, self.rest_mapper)
+        self.knative = KnativeMode(self.applier, self.client, self.rest_mapper, self.recorder)
         self.written = WrittenObjects()
         # per reconcile, keyed by InferenceService (workers reconcile different keys at once)
         self._pods: dict[tuple[str, str], Any] = {}
+        self._kstatus: dict[tuple[str, str], Any] = {}  # Knative: the predictor's ksvc status
         self._unobserved: set[tuple[str, str]] = set()
         self._previous_generation: dict[tuple[str, str], int | None] = {}
         self.status_writer = StatusWriter(self.client, self.recorder, self.written)
@@ -178,6 +180,8 @@ class InferenceServiceReconciler:
             await self._reconcile_spec(isvc, config, mode)
         except _Stop:
             pass
+        except KnativeRejected as e:  # Knative not served: said in status, checked again later
+            recheck = e.requeue_after
         except _SPEC_ERRORS as e:
             log.info("InferenceService %s/%s cannot be reconciled: %s", req.namespace,
                      req.name, e)
@@ -216,7 +220,7 @@ class InferenceServiceReconciler:
                               mode: DeploymentModeType) -> None:
         status: InferenceServiceStatus = isvc.status
         if mode == DeploymentModeType.KNATIVE:
-            await self._knative(isvc)
+            await self.knative.prepare(isvc)
         await self._ca_bundle(isvc, config)
         stopped = is_stop_requested(isvc.metadata.annotations)
         services: dict[str, Service] = {}
@@ -234,11 +238,15 @@ class InferenceServiceReconciler:
             built = self._build(status, build, isvc, config, mode,
                                 isvc_labels_override=isvc_labels, credentials=credentials,
                                 kserve_namespace=self.config.namespace)
-            applied = await self._component(isvc, built, config, stopped)
+            applied = await self._component(isvc, built, config, stopped, mode=mode)
             services.update(_by_name(applied.services))
         propagate_stopped_condition(status, stopped)
+        self.knative.cross_component_status(isvc, mode, stopped)
         try:
-            routing = await self.routing.reconcile(isvc, config, services, stopped=stopped)
+            if mode == DeploymentModeType.STANDARD:
+                routing = await self.routing.reconcile(isvc, config, services, stopped=stopped)
+            else:  # Knative, and ModelMesh's transformer: Istio VirtualService
+                routing = await self.knative.routing(isvc, config, stopped=stopped)
         except (KindNotServedError, IngressError) as e:  # e.g. no HTTPRoute CRD: say so
             set_condition(status, "IngressReady", "False",
                           getattr(e, "condition_reason", None) or "ReconcileFailed", str(e))
@@ -257,9 +265,11 @@ class InferenceServiceReconciler:
             await self._model_config(isvc)
         key = (isvc.metadata.namespace, isvc.metadata.name)
         pods = self._pods.pop(key, None)
+        kstatus = self._kstatus.pop(key, None)
         if pods is not None:  # after routing: "Loaded" needs the InferenceService Ready
             predictor = InferenceServiceComponent.PREDICTOR
-            propagate_model_status(status, component_status(status, predictor), pods, True)
+            propagate_model_status(status, component_status(status, predictor), pods,
+                                   kstatus is None, kstatus)
         if key in self._unobserved:
             # the Deployment controller has not seen the new spec yet: its status describes
             # the previous one, so this generation is not observed (readiness stays as the
@@ -326,7 +336,8 @@ class InferenceServiceReconciler:
                                        storage_containers=storage_containers,
                                        credentials=credentials,
                                        kserve_namespace=self.config.namespace)
-        applied = await self._component(isvc, workload, config, stopped, runtime=runtime)
+        applied = await self._component(isvc, workload, config, stopped, runtime=runtime,
+                                        mode=mode)
         if stopped:
             # upstream's steady state while stopped: its predictor clears the status once and
             # the next reconcile sets the runtime name and the canary status again (a second
@@ -338,7 +349,11 @@ class InferenceServiceReconciler:
 
     async def _component(self, isvc: Any, workload: ComponentWorkload,
                          config: InferenceServiceConfig, stopped: bool,
-                         runtime: SelectedRuntime | None = None) -> AppliedComponent:
+                         runtime: SelectedRuntime | None = None,
+                         mode: DeploymentModeType = DeploymentModeType.STANDARD,
+                         ) -> AppliedComponent:
+        if mode != DeploymentModeType.STANDARD:  # Knative (and ModelMesh's transformer)
+            return await self._knative_component(isvc, workload, config, stopped)
         status: InferenceServiceStatus = isvc.status
         component = workload.component
         try:
@@ -366,6 +381,35 @@ class InferenceServiceReconciler:
         if component == InferenceServiceComponent.PREDICTOR:
             self._pods[(isvc.metadata.namespace, isvc.metadata.name)] = pods
         return applied
+
+    async def _knative_component(self, isvc: Any, workload: ComponentWorkload,
+                                 config: InferenceServiceConfig,
+                                 stopped: bool) -> AppliedComponent:
+        """The component's Knative Service and its status (upstream
+        ``reconcileKnativeDeployment``); the predictor's revision pods for the model status."""
+        status: InferenceServiceStatus = isvc.status
+        component = workload.component
+        try:
+            applied = await self.knative.reconcile_component(isvc, workload, config,
+                                                             stopped=stopped)
+        except Exception as e:
+            if isinstance(e, _SPEC_ERRORS) or _invalid(e):
+                propagate_raw_status_with_messages(status, component, "ReconcileFailed", str(e),
+                                                   "False")
+            raise
+        key = (isvc.metadata.namespace, isvc.metadata.name)
+        if applied is None:  # stopped: the Knative Service is gone
+            if component == InferenceServiceComponent.PREDICTOR:
+                mark_predictor_stopped(status)
+            else:
+                mark_component_stopped(status, _READY[component])
+            return EMPTY
+        if not applied.observed:
+            self._unobserved.add(key)
+        if component == InferenceServiceComponent.PREDICTOR:
+            self._pods[key] = await self.knative.revision_pods(isvc, applied.service_status)
+            self._kstatus[key] = applied.service_status
+        return EMPTY
 
     async def _canaries(self, isvc: Any, config: InferenceServiceConfig,
                         runtime: SelectedRuntime | None, mode: Any, stopped: bool,
@@ -406,18 +450,6 @@ class InferenceServiceReconciler:
                     await self.applier.delete(kind, n, ns, owner_uid=uid)
 
     # ------------------------------------------------------------------ other objects
-
-    async def _knative(self, isvc: Any) -> None:
-        if not await self.rest_mapper.is_served(KnativeService):
-            self.recorder.event(
-                isvc, "Warning", "ServerlessModeRejected", "Reconcile",
-                "It is not possible to use Knative deployment mode when Knative Services are "
-                "not available")
-            raise _Stop
-        self.recorder.event(isvc, "Warning", "KnativeModeUnsupported", "Reconcile",
-                            "This manager does not reconcile Knative deployment mode yet; "
-                            "use Standard")
-        raise _Stop
 
     async def _ca_bundle(self, isvc: Any, config: InferenceServiceConfig) -> None:
         si = config.storage_initializer
@@ -485,8 +517,12 @@ def _namespace_terminating(e: BaseException) -> bool:
 
 
 def _invalid(e: BaseException) -> bool:
-    """An API error saying the object we sent is invalid (422): a retry sends it again."""
-    return getattr(getattr(e, "status", None), "code", None) == 422
+    """An API error saying the object we sent is invalid (422), or an admission webhook
+    refusing it (Knative's, for one): a retry sends it again."""
+    status = getattr(e, "status", None)
+    code = getattr(status, "code", None)
+    return code == 422 or (code == 400 and "denied the request" in
+                           (getattr(status, "message", "") or ""))
 
 
 def _set_runtime_names(status: InferenceServiceStatus, runtime: SelectedRuntime | None) -> None:
