@@ -158,13 +158,21 @@ def jobs_of(info: _Json, jobs: Iterable[_Json]) -> list[_Json]:
     return [j for j in jobs if job_status_key(j) == key]
 
 
-def latest_job(jobs: Sequence[_Json]) -> _Json | None:
-    """The newest Job (creationTimestamp, then name)."""
+def latest_job(jobs: Sequence[_Json], prefer: str | None = None) -> _Json | None:
+    """The newest Job: by creationTimestamp (whole seconds), then ``prefer`` (the name of the
+    Job this agent made last), then an unfinished Job over a finished one (a Job is only made
+    again after the previous one finished), then name."""
     if not jobs:
         return None
-    return max(jobs, key=lambda j: (str((j.get("metadata") or {}).get("creationTimestamp")
-                                        or ""),
-                                    str((j.get("metadata") or {}).get("name") or "")))
+
+    def rank(j: _Json) -> tuple[str, bool, bool, str]:
+        meta = j.get("metadata") or {}
+        st = j.get("status") or {}
+        name = str(meta.get("name") or "")
+        finished = bool(st.get("succeeded") or st.get("failed"))
+        return (str(meta.get("creationTimestamp") or ""), name == prefer, not finished, name)
+
+    return max(jobs, key=rank)
 
 
 def model_status_from_job(job: _Json | None) -> str:

@@ -104,6 +104,8 @@ class LocalModelNodeReconciler:
         self.recorder = mgr.get_event_recorder("localmodelnode-agent")
         #: status key -> (Job as created, monotonic time): the cache may lag our creates
         self._created: dict[str, tuple[dict[str, Any], float]] = {}
+        #: status key -> name of the last Job made for it (creation times are whole seconds)
+        self._last: dict[str, str] = {}
         self._warned: set[str] = set()
 
     # ------------------------------------------------------------------ helpers
@@ -210,6 +212,7 @@ class LocalModelNodeReconciler:
                 if not is_not_found(e):
                     raise
             self._created.pop(key, None)
+            self._last.pop(key, None)
         return kept
 
     async def _has_folder(self, storage_key: str) -> bool:
@@ -231,7 +234,7 @@ class LocalModelNodeReconciler:
                 new[key] = by_storage[storage_key]  # same folder: same status
                 continue
             mine = jobs_of(info, jobs)
-            job = latest_job(mine)
+            job = latest_job(mine, self._last.get(key))
             if await self._has_folder(storage_key):
                 self._clear(EVENT_FOLDER_MISSING, storage_key)
                 if old.get(key) == "ModelDownloaded":
@@ -327,6 +330,7 @@ class LocalModelNodeReconciler:
             return None
         out = object_to_dict(created)
         self._created[key] = (out, time.monotonic())
+        self._last[key] = out["metadata"]["name"]
         log.info("created Job %s/%s for %s (storage key %s)", lm.job_namespace,
                  out["metadata"]["name"], key, get_storage_key(uri))
         self.recorder.event(lmn, NORMAL, EVENT_JOB_CREATED, "Download",
