@@ -187,19 +187,29 @@ class KnativeMode:
         if not await self.rest_mapper.is_served(KnativeService):
             raise KindNotServedError("Service", "serving.knative.dev")
         status: InferenceServiceStatus = isvc.status
-        current = (status.components or {}).get(str(workload.component))
-        desired = KnativeService.from_dict(create_knative_service(
-            meta, workload.extension, workload.pod_spec, current,
-            isvc_config_labels_disallowed(config)))
-        set_controller_reference(isvc, desired)
-        live, _ = await self.applier.ensure(desired)
-        body = object_to_dict(live) if live is not None else {}
+        key = str(workload.component)
+        rolled_out = _rolled_out(status, key)
+        body = await self._apply_ksvc(isvc, workload, config)
         service_status = ServiceStatus.model_validate(body.get("status") or {})
         propagate_status(status, workload.component, service_status,
                          generation=isvc.metadata.generation)
+        if _rolled_out(status, key) != rolled_out:
+            # the traffic follows the rolled-out revision: a rollout or a rollback just
+            # observed changes it now (upstream waits for its own status write to come back)
+            body = await self._apply_ksvc(isvc, workload, config)
         live_meta = body.get("metadata") or {}
         observed = (service_status.observed_generation or 0) >= (live_meta.get("generation") or 0)
         return KnativeComponent(service_status, observed)
+
+    async def _apply_ksvc(self, isvc: Any, workload: ComponentWorkload,
+                          config: InferenceServiceConfig) -> dict[str, Any]:
+        current = (isvc.status.components or {}).get(str(workload.component))
+        desired = KnativeService.from_dict(create_knative_service(
+            workload.meta, workload.extension, workload.pod_spec, current,
+            isvc_config_labels_disallowed(config)))
+        set_controller_reference(isvc, desired)
+        live, _ = await self.applier.ensure(desired)
+        return object_to_dict(live) if live is not None else {}
 
     async def revision_pods(self, isvc: Any, service_status: ServiceStatus) -> list[Any]:
         """The pods of the latest created revision (upstream lists by
@@ -281,6 +291,11 @@ def isvc_config_labels_disallowed(config: InferenceServiceConfig) -> list[str]:
     """``serviceLabelDisallowedList`` (the built-in ``networking.knative.dev/visibility``
     included when the config has an ``inferenceService`` key)."""
     return list(config.inference_service.service_label_disallowed_list or [])
+
+
+def _rolled_out(status: InferenceServiceStatus, component: str) -> str | None:
+    comp = (status.components or {}).get(component)
+    return comp.latest_rolledout_revision if comp is not None else None
 
 
 def _ingress(status: str, reason: str | None = None) -> Any:
