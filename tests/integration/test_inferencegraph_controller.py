@@ -421,10 +421,12 @@ async def test_bad_input_conditions_events_no_crash(
         assert await get(kube_client, Deployment, "badclass", namespace) is None
         # the others did not stop the controller
         await eventually(lambda: get(kube_client, Deployment, "fine", namespace))
-        # Knative rejected is terminal: no retry loop
+        # Knative rejected is terminal: no retry loop (a backoff loop would add errors at
+        # 5 ms, 10 ms, 20 ms...; one more from an event already in flight, e.g. the graph's
+        # own status write, is not a loop)
         terminal = reconcile_count("error")
-        await anyio.sleep(1.0)
-        assert reconcile_count("error") == terminal
+        await anyio.sleep(2.0)
+        assert reconcile_count("error") <= terminal + 1
 
 
 async def test_noop_reconcile_makes_no_requests(
