@@ -301,11 +301,20 @@ class InferenceServiceReconciler:
         model = isvc.spec.predictor.model
         if model is None:
             return None
-        ns_runtimes = await self.client.list(ServingRuntime, isvc.metadata.namespace)
-        cluster_runtimes = await self.client.list(ClusterServingRuntime)
+        multi_node = isvc.spec.predictor.worker_spec is not None
+        ns = isvc.metadata.namespace
         try:
-            return select_runtime(model, ns_runtimes, cluster_runtimes,
-                                  multi_node=isvc.spec.predictor.worker_spec is not None)
+            try:
+                return select_runtime(model, await self.client.list(ServingRuntime, ns),
+                                      await self.client.list(ClusterServingRuntime),
+                                      multi_node=multi_node)
+            except RuntimeSelectionError:
+                # a runtime applied together with the InferenceService may not be in the
+                # cache yet: confirm a failure with a fresh read (two requests, only here)
+                reader = self.client.api_reader
+                return select_runtime(model, await reader.list(ServingRuntime, ns),
+                                      await reader.list(ClusterServingRuntime),
+                                      multi_node=multi_node)
         except RuntimeSelectionError as e:
             mark_invalid_spec(isvc.status, e.reason, e.message)
             # beyond upstream (PredictorReady stays Unknown there): the condition says why
