@@ -634,3 +634,57 @@ async def test_not_ready_node_reported_and_back(envtest: Any, env: Env) -> None:
             "nodeStatus": {n1: "NodeDownloaded", n2: "NodeDownloadPending"},
             "copies": {"total": 2, "available": 1}})
         await delete_and_wait(e, LocalModelCache, name)
+
+
+async def test_bad_input_is_reported_not_retried(envtest: Any, env: Env) -> None:
+    """A cache naming a node group that does not exist, a node group whose affinity does not
+    parse, a malformed inferenceservice-config: Warning events on the cache, a status, no
+    reconcile error; creating the missing group (its watch) fixes the first."""
+    from lightkube.resources.core_v1 import Event as CoreEvent
+
+    e = env
+    bad = node_group(e.n("bad"), "x")
+    bad["spec"]["persistentVolumeSpec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0][
+        "matchExpressions"][0]["operator"] = "Near"
+    await e.create(LocalModelNodeGroup.model_validate(bad))
+    e.cleanup.append((LocalModelNodeGroup, e.n("bad"), None))
+    n1 = await e.node("bad-1", "later")
+    missing, broken = e.n("orphan"), e.n("broken")
+    errors = reconcile_errors(*LOCALMODEL_CONTROLLERS)
+
+    async def reasons(name: str) -> dict[str, str]:
+        return {ev.reason: ev.message async for ev in e.kube.list(CoreEvent, namespace="default")
+                if ev.involvedObject.name == name}
+
+    async with localmodel_manager(str(envtest.kubeconfig_path), e.ns):
+        await e.create(cache_obj(missing, [e.n("later")], uri="s3://b/orphan"))
+        await e.create(cache_obj(broken, [e.n("bad")], uri="s3://b/broken"))
+        await cache_status(e, LocalModelCache, missing, {"copies": {}})
+        await cache_status(e, LocalModelCache, broken, {"copies": {}})
+        got = await eventually(lambda: _has(reasons(missing), "NodeGroupNotFound"))
+        assert got["NodeGroupNotFound"] == f"LocalModelNodeGroup {e.n('later')} not found"
+        got = await eventually(lambda: _has(reasons(broken), "InvalidNodeAffinity"))
+        assert "spec.persistentVolumeSpec.nodeAffinity.required.nodeSelectorTerms[0]" \
+               ".matchExpressions[0].operator" in got["InvalidNodeAffinity"]
+        assert "'Near' is not a valid label selector operator" in got["InvalidNodeAffinity"]
+        # the missing group appears: the node gets the model
+        await e.group("later", "later")
+        assert await lmn_models(e, n1) == [{"modelName": missing, "sourceModelUri":
+                                            "s3://b/orphan", "nodeGroup": e.n("later")}]
+        await cache_status(e, LocalModelCache, missing, {
+            "nodeStatus": {n1: "NodeDownloadPending"}, "copies": {"total": 1}})
+        # a malformed config: reported, the last good one kept
+        await put_config(e.kube, e.ns, {"localModel": "{not json"})
+        await e.c.patch(LocalModelCache, missing, {"metadata": {"labels": {"touch": "1"}}})
+        await e.c.patch(LocalModelCache, missing, {"spec": {"modelSize": "2Gi"}})
+        await quiet()
+        assert await e.get(LocalModelCache, missing) is not None
+        await put_config(e.kube, e.ns, config_data(e.jobs))
+        for name in (missing, broken):
+            await delete_and_wait(e, LocalModelCache, name)
+    assert reconcile_errors(*LOCALMODEL_CONTROLLERS) == errors
+
+
+async def _has(aw: Any, reason: str) -> Any:
+    got = await aw
+    return got if reason in got else None
