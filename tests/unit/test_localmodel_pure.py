@@ -5,7 +5,6 @@ agent's Job builder and Job -> status, and ``file_utils_test.go`` on a real dire
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -460,19 +459,6 @@ def test_ensure_model_root_folder_exists(tmp_path: Path) -> None:
     (tmp_path / "models" / "stray-file").write_text("x")
     assert fs.model_folders() == ["k1"]
     assert FileSystemHelper(tmp_path / "absent").model_folders() == []
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
-def test_permission_errors_are_raised(tmp_path: Path) -> None:  # pragma: no cover - non-root
-    (tmp_path / "perm").mkdir(mode=0o555)
-    with pytest.raises(OSError):
-        FileSystemHelper(tmp_path / "perm" / "models").ensure_model_root_folder_exists()
-    os.chmod(tmp_path, 0o000)
-    try:
-        with pytest.raises(OSError):
-            FileSystemHelper(tmp_path).has_model_folder("any-model")
-    finally:
-        os.chmod(tmp_path, 0o755)
 
 
 def test_unwritable_root_is_an_error(tmp_path: Path) -> None:
