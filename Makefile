@@ -8,13 +8,15 @@ PY := $(VENV)/bin/python
 CLUSTER_DIR := .cluster
 # The pinned Kubernetes binaries (built once, cached): envtest's KUBEBUILDER_ASSETS.
 ASSETS = $$(bash hack/build-k8s.sh | tail -n 1)
+# Knative Serving's controller, autoscaler and webhook (built once, cached): the Knative tier.
+KNATIVE = $$(bash hack/build-knative.sh | tail -n 1)
 PYTEST_ARGS ?=
 # Extra flags for the manager started by `make run` / `make deploy`, e.g. --zap-encoder=console;
 # WEBHOOK_PORT: where it serves the webhooks the API server is pointed at
 MANAGER_FLAGS ?=
 WEBHOOK_PORT ?= 9443
 
-.PHONY: help venv envtest test test-unit test-integration test-cluster lint manifests \
+.PHONY: help venv envtest knative test test-unit test-integration test-cluster test-knative lint manifests \
         install uninstall apply-local deploy run e2e cluster cluster-down bench clean
 
 help: ## Show this help
@@ -31,8 +33,14 @@ venv: $(VENV)/.stamp ## Create the Python environment (.venv) with pinned packag
 envtest: ## Build (or find) the pinned Kubernetes binaries; prints their directory last
 	@bash hack/build-k8s.sh
 
-test: $(VENV)/.e2e-stamp ## Run every test: unit, integration (envtest), cluster tier and e2e
-	@export KUBEBUILDER_ASSETS=$(ASSETS) && $(PY) -m pytest tests e2e $(PYTEST_ARGS)
+knative: ## Build (or find) Knative Serving's binaries for the Knative tier; prints their directory last
+	@bash hack/build-knative.sh
+
+# The Knative tier runs in a session of its own, after the rest: Knative's autoscaler holds
+# :8080 while it is up.
+test: $(VENV)/.e2e-stamp ## Run every test: unit, integration (envtest), cluster tier, e2e, then the Knative tier
+	@export KUBEBUILDER_ASSETS=$(ASSETS) && $(PY) -m pytest tests e2e --ignore=tests/knative $(PYTEST_ARGS)
+	@export KUBEBUILDER_ASSETS=$(ASSETS) KNATIVE_ASSETS=$(KNATIVE) && $(PY) -m pytest tests/knative $(PYTEST_ARGS)
 
 test-unit: venv ## Unit tests only (no processes)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
@@ -42,6 +50,9 @@ test-integration: venv ## Integration tests on a real etcd + kube-apiserver
 
 test-cluster: venv ## Cluster-tier tests (kube-controller-manager, kube-scheduler, kwok)
 	@export KUBEBUILDER_ASSETS=$(ASSETS) && $(PY) -m pytest tests/cluster $(PYTEST_ARGS)
+
+test-knative: venv ## The Knative tier: Knative Serving's own controllers on the cluster tier
+	@export KUBEBUILDER_ASSETS=$(ASSETS) KNATIVE_ASSETS=$(KNATIVE) && $(PY) -m pytest tests/knative $(PYTEST_ARGS)
 
 lint: venv ## ruff and mypy (strict on runtime/)
 	$(VENV)/bin/ruff check .
