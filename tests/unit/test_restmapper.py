@@ -71,6 +71,12 @@ class Discovery:
     def handler(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
         self.calls.append(path)
+        if path == "/apis":  # the group list: every served group-version
+            gvs = [p.removeprefix("/apis/") for p in self.served if p.startswith("/apis/")]
+            groups = [{"name": gv.split("/")[0], "versions": [{"groupVersion": gv}]}
+                      for gv in gvs]
+            return httpx2.Response(200, content=msgspec.json.encode(
+                {"kind": "APIGroupList", "groups": groups}))
         if path not in self.served:
             return httpx2.Response(404, json={"kind": "Status", "code": 404,
                                               "reason": "NotFound"})
@@ -106,17 +112,17 @@ async def test_mapping_from_discovery_cached_and_refreshed_on_a_miss() -> None:
     with pytest.raises(NoKindMatchError):
         await m.mapping(Policy)
     assert len(d.calls) == 1
-    clock.t = 6.0  # a miss after refresh_interval reads discovery again
-    info = await m.resource_info(Policy)
+    clock.t = 6.0  # a miss after refresh_interval reads discovery again: the group list
+    info = await m.resource_info(Policy)  # names example.com/v1 now, so its document is read
     assert info == ResourceInfo("example.com", "v1", "Policy", "policies", True)
-    assert len(d.calls) == 2
+    assert d.calls == ["/apis/example.com/v1", "/apis", "/apis/example.com/v1"]
     for _ in range(3):  # hits cost nothing
         await m.mapping(Policy)
-    assert len(d.calls) == 2
+    assert len(d.calls) == 3
     # Subresources are not kinds; the core group lives under /api.
     assert (await m.mapping(ConfigMap)).plural == "configmaps"
     assert (await m.mapping(GVK("", "v1", "Pod"))).plural == "pods"
-    assert d.calls[-1] == "/api/v1" and len(d.calls) == 3
+    assert d.calls[-1] == "/api/v1" and len(d.calls) == 4
 
 
 @pytest.mark.anyio
@@ -143,7 +149,51 @@ async def test_is_served_is_at_most_refresh_interval_old() -> None:
     assert await m.is_served(Policy)
     clock.t = 11.0
     assert not await m.is_served(Policy)
-    assert len(d.calls) == 3
+    assert d.calls == ["/apis/example.com/v1", "/apis", "/apis/example.com/v1",
+                       "/apis/example.com/v1"]
+
+
+@pytest.mark.anyio
+async def test_absent_group_versions_share_one_group_list_read() -> None:
+    """A manager rechecking five absent integrations makes one request per period, not five;
+    the one installed meanwhile is then read and found."""
+    d, clock = Discovery(), Clock()
+    m = mapper(d, clock)
+    absent = [GVK(f"g{i}.example.com", "v1", "Thing") for i in range(5)]
+    for gvk in absent:
+        assert not await m.is_served(gvk)
+    assert len(d.calls) == 5  # the first look at each reads its own document
+    for _ in range(3):  # three recheck periods, nothing installed: one read each
+        clock.t += 30.0
+        for gvk in absent:
+            assert not await m.is_served(gvk)
+    assert d.calls[5:] == ["/apis"] * 3
+    d.served["/apis/g2.example.com/v1"] = [
+        {"name": "things", "kind": "Thing", "namespaced": True}]
+    clock.t += 30.0
+    assert [await m.is_served(gvk) for gvk in absent] == [False, False, True, False, False]
+    assert d.calls[8:] == ["/apis", "/apis/g2.example.com/v1"]
+
+
+@pytest.mark.anyio
+async def test_an_unreadable_group_list_falls_back_to_the_document() -> None:
+    d, clock = Discovery(), Clock()
+    served = d.handler
+
+    def no_group_list(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/apis":
+            d.calls.append("/apis")
+            return httpx2.Response(403, json={"kind": "Status", "code": 403})
+        return served(request)
+
+    http = httpx2.AsyncClient(base_url="http://fake", transport=httpx2.MockTransport(no_group_list))
+    m = RESTMapper(http, refresh_interval=5.0, now=clock)
+    assert not await m.is_served(Policy)
+    d.served["/apis/example.com/v1"] = [
+        {"name": "policies", "kind": "Policy", "namespaced": True}]
+    clock.t = 6.0
+    assert await m.is_served(Policy)
+    assert d.calls == ["/apis/example.com/v1", "/apis", "/apis/example.com/v1"]
 
 
 @pytest.mark.anyio
