@@ -26,7 +26,8 @@ machine, in brackets):
   changed (22.7 s, 2,002 writes; goal 0 writes, caches synced <= 5 s);
 * ``isvc_delete_1000_s``: delete all 1,000 -> all gone (47.4 s; goal <= 47 s).
 
-``BENCH_ISVC_COUNT`` scales the run down (e.g. 100 for a quick look).
+``BENCH_ISVC_COUNT`` scales the run down (e.g. 100 for a quick look). :class:`Variant` is
+what another run of the same scenario changes (``bench_isvc_webhooks``: the webhooks on).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ import json
 import os
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +70,8 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def _scrape(port: int) -> dict[str, float]:
-    """The manager's rest_client_requests_total by method, and its reconcile count."""
+    """The manager's rest_client_requests_total by method, its reconcile count, and its
+    admission requests per webhook path (``webhook_requests:<path>``, latency sum/count)."""
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
     out: dict[str, float] = {}
     for fam in text_string_to_metric_families(text):
@@ -85,6 +89,14 @@ def _scrape(port: int) -> dict[str, float]:
                             "workqueue_queue_duration_seconds_count") and \
                     s.labels.get("name") == "inferenceservice":
                 out[s.name] = out.get(s.name, 0.0) + s.value
+            elif s.name == "controller_runtime_webhook_requests_total":
+                for key in (f"webhook_requests:{s.labels['webhook']}",
+                            *([f"webhook_errors:{s.labels['webhook']}"]
+                              if s.labels.get("code") != "200" else [])):
+                    out[key] = out.get(key, 0.0) + s.value
+            elif s.name in ("controller_runtime_webhook_latency_seconds_sum",
+                            "controller_runtime_webhook_latency_seconds_count"):
+                out[f"{s.name}:{s.labels['webhook']}"] = s.value
     return out
 
 
@@ -103,12 +115,27 @@ def _isvc(i: int) -> dict[str, Any]:
                                              "storageUri": STORAGE_URI}}}}
 
 
+@dataclass(frozen=True)
+class Variant:
+    """What a run changes over the baseline: the manager's webhook flags, a step once the
+    config and runtimes exist and before the manager starts (``before_manager(env)``), and
+    figures taken when all are Ready (``converged(kube, scrape_before, scrape_after)``,
+    named ``isvc_*`` like the others)."""
+
+    name: str = "isvc"  # the manager log is bench_<name>_manager.log
+    manager_flags: tuple[str, ...] = ("--webhooks=false",)
+    before_manager: Callable[[Any], Awaitable[None]] | None = None
+    converged: Callable[[Any, dict[str, float], dict[str, float]],
+                        Awaitable[dict[str, float]]] | None = None
+
+
 class _Manager:
-    def __init__(self, kubeconfig: str, log: Path) -> None:
+    def __init__(self, kubeconfig: str, log: Path,
+                 flags: tuple[str, ...] = ("--webhooks=false",)) -> None:
         self.metrics = free_port()
         self.probe = free_port()
         self.proc = spawn_python(
-            "controllers", "--webhooks=false", "--controllers=inferenceservice",
+            "controllers", *flags, "--controllers=inferenceservice",
             f"--max-concurrent-reconciles={WORKERS}",
             f"--metrics-addr=127.0.0.1:{self.metrics}",
             f"--health-probe-addr=127.0.0.1:{self.probe}",
@@ -122,7 +149,7 @@ class _Manager:
         stop(self.proc)
 
 
-async def _run(env: Any) -> dict[str, float]:
+async def _run(env: Any, variant: Variant | None = None) -> dict[str, float]:
     from lightkube import AsyncClient, KubeConfig
     from lightkube.generic_resource import create_namespaced_resource
     from lightkube.models.meta_v1 import ObjectMeta
@@ -145,10 +172,13 @@ async def _run(env: Any) -> dict[str, float]:
                                                     namespace=KSERVE_NS), data=cm["data"]))
     for path in sorted((ROOT / "config/runtimes").glob("kserve-*.yaml")):
         await kube.create(csr_res.from_dict(yaml.safe_load(path.read_text())))
+    variant = variant or Variant()
+    if variant.before_manager is not None:
+        await variant.before_manager(env)
 
-    log = BENCH_DIR / "bench_isvc_manager.log"
+    log = BENCH_DIR / f"bench_{variant.name}_manager.log"
     log.unlink(missing_ok=True)
-    mgr = _Manager(str(env.kubeconfig_path), log)
+    mgr = _Manager(str(env.kubeconfig_path), log, variant.manager_flags)
     try:
         await eventually(lambda: _ready_probe(mgr.probe), within=120, interval=0.1)
         before = mgr.scrape()
@@ -217,6 +247,8 @@ async def _run(env: Any) -> dict[str, float]:
         figures["isvc_queue_wait_mean_ms"] = mean("workqueue_queue_duration_seconds")
         figures["isvc_reconciles_per_isvc"] = (
             after.get("reconciles", 0) - before.get("reconciles", 0)) / COUNT
+        if variant.converged is not None:
+            figures.update(await variant.converged(kube, before, after))
         await anyio.sleep(20)
         figures["isvc_manager_rss_idle_mb"] = proc_stats(mgr.proc.pid).rss_mb
 
@@ -251,7 +283,7 @@ async def _run(env: Any) -> dict[str, float]:
         mgr.stop()
 
     # restart with nothing changed
-    mgr = _Manager(str(env.kubeconfig_path), log)
+    mgr = _Manager(str(env.kubeconfig_path), log, variant.manager_flags)
     try:
         t2 = time.perf_counter()
         await eventually(lambda: _ready_probe(mgr.probe), within=120)
@@ -298,7 +330,9 @@ def create_global_resource_csr() -> Any:
                                   "clusterservingruntimes")
 
 
-def main() -> None:
+def run(variant: Variant | None = None) -> dict[str, float]:
+    """The scenario on a fresh cluster tier; its figures (``1000`` in their names replaced
+    by the count when ``BENCH_ISVC_COUNT`` differs)."""
     ensure_assets()
     from runtime.testing import Environment
 
@@ -309,9 +343,14 @@ def main() -> None:
                                        "--kube-api-qps=200", "--kube-api-burst=400"],
     )
     with env:
-        figures = anyio.run(_run, env)
+        figures = anyio.run(_run, env, variant)
     if COUNT != 1000:
         figures = {k.replace("1000", str(COUNT)): v for k, v in figures.items()}
+    return figures
+
+
+def main() -> None:
+    figures = run()
     print(format_table(figures, title=f"{COUNT} InferenceServices, Standard mode"))
     record(figures)
 
