@@ -26,6 +26,10 @@ Figures are ``bench_isvc``'s with the prefix ``isvc_webhooks_`` (same meaning), 
   ``storage-initializer`` init container the pod mutator injects (the proof the webhook ran;
   the run fails if there is none).
 
+``isvc_webhooks_restart_writes`` counts, like every run's, the manager's POSTs: with the webhooks
+on they include 4 SelfSubjectAccessReviews (may it list/watch Nodes and Pods, for the GPU
+capacity warnings), which store nothing.
+
 ``python -m bench.run isvc_webhooks``; ``BENCH_ISVC_COUNT`` scales it like ``bench_isvc``.
 """
 
