@@ -9,6 +9,10 @@ free ports, and bulk object creation with bounded concurrency.
 * ``for_each`` / ``create_all``: run ``n`` coroutines with at most ``concurrency`` in flight /
   POST ``n`` objects that way (409 counts as created, so reruns against a kept cluster work).
 * ``configmap_1kb`` / ``secret_1kb``: the ~1 KB objects the benchmarks fill a cluster with.
+* ``ManagerProcess``: ``python -m controllers`` as a child with its own metrics and probe
+  ports; ``scrape_manager(port)``: its request, reconcile and webhook counters;
+  ``ready_probe(port)``: its ``/readyz``; ``manager_event_writes(kube)``: the Event writes
+  it made (to tell them from its other writes).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +31,15 @@ from typing import Any
 
 import anyio
 import msgspec
+from prometheus_client.parser import text_string_to_metric_families
 
 from runtime.testing.processes import free_port
 
 __all__ = [
-    "BENCH_DIR", "ROOT", "ProcStats", "cluster", "configmap_1kb", "create_all", "ensure_assets",
-    "for_each", "free_port", "post_json", "proc_stats", "secret_1kb", "spawn_python", "stop",
+    "BENCH_DIR", "ROOT", "WRITES", "ManagerProcess", "ProcStats", "cluster", "configmap_1kb",
+    "create_all", "ensure_assets", "for_each", "free_port", "manager_event_writes",
+    "post_json", "proc_stats",
+    "ready_probe", "scrape_manager", "secret_1kb", "spawn_python", "stop",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +126,94 @@ def proc_stats(pid: int) -> ProcStats:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return ProcStats(rss_mb=mem["VmRSS"], peak_mb=mem["VmHWM"], cpu_s=cpu)
+
+
+# --------------------------------------------------------------------------- our manager
+
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def scrape_manager(port: int, controller: str = "inferenceservice") -> dict[str, float]:
+    """The manager's rest_client_requests_total by method, ``controller``'s reconcile count
+    (``reconciles``), reconcile-time and queue-wait sums/counts, and its admission requests
+    per webhook path (``webhook_requests:<path>``, latency sum/count)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    out: dict[str, float] = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            if s.name == "rest_client_requests_total":
+                out[s.labels["method"]] = out.get(s.labels["method"], 0.0) + s.value
+            elif s.name == "controller_runtime_reconcile_total" and \
+                    s.labels.get("controller") == controller:
+                out["reconciles"] = out.get("reconciles", 0.0) + s.value
+            elif s.name in ("controller_runtime_reconcile_time_seconds_sum",
+                            "controller_runtime_reconcile_time_seconds_count") and \
+                    s.labels.get("controller") == controller:
+                out[s.name] = s.value
+            elif s.name in ("workqueue_queue_duration_seconds_sum",
+                            "workqueue_queue_duration_seconds_count") and \
+                    s.labels.get("name") == controller:
+                out[s.name] = out.get(s.name, 0.0) + s.value
+            elif s.name == "controller_runtime_webhook_requests_total":
+                for key in (f"webhook_requests:{s.labels['webhook']}",
+                            *([f"webhook_errors:{s.labels['webhook']}"]
+                              if s.labels.get("code") != "200" else [])):
+                    out[key] = out.get(key, 0.0) + s.value
+            elif s.name in ("controller_runtime_webhook_latency_seconds_sum",
+                            "controller_runtime_webhook_latency_seconds_count"):
+                out[f"{s.name}:{s.labels['webhook']}"] = s.value
+    return out
+
+
+def ready_probe(port: int) -> bool:
+    """The manager's ``/readyz`` answers 200."""
+    try:
+        resp = urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2)
+        return bool(resp.status == 200)
+    except Exception:
+        return False
+
+
+async def manager_event_writes(kube: Any, controller: str = "v1beta1Controllers") -> int:
+    """The Event writes ``controller`` made (events.k8s.io Events it reported; one more
+    write per Event that has a ``series``), listed with the lightkube AsyncClient ``kube``."""
+    from runtime.client import Client
+    from runtime.restmapper import ResourceInfo
+
+    events = [e for e in await Client(kube).api_reader.list(
+        ResourceInfo("events.k8s.io", "v1", "Event", "events"))
+        if e.get("reportingController") == controller]
+    return sum(1 + (1 if e.get("series") else 0) for e in events)
+
+
+class ManagerProcess:
+    """``python -m controllers`` (``flags``, ``--controllers=<controllers>``, ``workers``
+    concurrent reconciles) against ``kubeconfig`` with ``POD_NAMESPACE=namespace``, metrics
+    and probes on free ports, output appended to ``log``."""
+
+    def __init__(self, kubeconfig: str, log: Path, *,
+                 flags: tuple[str, ...] = ("--webhooks=false",),
+                 controllers: str = "inferenceservice", workers: int = 8,
+                 namespace: str = "kserve", log_level: str = "warn") -> None:
+        self.metrics = free_port()
+        self.probe = free_port()
+        self.controller = controllers.split(",")[0]
+        self.proc = spawn_python(
+            "controllers", *flags, f"--controllers={controllers}",
+            f"--max-concurrent-reconciles={workers}",
+            f"--metrics-addr=127.0.0.1:{self.metrics}",
+            f"--health-probe-addr=127.0.0.1:{self.probe}",
+            f"--zap-log-level={log_level}",
+            log=log, env={"KUBECONFIG": kubeconfig, "POD_NAMESPACE": namespace})
+
+    def scrape(self) -> dict[str, float]:
+        return scrape_manager(self.metrics, self.controller)
+
+    def ready(self) -> bool:
+        return ready_probe(self.probe)
+
+    def stop(self) -> None:
+        stop(self.proc)
 
 
 # --------------------------------------------------------------------------- bulk writes

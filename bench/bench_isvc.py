@@ -35,7 +35,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,20 +42,21 @@ from typing import Any
 
 import anyio
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench._common import (
     BENCH_DIR,
     ROOT,
+    WRITES,
+    ManagerProcess,
     ensure_assets,
     for_each,
-    free_port,
+    manager_event_writes,
     proc_stats,
-    spawn_python,
-    stop,
 )
 from bench._results import format_table, record
 from runtime.testing.eventually import eventually
+
+LOG_LEVEL = os.environ.get("BENCH_ISVC_LOG_LEVEL", "warn")
 
 COUNT = int(os.environ.get("BENCH_ISVC_COUNT", "1000"))
 NAMESPACES = 10
@@ -66,46 +66,6 @@ KSERVE_NS = "kserve"
 STORAGE_URI = "gs://kfserving-examples/models/sklearn/1.0/model"
 NODE_CAPACITY = {"cpu": "256", "memory": "1Ti", "pods": "250", "ephemeral-storage": "1Ti",
                  "nvidia.com/gpu": "8"}
-WRITES = ("POST", "PUT", "PATCH", "DELETE")
-
-
-def _scrape(port: int) -> dict[str, float]:
-    """The manager's rest_client_requests_total by method, its reconcile count, and its
-    admission requests per webhook path (``webhook_requests:<path>``, latency sum/count)."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-    out: dict[str, float] = {}
-    for fam in text_string_to_metric_families(text):
-        for s in fam.samples:
-            if s.name == "rest_client_requests_total":
-                out[s.labels["method"]] = out.get(s.labels["method"], 0.0) + s.value
-            elif s.name == "controller_runtime_reconcile_total" and \
-                    s.labels.get("controller") == "inferenceservice":
-                out["reconciles"] = out.get("reconciles", 0.0) + s.value
-            elif s.name in ("controller_runtime_reconcile_time_seconds_sum",
-                            "controller_runtime_reconcile_time_seconds_count") and \
-                    s.labels.get("controller") == "inferenceservice":
-                out[s.name] = s.value
-            elif s.name in ("workqueue_queue_duration_seconds_sum",
-                            "workqueue_queue_duration_seconds_count") and \
-                    s.labels.get("name") == "inferenceservice":
-                out[s.name] = out.get(s.name, 0.0) + s.value
-            elif s.name == "controller_runtime_webhook_requests_total":
-                for key in (f"webhook_requests:{s.labels['webhook']}",
-                            *([f"webhook_errors:{s.labels['webhook']}"]
-                              if s.labels.get("code") != "200" else [])):
-                    out[key] = out.get(key, 0.0) + s.value
-            elif s.name in ("controller_runtime_webhook_latency_seconds_sum",
-                            "controller_runtime_webhook_latency_seconds_count"):
-                out[f"{s.name}:{s.labels['webhook']}"] = s.value
-    return out
-
-
-def _ready_probe(port: int) -> bool:
-    try:
-        resp = urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2)
-        return bool(resp.status == 200)
-    except Exception:
-        return False
 
 
 def _isvc(i: int) -> dict[str, Any]:
@@ -129,24 +89,9 @@ class Variant:
                         Awaitable[dict[str, float]]] | None = None
 
 
-class _Manager:
-    def __init__(self, kubeconfig: str, log: Path,
-                 flags: tuple[str, ...] = ("--webhooks=false",)) -> None:
-        self.metrics = free_port()
-        self.probe = free_port()
-        self.proc = spawn_python(
-            "controllers", *flags, "--controllers=inferenceservice",
-            f"--max-concurrent-reconciles={WORKERS}",
-            f"--metrics-addr=127.0.0.1:{self.metrics}",
-            f"--health-probe-addr=127.0.0.1:{self.probe}",
-            f"--zap-log-level={os.environ.get('BENCH_ISVC_LOG_LEVEL', 'warn')}",
-            log=log, env={"KUBECONFIG": kubeconfig, "POD_NAMESPACE": KSERVE_NS})
-
-    def scrape(self) -> dict[str, float]:
-        return _scrape(self.metrics)
-
-    def stop(self) -> None:
-        stop(self.proc)
+def _manager(env: Any, log: Path, variant: Variant) -> ManagerProcess:
+    return ManagerProcess(str(env.kubeconfig_path), log, flags=variant.manager_flags,
+                          workers=WORKERS, namespace=KSERVE_NS, log_level=LOG_LEVEL)
 
 
 async def _run(env: Any, variant: Variant | None = None) -> dict[str, float]:
@@ -155,9 +100,6 @@ async def _run(env: Any, variant: Variant | None = None) -> dict[str, float]:
     from lightkube.models.meta_v1 import ObjectMeta
     from lightkube.resources.apps_v1 import Deployment
     from lightkube.resources.core_v1 import ConfigMap, Namespace
-
-    from runtime.client import Client
-    from runtime.restmapper import ResourceInfo
 
     isvc_res = create_namespaced_resource("serving.kserve.io", "v1beta1", "InferenceService",
                                           "inferenceservices")
@@ -178,9 +120,9 @@ async def _run(env: Any, variant: Variant | None = None) -> dict[str, float]:
 
     log = BENCH_DIR / f"bench_{variant.name}_manager.log"
     log.unlink(missing_ok=True)
-    mgr = _Manager(str(env.kubeconfig_path), log, variant.manager_flags)
+    mgr = _manager(env, log, variant)
     try:
-        await eventually(lambda: _ready_probe(mgr.probe), within=120, interval=0.1)
+        await eventually(mgr.ready, within=120, interval=0.1)
         before = mgr.scrape()
         pids = env.pids()
         cpu0 = {name: proc_stats(pid).cpu_s for name, pid in pids.items()}
@@ -226,11 +168,7 @@ async def _run(env: Any, variant: Variant | None = None) -> dict[str, float]:
         after = mgr.scrape()
         figures["isvc_manager_cpu_s"] = stats.cpu_s
         figures["isvc_manager_rss_peak_mb"] = stats.peak_mb
-        reader = Client(kube).api_reader
-        events = [e for e in await reader.list(
-            ResourceInfo("events.k8s.io", "v1", "Event", "events"))
-            if e.get("reportingController") == "v1beta1Controllers"]
-        event_writes = sum(1 + (1 if e.get("series") else 0) for e in events)
+        event_writes = await manager_event_writes(kube)
         writes = sum(after.get(m, 0) - before.get(m, 0) for m in WRITES) - event_writes
         figures["isvc_writes_per_isvc"] = writes / COUNT
         figures["isvc_event_writes_per_isvc"] = event_writes / COUNT
@@ -283,10 +221,10 @@ async def _run(env: Any, variant: Variant | None = None) -> dict[str, float]:
         mgr.stop()
 
     # restart with nothing changed
-    mgr = _Manager(str(env.kubeconfig_path), log, variant.manager_flags)
+    mgr = _manager(env, log, variant)
     try:
         t2 = time.perf_counter()
-        await eventually(lambda: _ready_probe(mgr.probe), within=120)
+        await eventually(mgr.ready, within=120)
         figures["isvc_restart_synced_s"] = time.perf_counter() - t2
         await eventually(lambda: mgr.scrape().get("reconciles", 0) >= COUNT, within=300,
                          interval=0.5)
