@@ -17,7 +17,6 @@ from typing import Any
 from apis.serving.constants import (
     DEFAULT_MOUNT_PATH,
     INFERENCE_SERVICE_CONTAINER,
-    STORAGE_INITIALIZER_SOURCE_URI_ANNOTATION,
     DeploymentModeType,
     InferenceServiceComponent,
     predictor_service_name,
@@ -32,28 +31,9 @@ from apis.serving.v1beta1 import (
 from apis.serving.v1beta1.configmap import InferenceServiceConfig
 from apis.serving.v1beta1.predictor_implementation import PROTOCOL_V1, STORAGE_URI_ENV
 
-from .component import (
-    ComponentError,
-    ComponentWorkload,
-    add_logger_annotations,
-    component_extension,
-    component_labels,
-    disallowed_annotations,
-    filter_disallowed,
-    isvc_annotations,
-    isvc_labels,
-    object_meta,
-    predictor_storage_spec,
-    to_pod_spec,
-    union,
-)
-from .storage import (
-    DEFAULT_KSERVE_NAMESPACE,
-    CredentialInjector,
-    get_storage_container_spec,
-    inject_storage_uris,
-    validate_storage_uri,
-)
+from .auxiliary import auxiliary_metadata, auxiliary_workload
+from .component import ComponentError, ComponentWorkload
+from .storage import DEFAULT_KSERVE_NAMESPACE, CredentialInjector
 from .transformer import (
     ARG_HTTP_PORT,
     ARG_MODEL_NAME,
@@ -165,22 +145,17 @@ def build_explainer(
     explainer = spec.explainer
     name = meta_in.name or ""
     namespace = meta_in.namespace or ""
-    disallowed = disallowed_annotations(config)
-
-    annotations = filter_disallowed(isvc_annotations(isvc), disallowed)
-    source_uri = explainer_storage_uri(explainer)
-    if source_uri is not None:
-        annotations[STORAGE_INITIALIZER_SOURCE_URI_ANNOTATION] = source_uri
-        validate_storage_uri(source_uri, storage_containers)
-    add_logger_annotations(explainer.logger, annotations)
-
     component = InferenceServiceComponent.EXPLAINER
-    labels = union(
-        isvc_labels(isvc) if isvc_labels_override is None else isvc_labels_override,
-        explainer.labels,
-        component_labels(name, component),
+    labels, annotations = auxiliary_metadata(
+        isvc,
+        config,
+        component,
+        explainer,
+        source_uri=explainer_storage_uri(explainer),
+        with_batcher=False,
+        isvc_labels_override=isvc_labels_override,
+        storage_containers=storage_containers,
     )
-    all_annotations = union(annotations, filter_disallowed(explainer.annotations, disallowed))
 
     host = f"{predictor_service_name(name, spec.predictor.name)}.{namespace}"
     pod = explainer.pod_spec().to_dict()
@@ -200,31 +175,16 @@ def build_explainer(
     else:
         containers = [container]
     pod["containers"] = containers
-
-    storage_spec = predictor_storage_spec(spec.predictor)
-    uris = tuple(explainer.storage_uris or ())
-    if uris:
-        try:
-            storage_container = get_storage_container_spec(uris[0].uri, None, storage_containers)
-        except ComponentError as err:
-            raise ComponentError(f"failed to get storage container spec: {err}") from None
-        pod = inject_storage_uris(
-            pod,
-            uris,
-            config=config.storage_initializer,
-            annotations=all_annotations,
-            namespace=namespace,
-            storage_spec=storage_spec,
-            storage_container=storage_container,
-            credentials=credentials,
-            kserve_namespace=kserve_namespace,
-        )
-    return ComponentWorkload(
-        component=component,
-        meta=object_meta(f"{name}-explainer", meta_in.namespace, labels, all_annotations),
-        extension=component_extension(explainer),
-        pod_spec=to_pod_spec(pod),
-        storage_uris=uris,
-        storage_spec=storage_spec,
+    return auxiliary_workload(
+        isvc,
+        config,
+        component,
+        explainer,
+        pod,
+        labels=labels,
+        annotations=annotations,
         protocol_version=PROTOCOL_V1,
+        storage_containers=storage_containers,
+        credentials=credentials,
+        kserve_namespace=kserve_namespace,
     )

@@ -79,8 +79,7 @@ from .runtime_merge import (
 from .storage import (
     DEFAULT_KSERVE_NAMESPACE,
     CredentialInjector,
-    get_storage_container_spec,
-    inject_storage_uris,
+    inject_component_storage_uris,
     validate_storage_uri,
 )
 
@@ -310,36 +309,31 @@ def build_predictor(
 
     storage_spec = predictor_storage_spec(predictor)
     uris = tuple(predictor.storage_uris or ()) if inject_storage else ()
-    if uris:
-        try:
-            storage_container = get_storage_container_spec(
-                uris[0].uri, predictor.storage_container_name, storage_containers
-            )
-        except ComponentError as err:
-            raise ComponentError(f"failed to get storage container spec: {err}") from None
-        pod = inject_storage_uris(
-            pod,
+    pod = inject_component_storage_uris(
+        pod,
+        uris,
+        predictor.storage_container_name,
+        storage_containers=storage_containers,
+        config=config.storage_initializer,
+        annotations=all_annotations,
+        namespace=namespace or "",
+        storage_spec=storage_spec,
+        credentials=credentials,
+        kserve_namespace=kserve_namespace,
+    )
+    if worker_pod is not None and worker_meta is not None:
+        worker_pod = inject_component_storage_uris(
+            worker_pod,
             uris,
+            predictor.storage_container_name,
+            storage_containers=storage_containers,
             config=config.storage_initializer,
-            annotations=all_annotations,
+            annotations=worker_meta.annotations,
             namespace=namespace or "",
             storage_spec=storage_spec,
-            storage_container=storage_container,
             credentials=credentials,
             kserve_namespace=kserve_namespace,
         )
-        if worker_pod is not None and worker_meta is not None:
-            worker_pod = inject_storage_uris(
-                worker_pod,
-                uris,
-                config=config.storage_initializer,
-                annotations=worker_meta.annotations,
-                namespace=namespace or "",
-                storage_spec=storage_spec,
-                storage_container=storage_container,
-                credentials=credentials,
-                kserve_namespace=kserve_namespace,
-            )
 
     extension = component_extension(predictor)
     if str(deployment_mode) == DeploymentModeType.STANDARD and spec.canary:

@@ -6,7 +6,9 @@
 - :func:`get_storage_container_spec` (``pod.GetStorageContainerSpec``): the
   ClusterStorageContainer for a URI (or the named one).
 - :func:`inject_storage_uris`: ``pod.CommonStorageInitialization`` as the controller calls it
-  for ``storageUris`` (``IsLegacyURI: false``), on a copy of the component's pod spec.
+  for ``storageUris`` (``IsLegacyURI: false``), on a copy of the component's pod spec;
+  :func:`inject_component_storage_uris` picks the ClusterStorageContainer first, as every
+  component builder does.
 - :func:`credential_injector`: the :data:`CredentialInjector` the reconcile builds from the
   pod mutator's :class:`~controllers.storage.credentials.CredentialBuilder` over the
   ServiceAccounts and Secrets it read from the cache.
@@ -51,6 +53,7 @@ __all__ = [
     "CredentialInjector",
     "credential_injector",
     "get_storage_container_spec",
+    "inject_component_storage_uris",
     "inject_storage_uris",
     "storage_spec_params",
     "validate_storage_uri",
@@ -312,3 +315,40 @@ def inject_storage_uris(
     with _component_errors():
         common_storage_initialization(params)
     return pod
+
+
+def inject_component_storage_uris(
+    pod_spec: Mapping[str, Any],
+    storage_uris: Sequence[StorageUriSpec],
+    storage_container_name: str | None,
+    *,
+    storage_containers: Sequence[ClusterStorageContainer],
+    config: StorageInitializerConfig,
+    annotations: Mapping[str, str] | None,
+    namespace: str,
+    storage_spec: StorageSpec | None = None,
+    credentials: CredentialInjector | None = None,
+    kserve_namespace: str = DEFAULT_KSERVE_NAMESPACE,
+) -> JsonDict:
+    """A component builder's ``storageUris`` step: ``pod_spec`` itself without URIs, else
+    :func:`inject_storage_uris` with the ClusterStorageContainer of the first URI (or the
+    named one)."""
+    if not storage_uris:
+        return dict(pod_spec)
+    try:
+        storage_container = get_storage_container_spec(
+            storage_uris[0].uri, storage_container_name, storage_containers
+        )
+    except ComponentError as err:
+        raise ComponentError(f"failed to get storage container spec: {err}") from None
+    return inject_storage_uris(
+        pod_spec,
+        storage_uris,
+        config=config,
+        annotations=annotations,
+        namespace=namespace,
+        storage_spec=storage_spec,
+        storage_container=storage_container,
+        credentials=credentials,
+        kserve_namespace=kserve_namespace,
+    )

@@ -15,7 +15,6 @@ from apis.serving.constants import (
     DEPLOYMENT_MODE_ANNOTATION,
     PREDICTOR_HOST_ANNOTATION,
     PREDICTOR_PROTOCOL_ANNOTATION,
-    STORAGE_INITIALIZER_SOURCE_URI_ANNOTATION,
     DeploymentModeType,
     InferenceServiceComponent,
     predictor_service_name,
@@ -31,32 +30,16 @@ from apis.serving.v1beta1.predictor_implementation import (
     STORAGE_URI_ENV,
 )
 
+from .auxiliary import auxiliary_metadata, auxiliary_workload
 from .component import (
     INFERENCE_SERVICE_NAME_ENV,
     ComponentError,
     ComponentPending,
     ComponentWorkload,
-    add_batcher_annotations,
-    add_logger_annotations,
-    component_extension,
-    component_labels,
-    disallowed_annotations,
-    filter_disallowed,
     isvc_annotations,
-    isvc_labels,
-    object_meta,
-    predictor_storage_spec,
-    to_pod_spec,
-    union,
 )
 from .runtime_merge import add_env_var
-from .storage import (
-    DEFAULT_KSERVE_NAMESPACE,
-    CredentialInjector,
-    get_storage_container_spec,
-    inject_storage_uris,
-    validate_storage_uri,
-)
+from .storage import DEFAULT_KSERVE_NAMESPACE, CredentialInjector
 
 __all__ = [
     "ARG_HTTP_PORT",
@@ -191,23 +174,17 @@ def build_transformer(
     transformer = spec.transformer
     name = meta_in.name or ""
     namespace = meta_in.namespace or ""
-    disallowed = disallowed_annotations(config)
-
-    annotations = filter_disallowed(isvc_annotations(isvc), disallowed)
-    source_uri = transformer_storage_uri(transformer)
-    if source_uri is not None:
-        annotations[STORAGE_INITIALIZER_SOURCE_URI_ANNOTATION] = source_uri
-        validate_storage_uri(source_uri, storage_containers)
-    add_logger_annotations(transformer.logger, annotations)
-    add_batcher_annotations(transformer.batcher, annotations)
-
     component = InferenceServiceComponent.TRANSFORMER
-    labels = union(
-        isvc_labels(isvc) if isvc_labels_override is None else isvc_labels_override,
-        transformer.labels,
-        component_labels(name, component),
+    labels, annotations = auxiliary_metadata(
+        isvc,
+        config,
+        component,
+        transformer,
+        source_uri=transformer_storage_uri(transformer),
+        with_batcher=True,
+        isvc_labels_override=isvc_labels_override,
+        storage_containers=storage_containers,
     )
-    all_annotations = union(annotations, filter_disallowed(transformer.annotations, disallowed))
 
     meta_annotations = isvc_annotations(isvc)
     if str(deployment_mode) == DeploymentModeType.MODEL_MESH:
@@ -230,30 +207,16 @@ def build_transformer(
     pod["containers"] = containers
     add_env_var(pod, containers[0].get("name") or "", INFERENCE_SERVICE_NAME_ENV, name)
 
-    storage_spec = predictor_storage_spec(spec.predictor)
-    uris = tuple(transformer.storage_uris or ())
-    if uris:
-        try:
-            storage_container = get_storage_container_spec(uris[0].uri, None, storage_containers)
-        except ComponentError as err:
-            raise ComponentError(f"failed to get storage container spec: {err}") from None
-        pod = inject_storage_uris(
-            pod,
-            uris,
-            config=config.storage_initializer,
-            annotations=all_annotations,
-            namespace=namespace,
-            storage_spec=storage_spec,
-            storage_container=storage_container,
-            credentials=credentials,
-            kserve_namespace=kserve_namespace,
-        )
-    return ComponentWorkload(
-        component=component,
-        meta=object_meta(f"{name}-transformer", meta_in.namespace, labels, all_annotations),
-        extension=component_extension(transformer),
-        pod_spec=to_pod_spec(pod),
-        storage_uris=uris,
-        storage_spec=storage_spec,
+    return auxiliary_workload(
+        isvc,
+        config,
+        component,
+        transformer,
+        pod,
+        labels=labels,
+        annotations=annotations,
         protocol_version=transformer_protocol(transformer),
+        storage_containers=storage_containers,
+        credentials=credentials,
+        kserve_namespace=kserve_namespace,
     )
