@@ -22,15 +22,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import anyio
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import ConfigMap
 
 from apis.serving.v1alpha1 import LocalModelNode
+from controllers.cli import add_common_flags, manager_options, run_manager
 from controllers.config import CONFIG_MAP_NAME, ConfigSource, kserve_namespace
-from controllers.manager import _bool, _explain, _level
 from runtime.cache import ByObject, CacheOptions
-from runtime.log import setup_logging
 from runtime.manager import Manager
 
 __all__ = ["DEFAULT_MODELS_ROOT", "LEADER_LOCK_NAME", "build_parser", "cache_options", "main",
@@ -40,7 +38,6 @@ log = logging.getLogger("kserve-localmodelnode-agent")
 
 LEADER_LOCK_NAME = "kserve-local-model-node-manager-leader-lock"
 DEFAULT_MODELS_ROOT = "/mnt/models/models"
-FIELD_MANAGER = "manager"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,31 +46,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="KServe LocalModel node agent: downloads the models of this node's "
         "LocalModelNode with Jobs and reports their status.",
     )
-    p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"),
-                   help="kubeconfig file (default: $KUBECONFIG, then in-cluster)")
+    add_common_flags(
+        p,
+        leader_help=f"elect a leader (Lease {LEADER_LOCK_NAME}, shared by every node)",
+        graceful_shutdown_timeout=10.0,
+        graceful_shutdown_help="seconds a stop may take in all",
+    )
     p.add_argument("--node-name", default=os.environ.get("NODE_NAME", ""),
                    help="the node this agent serves (default: $NODE_NAME)")
     p.add_argument("--models-root", default=DEFAULT_MODELS_ROOT,
                    help=f"folder holding one folder per model (default {DEFAULT_MODELS_ROOT})")
-    p.add_argument("--metrics-addr", default=":8080",
-                   help="address the /metrics endpoint binds to (\"0\" disables it)")
-    p.add_argument("--health-probe-addr", default=":8081",
-                   help="address of the /healthz and /readyz probes (\"0\" disables them)")
-    p.add_argument("--leader-elect", type=_bool, nargs="?", const=True, default=False,
-                   metavar="BOOL",
-                   help=f"elect a leader (Lease {LEADER_LOCK_NAME}, shared by every node)")
-    p.add_argument("--leader-election-namespace", default=None,
-                   help="namespace of the leader Lease (default: $POD_NAMESPACE or kserve)")
     p.add_argument("--tls-min-version", default="VersionTLS12",
                    help="accepted for upstream's command line (no server here)")
     p.add_argument("--tls-cipher-suites", default="",
                    help="accepted for upstream's command line (no server here)")
-    p.add_argument("--zap-log-level", default="info",
-                   help="log level: debug, info, warn, error")
-    p.add_argument("--zap-encoder", default="json", choices=["json", "console"],
-                   help="log format; json is one object per line")
-    p.add_argument("--graceful-shutdown-timeout", type=float, default=10.0,
-                   help="seconds a stop may take in all")
     return p
 
 
@@ -90,16 +76,10 @@ def cache_options(node_name: str, config_namespace: str) -> CacheOptions:
 def new_manager(args: argparse.Namespace, **overrides: Any) -> Manager:
     if not args.node_name:
         raise SystemExit("kserve-localmodelnode-agent: --node-name or $NODE_NAME is required")
-    kw: dict[str, Any] = dict(
-        metrics_bind_address=args.metrics_addr,
-        health_probe_bind_address=args.health_probe_addr,
-        leader_election=args.leader_elect,
+    kw = manager_options(
+        args,
         leader_election_id=LEADER_LOCK_NAME,
-        leader_election_namespace=args.leader_election_namespace or kserve_namespace(),
-        leader_election_release_on_cancel=True,
-        graceful_shutdown_timeout=args.graceful_shutdown_timeout,
         cache_options=cache_options(args.node_name, kserve_namespace()),
-        field_manager=FIELD_MANAGER,
     )
     kw.update(overrides)
     return Manager(args.kubeconfig, **kw)
@@ -116,30 +96,15 @@ def setup_all(mgr: Manager, node_name: str, models_root: str,
     return config
 
 
-async def _run(args: argparse.Namespace) -> None:
-    mgr = new_manager(args)
-    setup_all(mgr, args.node_name, args.models_root)
-    mgr.add_healthz_check("ping", lambda: None)
-    mgr.add_readyz_check("informers", mgr.cache_synced_check)
-    await mgr.run()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    if args.zap_encoder == "json":
-        setup_logging(_level(args.zap_log_level))
-    else:
-        logging.basicConfig(level=_level(args.zap_log_level),
-                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        anyio.run(_run, args)
-    except KeyboardInterrupt:
-        return 0
-    except Exception as e:
-        log.error("problem running agent: %s", _explain(e))
-        log.debug("details", exc_info=True)
-        return 1
-    return 0
+    return run_manager(
+        args,
+        new_manager,
+        lambda mgr: setup_all(mgr, args.node_name, args.models_root),
+        log=log,
+        what="agent",
+    )
 
 
 def entry() -> Any:
