@@ -263,6 +263,21 @@ def _name_ns(body: Mapping[str, Any], info: ResourceInfo) -> tuple[str, str | No
     return str(name), ns
 
 
+def _status_apply_body(
+    info: ResourceInfo, name: str, ns: str | None, full: Mapping[str, Any], status: Any
+) -> dict[str, Any]:
+    """A status apply's body: apiVersion, kind, name, namespace and ``status`` (default:
+    ``full``'s), so the field manager owns exactly the status fields it sets."""
+    if status is None:
+        st = full.get("status") or {}
+    else:
+        st = status if isinstance(status, dict) else object_to_dict(status)
+    meta: dict[str, Any] = {"name": name}
+    if ns:
+        meta["namespace"] = ns
+    return {"apiVersion": info.api_version, "kind": info.kind, "metadata": meta, "status": st}
+
+
 class Client:
     """Reads from the cache, writes to the API (c-r's default client).
 
@@ -497,15 +512,7 @@ class Client:
         info = await self._info_of(obj)
         full = _body(obj, info)
         name, ns = _name_ns(full, info)
-        if status is None:
-            st = full.get("status") or {}
-        else:
-            st = status if isinstance(status, dict) else object_to_dict(status)
-        meta: dict[str, Any] = {"name": name}
-        if ns:
-            meta["namespace"] = ns
-        body = {"apiVersion": info.api_version, "kind": info.kind, "metadata": meta,
-                "status": st}
+        body = _status_apply_body(info, name, ns, full, status)
         result: T = await self._send(
             "PATCH", info.object_path(name, ns, "status"), type(obj), body=body,
             content_type=PatchType.APPLY.value,

@@ -50,6 +50,7 @@ from lightkube.core.exceptions import ApiError
 from lightkube.models import meta_v1
 from lightkube.types import PatchType
 
+from runtime.client import _dict_type, _name_ns, _status_apply_body, _type_for
 from runtime.codec import PartialObjectMetadata, decode_object, object_to_dict
 from runtime.restmapper import ResourceInfo, resource_info
 from runtime.selector import LabelSelector, match_labels
@@ -162,31 +163,10 @@ def _spec_part(obj: Mapping[str, Any]) -> dict[str, Any]:
             if k not in ("metadata", "status", "apiVersion", "kind")}
 
 
-def _dict_info(obj: Mapping[str, Any]) -> ResourceInfo:
-    """A plain dict's type through lightkube's registry, as :class:`runtime.client.Client`
-    resolves it (an unknown kind is refused there, so it is here)."""
-    from lightkube.core.exceptions import LoadResourceError
-    from lightkube.core.resource_registry import resource_registry
-
-    api_version, kind = obj.get("apiVersion"), obj.get("kind")
-    if not api_version or not kind:
-        raise ValueError("a dict object needs apiVersion and kind")
-    try:
-        res = resource_registry.load(api_version, kind)
-    except LoadResourceError:
-        res = None
-    if res is None:
-        raise TypeError(f"unknown resource {api_version} {kind}: pass a typed object, or "
-                        "register it with lightkube.generic_resource.create_namespaced_resource")
-    return resource_info(res)
-
-
 def _info_of(obj: Any) -> ResourceInfo:
-    return _dict_info(obj) if isinstance(obj, dict) else resource_info(type(obj))
-
-
-def _type_for(resource: Any) -> Any:
-    return dict if isinstance(resource, ResourceInfo) else resource
+    """An object's type, as :class:`runtime.client.Client` resolves it (a dict through
+    lightkube's registry; an unknown kind is refused there, so it is here)."""
+    return resource_info(_dict_type(obj) if isinstance(obj, dict) else type(obj))
 
 
 # --------------------------------------------------------------------------- the client
@@ -263,14 +243,8 @@ class FakeClient:
 
     @staticmethod
     def _key(info: ResourceInfo, body: Mapping[str, Any]) -> _Key:
-        meta = _meta(body)
-        name = meta.get("name")
-        if not name:
-            raise ValueError(f"{info.kind}: metadata.name is required")
-        ns = meta.get("namespace") if info.namespaced else None
-        if info.namespaced and not ns:
-            raise ValueError(f"{info.kind} {name!r}: metadata.namespace is required")
-        return info.group, info.kind, ns or "", str(name)
+        name, ns = _name_ns(body, info)
+        return info.group, info.kind, ns or "", name
 
     async def _log(self, verb: str, info: ResourceInfo, namespace: str | None,
                    name: str | None, subresource: str = "") -> None:
@@ -514,15 +488,7 @@ class FakeClient:
         info = _info_of(obj)
         full = self._body(obj, info)
         key = self._key(info, full)
-        if status is None:
-            st = full.get("status") or {}
-        else:
-            st = status if isinstance(status, dict) else object_to_dict(status)
-        meta: dict[str, Any] = {"name": key[3]}
-        if key[2]:
-            meta["namespace"] = key[2]
-        body = {"apiVersion": info.api_version, "kind": info.kind, "metadata": meta,
-                "status": copy.deepcopy(st)}
+        body = copy.deepcopy(_status_apply_body(info, key[3], key[2], full, status))
         result: T = await self._apply(type(obj), info, body,
                                       field_manager or self.field_manager, force=force,
                                       dry_run=dry_run, subresource="status")
