@@ -20,6 +20,7 @@ from typing import Any
 
 from apis.serving.v1alpha1.inference_graph import InferenceGraphSpec
 from apis.serving.validation import canonical_quantity
+from controllers.gojson import go_string
 
 __all__ = ["graph_json", "spec_to_go_json"]
 
@@ -129,35 +130,6 @@ _SPEC: _Struct = (
 )
 
 
-_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "<": "\\u003c",
-    ">": "\\u003e",
-    "&": "\\u0026",
-    "\u2028": "\\u2028",
-    "\u2029": "\\u2029",
-}
-
-
-def _go_string(s: str) -> str:
-    """A JSON string as Go's ``encoding/json`` (HTML-safe) writes it."""
-    out = ['"']
-    for c in s:
-        esc = _ESCAPES.get(c)
-        if esc is not None:
-            out.append(esc)
-        elif ord(c) < 0x20:
-            out.append(f"\\u{ord(c):04x}")
-        else:
-            out.append(c)
-    out.append('"')
-    return "".join(out)
-
-
 def _empty(v: Any) -> bool:
     """Go's omitempty zero: false, 0, "", nil, and empty maps/slices."""
     return v is None or v is False or v == 0 or v == "" or v == [] or v == {}
@@ -174,13 +146,13 @@ def _scalar(v: Any) -> str:
         return str(v)
     if isinstance(v, float):
         return str(int(v)) if v.is_integer() else repr(v)
-    return _go_string(str(v))
+    return go_string(str(v))
 
 
 def _sorted_map(value: Mapping[str, Any] | None, encode: Any) -> str:
     if value is None:
         return "null"
-    return "{" + ",".join(f"{_go_string(k)}:{encode(v)}" for k, v in sorted(value.items())) + "}"
+    return "{" + ",".join(f"{go_string(k)}:{encode(v)}" for k, v in sorted(value.items())) + "}"
 
 
 def _encode(value: Any, kind: Any) -> str:
@@ -195,7 +167,7 @@ def _encode(value: Any, kind: Any) -> str:
     if kind == "map":
         return _sorted_map(value, _scalar)
     if kind == "quantities":
-        return _sorted_map(value, lambda v: _go_string(canonical_quantity(str(v))))
+        return _sorted_map(value, lambda v: go_string(canonical_quantity(str(v))))
     return _scalar(value)
 
 
@@ -208,7 +180,7 @@ def _encode_struct(obj: Mapping[str, Any], fields: _Struct) -> str:
                 v = f.zero
         elif v is None or (f.omit == "empty" and _empty(v)):
             continue
-        parts.append(f"{_go_string(f.name)}:{_encode(v, f.kind)}")
+        parts.append(f"{go_string(f.name)}:{_encode(v, f.kind)}")
     return "{" + ",".join(parts) + "}"
 
 

@@ -31,6 +31,7 @@ from apis.serving.v1alpha1.trained_model import TrainedModel
 from apis.serving.v1beta1.inference_service import InferenceService
 from apis.serving.v1beta1.predictor import FRAMEWORK_FIELDS, PredictorSpec
 from apis.serving.validation import canonical_quantity
+from controllers.gojson import go_json
 from runtime.client import set_controller_reference
 
 __all__ = [
@@ -225,48 +226,10 @@ def decode_model_configs(text: str | None) -> dict[str, ModelConfig]:
     return out
 
 
-_GO_ESCAPES: Final = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "<": "\\u003c",
-    ">": "\\u003e",
-    "&": "\\u0026",
-    "\u2028": "\\u2028",
-    "\u2029": "\\u2029",
-}
-
-
-def _go_string(s: str) -> str:
-    """A JSON string as Go's ``encoding/json`` (HTML-safe) writes it."""
-    out = ['"']
-    for c in s:
-        esc = _GO_ESCAPES.get(c)
-        if esc is not None:
-            out.append(esc)
-        elif ord(c) < 0x20:
-            out.append(f"\\u{ord(c):04x}")
-        else:
-            out.append(c)
-    out.append('"')
-    return "".join(out)
-
-
-def _go_json(v: Any) -> str:
-    if isinstance(v, dict):
-        return "{" + ",".join(f"{_go_string(k)}:{_go_json(x)}" for k, x in v.items()) + "}"
-    if isinstance(v, list):
-        return "[" + ",".join(_go_json(x) for x in v) + "]"
-    assert isinstance(v, str)
-    return _go_string(v)
-
-
 def encode_model_configs(configs: Iterable[ModelConfig]) -> str:
     """``models.json`` for ``configs``, sorted by ``modelName`` (deterministic, unlike
     upstream), in Go's compact JSON."""
-    return _go_json([c.to_go() for c in sorted(configs, key=lambda c: c.name)])
+    return go_json([c.to_go() for c in sorted(configs, key=lambda c: c.name)], sort_keys=False)
 
 
 def process_model_configs(

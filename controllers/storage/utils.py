@@ -14,7 +14,6 @@ Refusals are :class:`PodMutationError` (a ``ValueError``) with upstream's messag
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ import msgspec
 
 from apis.serving.constants import STORAGE_INITIALIZER_CONTAINER
 from apis.serving.validation import canonical_quantity, find_common_parent_path
+from controllers.gojson import go_json
 
 __all__ = [
     "DEFAULT_STORAGE_INITIALIZER_IMAGE",
@@ -97,20 +97,6 @@ class PodMutationError(ValueError):
 # ---------------------------------------------------------------------------------------------
 # Go semantics: encoding/json, path.Clean, resource.ParseQuantity errors
 # ---------------------------------------------------------------------------------------------
-
-
-def go_json(value: Any, *, sort_keys: bool = True) -> str:
-    """``json.Marshal``: compact, map keys sorted, HTML characters escaped as Go does.
-    ``sort_keys=False`` keeps the dicts' order, for a JSON object standing for a Go struct
-    (whose fields Go writes in declaration order)."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
 
 
 def go_clean(path: str) -> str:

@@ -126,8 +126,9 @@ def test_encoding_is_go_json() -> None:
             ModelConfig("a", "tab\there \"q\" \\ \b", "ünï", "0.5Gi"),
         ]
     )
+    # Go 1.22+ writes \b and \f as short escapes, not \u0008/\u000c
     assert got == (
-        '[{"modelName":"a","modelSpec":{"storageUri":"tab\\there \\"q\\" \\\\ \\u0008",'
+        '[{"modelName":"a","modelSpec":{"storageUri":"tab\\there \\"q\\" \\\\ \\b",'
         '"framework":"ünï","memory":"512Mi"}},'
         '{"modelName":"b","modelSpec":{"storageUri":"s3://x?a=1\\u0026b=\\u003c2\\u003e",'
         '"framework":"f\\u2028","memory":"1Gi"}}]'

@@ -9,7 +9,6 @@ Pure: inputs are never modified; maps are fresh copies.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -59,6 +58,7 @@ from apis.serving.v1beta1.predictor_implementation import (
     is_mms_predictor,
 )
 from apis.serving.v1beta1.predictor_runtime_selection import SelectedRuntime
+from controllers.gojson import go_json
 
 __all__ = [
     "INFERENCE_SERVICE_NAME_ENV",
@@ -231,18 +231,6 @@ def add_batcher_annotations(batcher: Batcher | None, annotations: dict[str, str]
         annotations[BATCHER_MAX_LATENCY_ANNOTATION] = str(batcher.max_latency)
 
 
-def _go_json_object(params: Mapping[str, str]) -> str:
-    """``json.Marshal(map[string]string)``: sorted keys, no spaces, HTML-safe escapes."""
-    text = json.dumps(dict(params), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
-
-
 def add_storage_spec_annotations(
     storage: ModelStorageSpec | None, annotations: dict[str, str]
 ) -> bool:
@@ -252,7 +240,7 @@ def add_storage_spec_annotations(
         return False
     annotations[STORAGE_SPEC_ANNOTATION] = "true"
     if storage.parameters is not None:
-        annotations[STORAGE_SPEC_PARAM_ANNOTATION] = _go_json_object(storage.parameters)
+        annotations[STORAGE_SPEC_PARAM_ANNOTATION] = go_json(dict(storage.parameters))
     if storage.storage_key is not None:
         annotations[STORAGE_SPEC_KEY_ANNOTATION] = storage.storage_key
     if storage.path is not None:
