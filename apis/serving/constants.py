@@ -27,6 +27,7 @@ __all__ = [
     "CANARY_PREDICTOR_READY",
     "CLUSTER_LOCAL_DOMAIN",
     "CLUSTER_LOCAL_VISIBILITY",
+    "COMMON_DEFAULT_HTTP_PORT",
     "COMPONENT_LABEL",
     "CONDITION_READY",
     "CONDITION_SUCCEEDED",
@@ -37,6 +38,8 @@ __all__ = [
     "DEFAULT_CA_BUNDLE_FILE_NAME",
     "DEFAULT_GLOBAL_CA_BUNDLE_CONFIGMAP",
     "DEFAULT_GPU_RESOURCE_TYPES",
+    "DEFAULT_KSERVE_NAMESPACE",
+    "DEFAULT_MIN_REPLICAS",
     "DEFAULT_MOUNT_PATH",
     "DEPLOYMENT_MODE_ANNOTATION",
     "DISABLE_AUTO_UPDATE_ANNOTATION",
@@ -56,17 +59,22 @@ __all__ = [
     "EXPLAINER_CONFIGURATION_READY",
     "EXPLAINER_READY",
     "EXPLAINER_ROUTES_READY",
+    "EXPLAIN_PREFIX",
     "GKE_ACCELERATOR_ANNOTATION",
     "INFERENCESERVICE_CONFIG_MAP_NAME",
     "INFERENCESERVICE_FINALIZER",
     "INFERENCE_GRAPH_KIND_LABEL",
     "INFERENCE_GRAPH_LABEL",
     "INFERENCE_SERVICE_CONTAINER",
+    "INFERENCE_SERVICE_DEFAULT_HTTP_PORT",
     "INFERENCE_SERVICE_GENERATION_POD_LABEL",
     "INFERENCE_SERVICE_INTERNAL_ANNOTATIONS_PREFIX",
+    "INFERENCE_SERVICE_NAME_ENV",
     "INFERENCE_SERVICE_POD_LABEL",
     "INFERENCE_SERVICE_READY",
     "INGRESS_READY",
+    "ISVC_NAMESPACE_HEADER",
+    "ISVC_NAME_HEADER",
     "IS_MMS_PREDICTOR",
     "KNATIVE_AUTOSCALER_CLASS_ANNOTATION",
     "KNATIVE_INITIAL_SCALE_ANNOTATION",
@@ -97,6 +105,7 @@ __all__ = [
     "MESSAGE_RUNTIME_NOT_RECOGNIZED",
     "MESSAGE_RUNTIME_PROTOCOL_UNSUPPORTED",
     "MESSAGE_WORKER_SPEC_NOT_SET",
+    "MODEL_CONFIG_DIR",
     "MODEL_CONFIG_FILE_NAME",
     "MODEL_FORMAT_ANNOTATION",
     "MODEL_LABEL",
@@ -105,6 +114,7 @@ __all__ = [
     "NODE_GROUP_ANNOTATION",
     "OCI_IMAGE_VOLUME_COMPATIBLE",
     "PARENT_INFERENCE_SERVICE_LABEL",
+    "PATH_BASED_EXPLAIN_PREFIX",
     "PREDICTOR_CONFIGURATION_READY",
     "PREDICTOR_HOST_ANNOTATION",
     "PREDICTOR_PROTOCOL_ANNOTATION",
@@ -141,6 +151,7 @@ __all__ = [
     "STORAGE_INITIALIZER_CONTAINER",
     "STORAGE_INITIALIZER_SOURCE_URI_ANNOTATION",
     "STORAGE_INITIALIZER_UID_ANNOTATION",
+    "STORAGE_INITIALIZER_VOLUME",
     "STORAGE_READONLY_ANNOTATION",
     "STORAGE_SPEC_ANNOTATION",
     "STORAGE_SPEC_KEY_ANNOTATION",
@@ -362,6 +373,28 @@ CLUSTER_LOCAL_VISIBILITY = "cluster-local"
 """``constants.ClusterLocalVisibility``."""
 CLUSTER_LOCAL_DOMAIN = "svc.cluster.local"
 """``constants.ClusterLocalDomain``."""
+DEFAULT_KSERVE_NAMESPACE = "kserve"
+"""``constants.KServeNamespace`` when ``POD_NAMESPACE`` is unset."""
+COMMON_DEFAULT_HTTP_PORT = 80
+"""``constants.CommonDefaultHttpPort``: the component Services' (and gateways') HTTP port."""
+INFERENCE_SERVICE_DEFAULT_HTTP_PORT = "8080"
+"""``constants.InferenceServiceDefaultHttpPort``: the model server's HTTP port."""
+EXPLAIN_PREFIX = "^/v1/models/[\\w-]+:explain$"
+"""``constants.ExplainPrefix()``."""
+PATH_BASED_EXPLAIN_PREFIX = "(/v1/models/[\\w-]+:explain)$"
+"""``constants.PathBasedExplainPrefix()``."""
+ISVC_NAME_HEADER = "KServe-Isvc-Name"
+"""``constants.IsvcNameHeader``: set by the routes on every request."""
+ISVC_NAMESPACE_HEADER = "KServe-Isvc-Namespace"
+"""``constants.IsvcNamespaceHeader``."""
+MODEL_CONFIG_DIR = "/mnt/configs"
+"""``constants.ModelConfigDir``: where the agent mounts the multi-model ConfigMap."""
+INFERENCE_SERVICE_NAME_ENV = "INFERENCE_SERVICE_NAME"
+"""``constants.InferenceServiceNameEnvVarKey``: set on the component's containers."""
+DEFAULT_MIN_REPLICAS = 1
+"""``constants.DefaultMinReplicas``."""
+STORAGE_INITIALIZER_VOLUME = "kserve-provision-location"
+"""``constants.StorageInitializerVolumeName``: the emptyDir the storage initializer fills."""
 KNATIVE_VISIBILITY_LABEL = "networking.knative.dev/visibility"
 """``constants.VisibilityLabel`` (the built-in of ``serviceLabelDisallowedList``)."""
 MULTI_NODE_ROLE_LABEL = "multinode/role"

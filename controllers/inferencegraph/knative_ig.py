@@ -27,6 +27,11 @@ from apis.serving.constants import (
 )
 from apis.serving.v1alpha1.inference_graph import InferenceGraph, InferenceGraphSpec
 from apis.serving.v1beta1.configmap import RouterConfig
+from controllers.reconcilers.knative import (
+    AUTOSCALER_ALLOW_ZERO_SCALE_KEY,
+    AUTOSCALER_CONFIGMAP_NAME,
+    KNATIVE_SERVICE_API_VERSION,
+)
 from runtime.codec import object_to_dict
 
 from .router import router_container, router_image_pull_secrets
@@ -43,14 +48,9 @@ __all__ = [
     "validate_initial_scale_annotation",
 ]
 
-KNATIVE_SERVICE_API_VERSION = "serving.knative.dev/v1"
 KnativeService = create_namespaced_resource("serving.knative.dev", "v1", "Service", "services")
 """The Knative Service kind (a generic lightkube resource: reads and writes as dicts)."""
 
-AUTOSCALER_CONFIGMAP_NAME = "config-autoscaler"
-"""``constants.AutoscalerConfigmapName``."""
-AUTOSCALER_ALLOW_ZERO_SCALE_KEY = "allow-zero-initial-scale"
-"""``constants.AutoscalerAllowZeroScaleKey``."""
 _KPA = "kpa.autoscaling.knative.dev"
 _TARGET = "autoscaling.knative.dev/target"
 _METRIC = "autoscaling.knative.dev/metric"

@@ -8,6 +8,7 @@ import copy
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from apis.serving.constants import MODEL_LABEL
 from apis.serving.v1alpha1 import ClusterStorageContainer, get_storage_key
 from apis.serving.v1alpha1.storage_container import WorkloadType
 
@@ -33,7 +34,6 @@ MOUNT_PATH = "/mnt/models"
 DEFAULT_JOB_IMAGE = "kserve/storage-initializer:latest"
 DEFAULT_TTL_SECONDS_AFTER_FINISHED = 3600
 
-MODEL_LABEL = "model"
 NODE_LABEL = "node"
 MODEL_NAMESPACE_LABEL = "modelNamespace"
 

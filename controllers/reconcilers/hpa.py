@@ -20,7 +20,11 @@ from __future__ import annotations
 from lightkube.models import autoscaling_v2, meta_v1
 from lightkube.resources.autoscaling_v2 import HorizontalPodAutoscaler
 
-from apis.serving.constants import AUTOSCALER_CLASS_ANNOTATION, AutoscalerClass
+from apis.serving.constants import (
+    AUTOSCALER_CLASS_ANNOTATION,
+    DEFAULT_MIN_REPLICAS,
+    AutoscalerClass,
+)
 from apis.serving.v1beta1.component import ComponentExtensionSpec
 from apis.serving.validation import canonical_quantity
 
@@ -39,8 +43,6 @@ __all__ = [
 
 DEFAULT_CPU_UTILIZATION = 80
 """``constants.DefaultCPUUtilization``."""
-DEFAULT_MIN_REPLICAS = 1
-"""``constants.DefaultMinReplicas``."""
 
 DEFAULT_HPA_BEHAVIOR = autoscaling_v2.HorizontalPodAutoscalerBehavior(
     scaleUp=autoscaling_v2.HPAScalingRules(

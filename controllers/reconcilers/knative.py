@@ -32,6 +32,7 @@ from typing import Any, Final
 from lightkube.models import core_v1, meta_v1
 
 from apis.serving.constants import (
+    DEFAULT_MIN_REPLICAS,
     KNATIVE_AUTOSCALER_CLASS_ANNOTATION,
     KNATIVE_INITIAL_SCALE_ANNOTATION,
     KNATIVE_MAX_SCALE_ANNOTATION,
@@ -85,8 +86,6 @@ MANAGED_KSVC_ANNOTATIONS: Final = (
 )
 """``managedKsvcAnnotations``: read by Knative on the Service, so they move out of the
 revision template into ``metadata.annotations``."""
-DEFAULT_MIN_REPLICAS: Final = 1
-"""``constants.DefaultMinReplicas``."""
 
 _GO_ATOI: Final = re.compile(r"^[+-]?[0-9]+$")
 _GO_BOOLS: Final = {

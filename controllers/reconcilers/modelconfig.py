@@ -22,14 +22,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap
 
+from apis.serving.constants import MODEL_CONFIG_FILE_NAME
 from apis.serving.v1alpha1.trained_model import TrainedModel
 from apis.serving.v1beta1.inference_service import InferenceService
 from apis.serving.v1beta1.predictor import FRAMEWORK_FIELDS, PredictorSpec
+from apis.serving.v1beta1.predictor_implementation import MULTI_MODEL_SERVER_ENV
 from apis.serving.validation import canonical_quantity
 from controllers.gojson import go_json
 from runtime.client import set_controller_reference
@@ -47,10 +49,6 @@ __all__ = [
     "process_model_configs",
 ]
 
-MODEL_CONFIG_FILE_NAME: Final = "models.json"
-"""``constants.ModelConfigFileName``."""
-MULTI_MODEL_SERVER_ENV: Final = "MULTI_MODEL_SERVER"
-"""``constants.CustomSpecMultiModelServerEnvVarKey``."""
 
 
 class ModelConfigError(ValueError):

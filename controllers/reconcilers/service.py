@@ -16,6 +16,7 @@ from lightkube.resources.core_v1 import Service
 
 from apis.serving.constants import (
     APP_LABEL,
+    COMMON_DEFAULT_HTTP_PORT,
     INFERENCE_SERVICE_GENERATION_POD_LABEL,
     MULTI_NODE_ROLE_LABEL,
     TRANSFORMER_CONTAINER,
@@ -45,8 +46,6 @@ __all__ = [
     "is_grpc_port",
 ]
 
-COMMON_DEFAULT_HTTP_PORT = 80
-"""``constants.CommonDefaultHttpPort``: the Service port in front of the first container port."""
 INFERENCE_SERVICE_DEFAULT_HTTP_PORT = 8080
 """``constants.InferenceServiceDefaultHttpPort``: target port when the container has none."""
 INFERENCE_SERVICE_DEFAULT_AGENT_PORT = 9081

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from lightkube.models import core_v1, meta_v1
 
-from apis.serving.constants import STOP_ANNOTATION
+from apis.serving.constants import INFERENCE_SERVICE_NAME_ENV, STOP_ANNOTATION
 
 __all__ = [
     "INFERENCE_SERVICE_NAME_ENV",
@@ -25,8 +25,6 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-INFERENCE_SERVICE_NAME_ENV = "INFERENCE_SERVICE_NAME"
-"""``constants.InferenceServiceNameEnvVarKey``."""
 
 
 class ContainerNotFoundError(ValueError):

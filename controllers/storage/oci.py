@@ -20,8 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 from apis.serving.constants import (
+    DEFAULT_GLOBAL_CA_BUNDLE_CONFIGMAP,
     DEFAULT_MOUNT_PATH,
     STORAGE_INITIALIZER_CONTAINER,
+    STORAGE_INITIALIZER_VOLUME,
 )
 from controllers.storage.utils import (
     JsonDict,
@@ -69,13 +71,11 @@ OCI_URI_PREFIX = "oci://"
 OCI_MODEL_MODES: tuple[str, ...] = ("modelcar", "native", "fetch")
 MODELCAR_CONTAINER = "modelcar"
 MODELCAR_INIT_CONTAINER = "modelcar-init"
-STORAGE_INITIALIZER_VOLUME = "kserve-provision-location"
 MODEL_INIT_MODE_ENV = "MODEL_INIT_MODE"
 CPU_MODELCAR_DEFAULT = "10m"
 MEMORY_MODELCAR_DEFAULT = "15Mi"
 MAX_OCI_SOURCES_PER_POD = 10
 CA_BUNDLE_VOLUME_NAME = "cabundle-cert"
-DEFAULT_GLOBAL_CA_BUNDLE_CONFIGMAP = "global-ca-bundle"
 DEFAULT_CA_BUNDLE_VOLUME_MOUNT_PATH = "/etc/ssl/custom-certs"
 CA_BUNDLE_CONFIGMAP_NAME_ENV = "CA_BUNDLE_CONFIGMAP_NAME"
 CA_BUNDLE_VOLUME_MOUNT_PATH_ENV = "CA_BUNDLE_VOLUME_MOUNT_POINT"

@@ -31,14 +31,17 @@ from apis.serving.constants import (
     AGENT_SHOULD_INJECT_ANNOTATION,
     CONFIDENTIAL_ENABLED_ANNOTATION,
     CONFIDENTIAL_RESOURCE_ID_ANNOTATION,
+    DEFAULT_GLOBAL_CA_BUNDLE_CONFIGMAP,
     DEFAULT_MOUNT_PATH,
     INFERENCE_SERVICE_CONTAINER,
     STORAGE_INITIALIZER_CONTAINER,
+    STORAGE_INITIALIZER_VOLUME,
     STORAGE_READONLY_ANNOTATION,
     TRANSFORMER_CONTAINER,
     WORKER_CONTAINER,
 )
 from apis.serving.v1alpha1.storage_container import StorageContainerSpec
+from apis.serving.v1beta1.predictor_implementation import STORAGE_URI_ENV
 from controllers.storage import oci
 from controllers.storage.container_merge import StrategicMergeError, merge_container_with_patch
 from controllers.storage.credentials.s3 import AWS_CA_BUNDLE, AWS_CA_BUNDLE_CONFIGMAP
@@ -79,9 +82,6 @@ __all__ = [
 
 PVC_URI_PREFIX = "pvc://"
 PVC_SOURCE_VOLUME = "kserve-pvc-source"
-STORAGE_INITIALIZER_VOLUME = "kserve-provision-location"
-STORAGE_URI_ENV = "STORAGE_URI"
-"""``constants.CustomSpecStorageUriEnvVarKey``."""
 
 
 @dataclass(frozen=True)
@@ -286,7 +286,7 @@ def _ca_bundle(params: StorageInitializerParams, init: JsonDict) -> tuple[str, s
         return None
     name = configured
     if params.namespace != params.kserve_namespace:
-        name = oci.DEFAULT_GLOBAL_CA_BUNDLE_CONFIGMAP
+        name = DEFAULT_GLOBAL_CA_BUNDLE_CONFIGMAP
     path = params.config.ca_bundle_volume_mount_path or oci.DEFAULT_CA_BUNDLE_VOLUME_MOUNT_PATH
     for e in env:
         if e.get("name") == AWS_CA_BUNDLE_CONFIGMAP:

@@ -26,6 +26,7 @@ from apis.serving.constants import (
     KNATIVE_AUTOSCALER_CLASS_ANNOTATION as KNATIVE_CLASS_ANNOTATION,
 )
 from apis.serving.v1beta1.configmap import InferenceServiceConfig
+from apis.serving.v1beta1.predictor_implementation import PROTOCOL_ENV, STORAGE_URI_ENV
 from apis.serving.validation import (
     NAME_FMT,
     FieldError,
@@ -61,8 +62,6 @@ KNATIVE_HPA_CLASS = "hpa.autoscaling.knative.dev"
 _HPA_METRICS = ("cpu", "memory")
 _KPA_METRICS = ("concurrency", "rps")
 
-STORAGE_URI_ENV = "STORAGE_URI"
-PROTOCOL_ENV = "PROTOCOL"
 
 #: Framework keys in upstream ``GetImplementations`` order (``model`` last).
 PREDICTOR_FRAMEWORKS = (

@@ -27,12 +27,14 @@ from apis.serving.constants import (
     CONFIDENTIAL_ENABLED_ANNOTATION,
     CONFIDENTIAL_RESOURCE_ID_ANNOTATION,
     DEFAULT_MOUNT_PATH,
+    INFERENCE_SERVICE_NAME_ENV,
     INFERENCE_SERVICE_POD_LABEL,
     LOGGER_ANNOTATION,
     LOGGER_METADATA_ANNOTATIONS_ANNOTATION,
     LOGGER_METADATA_HEADERS_ANNOTATION,
     LOGGER_MODE_ANNOTATION,
     LOGGER_SINK_URL_ANNOTATION,
+    MODEL_CONFIG_DIR,
     STORAGE_INITIALIZER_SOURCE_URI_ANNOTATION,
     STORAGE_SPEC_ANNOTATION,
     STORAGE_SPEC_KEY_ANNOTATION,
@@ -59,6 +61,7 @@ from apis.serving.v1beta1.predictor_implementation import (
 )
 from apis.serving.v1beta1.predictor_runtime_selection import SelectedRuntime
 from controllers.gojson import go_json
+from controllers.storage.credentials.service_account_credentials import URI_SCHEME_PLACEHOLDER
 
 __all__ = [
     "INFERENCE_SERVICE_NAME_ENV",
@@ -81,13 +84,6 @@ __all__ = [
     "union",
 ]
 
-INFERENCE_SERVICE_NAME_ENV = "INFERENCE_SERVICE_NAME"
-"""``constants.InferenceServiceNameEnvVarKey``: set on the component's containers."""
-MODEL_CONFIG_DIR = "/mnt/configs"
-"""``constants.ModelConfigDir``: where the agent mounts the multi-model ConfigMap."""
-URI_SCHEME_PLACEHOLDER = "<scheme-placeholder>"
-"""``credentials.UriSchemePlaceholder``: ``storage.path`` becomes ``<placeholder>://<path>``
-until the storage-spec secret names the scheme."""
 
 
 class ComponentError(ValueError):

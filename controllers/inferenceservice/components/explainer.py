@@ -17,6 +17,7 @@ from typing import Any
 from apis.serving.constants import (
     DEFAULT_MOUNT_PATH,
     INFERENCE_SERVICE_CONTAINER,
+    INFERENCE_SERVICE_DEFAULT_HTTP_PORT,
     DeploymentModeType,
     InferenceServiceComponent,
     predictor_service_name,
@@ -39,7 +40,6 @@ from .transformer import (
     ARG_MODEL_NAME,
     ARG_PREDICTOR_HOST,
     ARG_WORKERS,
-    DEFAULT_HTTP_PORT,
     includes_arg,
 )
 
@@ -77,7 +77,7 @@ def art_explainer_container(
     [--storage_uri /mnt/models] --adversary_type <type> [--<k> <v> for config, sorted]
     <args> <args>`` and, without an image, ``<explainers.art.image>:<runtimeVersion>``."""
     own_args = list(art.args or [])
-    args = [ARG_MODEL_NAME, isvc_name, ARG_HTTP_PORT, DEFAULT_HTTP_PORT]
+    args = [ARG_MODEL_NAME, isvc_name, ARG_HTTP_PORT, INFERENCE_SERVICE_DEFAULT_HTTP_PORT]
     if not includes_arg(own_args, ARG_PREDICTOR_HOST):
         args += [ARG_PREDICTOR_HOST, host]
     if not includes_arg(own_args, ARG_WORKERS) and extension.container_concurrency is not None:
@@ -111,7 +111,7 @@ def custom_explainer_container(
         args += [ARG_MODEL_NAME, isvc_name]
     if not includes_arg(args, ARG_PREDICTOR_HOST):
         args += [ARG_PREDICTOR_HOST, host]
-    args += [ARG_HTTP_PORT, DEFAULT_HTTP_PORT]
+    args += [ARG_HTTP_PORT, INFERENCE_SERVICE_DEFAULT_HTTP_PORT]
     if not includes_arg(args, ARG_WORKERS) and extension.container_concurrency is not None:
         args += [ARG_WORKERS, str(extension.container_concurrency)]
     out["args"] = args

@@ -27,7 +27,7 @@ from typing import Any
 
 from lightkube.models import core_v1
 
-from apis.serving.constants import DEFAULT_MOUNT_PATH
+from apis.serving.constants import DEFAULT_KSERVE_NAMESPACE, DEFAULT_MOUNT_PATH
 from apis.serving.v1alpha1.storage_container import ClusterStorageContainer, StorageContainerSpec
 from apis.serving.v1beta1 import StorageSpec
 from apis.serving.v1beta1 import StorageUri as StorageUriSpec
@@ -81,8 +81,6 @@ UNSUPPORTED_STORAGE_URI_FORMAT = (
     "an absolute or relative local path. StorageUri [{}] is not supported"
 )
 """``v1beta1.UnsupportedStorageURIFormatError`` (Go ``%s`` verbs as ``{}``)."""
-DEFAULT_KSERVE_NAMESPACE = "kserve"
-"""``constants.KServeNamespace`` when ``POD_NAMESPACE`` is unset."""
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from apis.serving.constants import (
     DEPLOYMENT_MODE_ANNOTATION,
+    INFERENCE_SERVICE_DEFAULT_HTTP_PORT,
     PREDICTOR_HOST_ANNOTATION,
     PREDICTOR_PROTOCOL_ANNOTATION,
     DeploymentModeType,
@@ -46,7 +47,6 @@ __all__ = [
     "ARG_MODEL_NAME",
     "ARG_PREDICTOR_HOST",
     "ARG_WORKERS",
-    "DEFAULT_HTTP_PORT",
     "MODEL_MESH_PREDICTOR_REQUEUE_SECONDS",
     "build_transformer",
     "includes_arg",
@@ -59,8 +59,6 @@ ARG_MODEL_NAME = "--model_name"
 ARG_PREDICTOR_HOST = "--predictor_host"
 ARG_HTTP_PORT = "--http_port"
 ARG_WORKERS = "--workers"
-DEFAULT_HTTP_PORT = "8080"
-"""``constants.InferenceServiceDefaultHttpPort``."""
 MODEL_MESH_PREDICTOR_REQUEUE_SECONDS = 3.0
 
 JsonDict = dict[str, Any]
@@ -119,7 +117,7 @@ def transformer_container(
     if not includes_arg(args, ARG_PREDICTOR_HOST):
         args += [ARG_PREDICTOR_HOST, host]
     if not includes_arg(args, ARG_HTTP_PORT):
-        args += [ARG_HTTP_PORT, DEFAULT_HTTP_PORT]
+        args += [ARG_HTTP_PORT, INFERENCE_SERVICE_DEFAULT_HTTP_PORT]
     if not includes_arg(args, ARG_WORKERS) and extension.container_concurrency is not None:
         args += [ARG_WORKERS, str(extension.container_concurrency)]
     out["args"] = args

@@ -29,6 +29,13 @@ from typing import Any, Final, NamedTuple
 from lightkube.resources.core_v1 import Service
 
 from apis.knative import Condition
+from apis.serving.constants import (
+    COMMON_DEFAULT_HTTP_PORT,
+    EXPLAIN_PREFIX,
+    ISVC_NAME_HEADER,
+    ISVC_NAMESPACE_HEADER,
+    PATH_BASED_EXPLAIN_PREFIX,
+)
 from apis.serving.v1beta1.configmap import InferenceServicesConfig, IngressConfig
 from apis.serving.v1beta1.inference_service import InferenceService
 from runtime.client import set_controller_reference
@@ -48,6 +55,7 @@ from .path import generate_url_path
 from .status import (
     H2C_APP_PROTOCOL,
     RoutingStatus,
+    component_ready,
     ingress_condition,
     ingress_creation_disabled,
     is_grpc_port_name,
@@ -89,14 +97,8 @@ HTTPROUTE_NOT_READY: Final = "HttpRouteNotReady"
 HTTPROUTE_PARENT_STATUS_NOT_AVAILABLE: Final = "ParentStatusNotAvailable"
 DEFAULT_TIMEOUT: Final = "60s"
 """``DefaultTimeout``: ``timeouts.request`` of a component without ``timeout``."""
-DEFAULT_PORT: Final = 80
-"""``constants.CommonDefaultHttpPort``: the component Services' HTTP port."""
 FALLBACK_PREFIX: Final = "^/.*$"
-EXPLAIN_PREFIX: Final = "^/v1/models/[\\w-]+:explain$"
-PATH_BASED_EXPLAIN_PREFIX: Final = "(/v1/models/[\\w-]+:explain)$"
 GRPC_PATH_PREFIX: Final = "^/inference\\.GRPCInferenceService/.*$"
-ISVC_NAME_HEADER: Final = "KServe-Isvc-Name"
-ISVC_NAMESPACE_HEADER: Final = "KServe-Isvc-Namespace"
 REQUEUE_AFTER: Final = 1.0
 """Seconds: upstream requeues after 1 s while a route is missing or not accepted."""
 
@@ -225,7 +227,7 @@ def _backend_rules(
     return [
         create_httproute_rule(
             [create_httproute_match(FALLBACK_PREFIX)], filters, service_name, namespace,
-            DEFAULT_PORT, timeout,
+            COMMON_DEFAULT_HTTP_PORT, timeout,
         )
     ]
 
@@ -272,11 +274,6 @@ def _route(
     return route
 
 
-def _ready(isvc: InferenceService, condition_type: str) -> bool:
-    cond = isvc.status.get_condition(condition_type) if isvc.status is not None else None
-    return cond is not None and cond.status == "True"
-
-
 def _not_created(component: str) -> RouteResult:
     return RouteResult(None, ingress_condition("False", f"{component} ingress not created"))
 
@@ -286,6 +283,28 @@ def _host(name: str, isvc: InferenceService, cfg: IngressConfig, what: str) -> s
         return generate_domain_name(name, isvc.metadata, cfg)
     except IngressError as e:
         raise IngressError(f"failed to generate {what} ingress host: {e}") from None
+
+
+def _component_route(
+    isvc: InferenceService,
+    ingress_config: IngressConfig,
+    isvc_config: InferenceServicesConfig,
+    services: Mapping[str, Service] | None,
+    *,
+    what: str,
+    route_name: str,
+    backend: str,
+    timeout_seconds: int | None,
+) -> dict[str, Any]:
+    """A component's route ``route_name``: host ``domainTemplate(route_name)``, the
+    InferenceService headers, every request to ``backend`` (gRPC + REST split when its
+    Service in ``services`` says so) with the component's timeout."""
+    name, namespace = name_of(isvc), namespace_of(isvc)
+    filters = [add_isvc_headers(name, namespace)]
+    host = _host(route_name, isvc, ingress_config, what)
+    timeout = resolve_timeout(ingress_config.disable_http_route_timeout, timeout_seconds)
+    rules = _backend_rules(filters, backend, namespace, (services or {}).get(backend), timeout)
+    return _route(isvc, route_name, [host], rules, ingress_config, isvc_config)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,19 +322,20 @@ def create_raw_predictor_httproute(
     ``domainTemplate(<isvc>-predictor)``, backend the (named) predictor Service; canary
     weights when ``spec.canary`` is set. ``services``: the namespace's Services by name (the
     predictor's decides gRPC + REST rules; absent means not created yet)."""
-    if not _ready(isvc, "PredictorReady"):
+    if not component_ready(isvc, "PredictorReady"):
         return _not_created("Predictor")
     assert isvc.spec is not None
-    name, namespace = name_of(isvc), namespace_of(isvc)
-    route_name = predictor_service_name(name)
-    backend = predictor_service_name(name, isvc.spec.predictor.name)
-    filters = [add_isvc_headers(name, namespace)]
-    host = _host(route_name, isvc, ingress_config, "predictor")
-    timeout = resolve_timeout(
-        ingress_config.disable_http_route_timeout, isvc.spec.predictor.timeout_seconds
+    name = name_of(isvc)
+    route = _component_route(
+        isvc,
+        ingress_config,
+        isvc_config,
+        services,
+        what="predictor",
+        route_name=predictor_service_name(name),
+        backend=predictor_service_name(name, isvc.spec.predictor.name),
+        timeout_seconds=isvc.spec.predictor.timeout_seconds,
     )
-    rules = _backend_rules(filters, backend, namespace, (services or {}).get(backend), timeout)
-    route = _route(isvc, route_name, [host], rules, ingress_config, isvc_config)
     if isvc.spec.canary:
         route = apply_canary_weights(isvc, route)
     return RouteResult(route)
@@ -328,18 +348,22 @@ def create_raw_transformer_httproute(
     services: Mapping[str, Service] | None = None,
 ) -> RouteResult:
     """``createRawTransformerHTTPRoute``: route and backend ``<isvc>-transformer``."""
-    if not _ready(isvc, "TransformerReady"):
+    if not component_ready(isvc, "TransformerReady"):
         return _not_created("Transformer")
     assert isvc.spec is not None and isvc.spec.transformer is not None
-    name, namespace = name_of(isvc), namespace_of(isvc)
-    svc = transformer_service_name(name)
-    filters = [add_isvc_headers(name, namespace)]
-    host = _host(svc, isvc, ingress_config, "transformer")
-    timeout = resolve_timeout(
-        ingress_config.disable_http_route_timeout, isvc.spec.transformer.timeout_seconds
+    svc = transformer_service_name(name_of(isvc))
+    return RouteResult(
+        _component_route(
+            isvc,
+            ingress_config,
+            isvc_config,
+            services,
+            what="transformer",
+            route_name=svc,
+            backend=svc,
+            timeout_seconds=isvc.spec.transformer.timeout_seconds,
+        )
     )
-    rules = _backend_rules(filters, svc, namespace, (services or {}).get(svc), timeout)
-    return RouteResult(_route(isvc, svc, [host], rules, ingress_config, isvc_config))
 
 
 def create_raw_explainer_httproute(
@@ -349,18 +373,22 @@ def create_raw_explainer_httproute(
     services: Mapping[str, Service] | None = None,
 ) -> RouteResult:
     """``createRawExplainerHTTPRoute``: route and backend ``<isvc>-explainer``."""
-    if not _ready(isvc, "ExplainerReady"):
+    if not component_ready(isvc, "ExplainerReady"):
         return _not_created("Explainer")
     assert isvc.spec is not None and isvc.spec.explainer is not None
-    name, namespace = name_of(isvc), namespace_of(isvc)
-    svc = explainer_service_name(name)
-    filters = [add_isvc_headers(name, namespace)]
-    host = _host(svc, isvc, ingress_config, "explainer")
-    timeout = resolve_timeout(
-        ingress_config.disable_http_route_timeout, isvc.spec.explainer.timeout_seconds
+    svc = explainer_service_name(name_of(isvc))
+    return RouteResult(
+        _component_route(
+            isvc,
+            ingress_config,
+            isvc_config,
+            services,
+            what="explainer",
+            route_name=svc,
+            backend=svc,
+            timeout_seconds=isvc.spec.explainer.timeout_seconds,
+        )
     )
-    rules = _backend_rules(filters, svc, namespace, (services or {}).get(svc), timeout)
-    return RouteResult(_route(isvc, svc, [host], rules, ingress_config, isvc_config))
 
 
 def create_raw_top_level_httproute(
@@ -374,7 +402,7 @@ def create_raw_top_level_httproute(
     ``ingressDomain``. Rules: ``:explain`` to the explainer first (if any), then everything
     to the transformer (if any) else the predictor (gRPC + REST split as for the component
     routes), then the path-based ``<path>(/v1/models/...:explain)$`` and ``<path>/`` rules."""
-    if not _ready(isvc, "PredictorReady"):
+    if not component_ready(isvc, "PredictorReady"):
         return _not_created("Predictor")
     spec = isvc.spec
     assert spec is not None
@@ -393,16 +421,16 @@ def create_raw_top_level_httproute(
     filters = [add_isvc_headers(name, namespace)]
     rules: list[dict[str, Any]] = []
     if spec.explainer is not None:
-        if not _ready(isvc, "ExplainerReady"):
+        if not component_ready(isvc, "ExplainerReady"):
             return _not_created("Explainer")
         rules.append(
             create_httproute_rule(
                 [create_httproute_match(EXPLAIN_PREFIX)], filters, explainer, namespace,
-                DEFAULT_PORT, resolve_timeout(disable, spec.explainer.timeout_seconds),
+                COMMON_DEFAULT_HTTP_PORT, resolve_timeout(disable, spec.explainer.timeout_seconds),
             )
         )
     if spec.transformer is not None:
-        if not _ready(isvc, "TransformerReady"):
+        if not component_ready(isvc, "TransformerReady"):
             return _not_created("Transformer")
         timeout = resolve_timeout(disable, spec.transformer.timeout_seconds)
         entry, entry_svc = transformer, (services or {}).get(transformer)
@@ -422,13 +450,17 @@ def create_raw_top_level_httproute(
             rules.append(
                 create_httproute_rule(
                     [create_httproute_match(path + PATH_BASED_EXPLAIN_PREFIX)], filters,
-                    explainer, namespace, DEFAULT_PORT,
+                    explainer, namespace, COMMON_DEFAULT_HTTP_PORT,
                     resolve_timeout(disable, spec.explainer.timeout_seconds),
                 )
             )
         rules.append(
             create_httproute_rule(
-                [create_httproute_match(path + "/")], filters, entry, namespace, DEFAULT_PORT,
+                [create_httproute_match(path + "/")],
+                filters,
+                entry,
+                namespace,
+                COMMON_DEFAULT_HTTP_PORT,
                 timeout,
             )
         )

@@ -39,6 +39,7 @@ from lightkube.resources.core_v1 import Service
 from lightkube.resources.networking_v1 import Ingress
 
 from apis.knative import Condition
+from apis.serving.constants import COMMON_DEFAULT_HTTP_PORT
 from apis.serving.v1beta1.configmap import InferenceServicesConfig, IngressConfig
 from apis.serving.v1beta1.inference_service import InferenceService
 from runtime.client import set_controller_reference
@@ -55,6 +56,7 @@ from .domain import (
 )
 from .status import (
     RoutingStatus,
+    component_ready,
     ingress_condition,
     ingress_creation_disabled,
     ready_routing_status,
@@ -62,7 +64,6 @@ from .status import (
 
 __all__ = ["IngressResult", "create_raw_ingress", "generate_rule", "kube_ingress_routing_status"]
 
-DEFAULT_PORT = 80
 
 
 class IngressResult(NamedTuple):
@@ -74,7 +75,7 @@ class IngressResult(NamedTuple):
 
 
 def generate_rule(
-    host: str, service_name: str, path: str = "/", port: int = DEFAULT_PORT
+    host: str, service_name: str, path: str = "/", port: int = COMMON_DEFAULT_HTTP_PORT
 ) -> IngressRule:
     """``generateRule``: ``host`` -> ``service_name:port`` for paths under ``path``."""
     return IngressRule(
@@ -95,11 +96,6 @@ def generate_rule(
     )
 
 
-def _ready(isvc: InferenceService, condition_type: str) -> bool:
-    cond = isvc.status.get_condition(condition_type) if isvc.status is not None else None
-    return cond is not None and cond.status == "True"
-
-
 def _host(name: str, isvc: InferenceService, cfg: IngressConfig, what: str) -> str:
     try:
         return generate_domain_name(name, isvc.metadata, cfg)
@@ -117,7 +113,7 @@ def create_raw_ingress(
     "<Component> ingress not created" (upstream then leaves url and address unset). The
     caller skips this when ingress creation is disabled or the InferenceService is stopped.
     Raises :class:`IngressError` for a host the domain template cannot make."""
-    if not _ready(isvc, "PredictorReady"):
+    if not component_ready(isvc, "PredictorReady"):
         return IngressResult(None, ingress_condition("False", "Predictor ingress not created"))
     spec = isvc.spec
     assert spec is not None
@@ -126,7 +122,7 @@ def create_raw_ingress(
     predictor = predictor_service_name(name, spec.predictor.name)
     rules: list[IngressRule] = []
     if spec.transformer is not None:
-        if not _ready(isvc, "TransformerReady"):
+        if not component_ready(isvc, "TransformerReady"):
             return IngressResult(
                 None, ingress_condition("False", "Transformer ingress not created")
             )
@@ -139,7 +135,7 @@ def create_raw_ingress(
         rules.append(generate_rule(top, transformer))
         rules.append(generate_rule(transformer_host, transformer))
     elif spec.explainer is not None:
-        if not _ready(isvc, "ExplainerReady"):
+        if not component_ready(isvc, "ExplainerReady"):
             return IngressResult(None, ingress_condition("False", "Explainer ingress not created"))
         explainer = explainer_service_name(name)
         top = _host(name, isvc, cfg, "top level explainer")

@@ -12,8 +12,16 @@ from typing import Any, Final, NamedTuple
 from lightkube.resources.core_v1 import Service
 
 from apis.knative import Condition
+from apis.serving.constants import (
+    CLUSTER_LOCAL_DOMAIN,
+    CLUSTER_LOCAL_VISIBILITY,
+    INFERENCE_SERVICE_DEFAULT_HTTP_PORT,
+    INGRESS_READY,
+    NETWORK_VISIBILITY_LABEL,
+)
 from apis.serving.v1beta1.configmap import IngressConfig
 from apis.serving.v1beta1.inference_service import InferenceService
+from apis.serving.v1beta1.inference_service_status_conditions import is_condition_ready
 
 from .domain import (
     IngressError,
@@ -31,6 +39,7 @@ __all__ = [
     "INGRESS_READY",
     "NETWORK_VISIBILITY_LABEL",
     "RoutingStatus",
+    "component_ready",
     "create_address",
     "create_component_url",
     "create_raw_url",
@@ -44,15 +53,6 @@ __all__ = [
     "ready_routing_status",
 ]
 
-INGRESS_READY: Final = "IngressReady"
-NETWORK_VISIBILITY_LABEL: Final = "networking.kserve.io/visibility"
-"""``constants.NetworkVisibility``."""
-CLUSTER_LOCAL_VISIBILITY: Final = "cluster-local"
-CLUSTER_LOCAL_DOMAIN: Final = "svc.cluster.local"
-"""``constants.ClusterLocalDomain``: an ``ingressDomain`` that means "no external route"."""
-DEFAULT_HTTP_PORT: Final = "8080"
-"""``constants.InferenceServiceDefaultHttpPort``: a headless Service's address port when no
-HTTP target port is found."""
 H2C_APP_PROTOCOL: Final = "kubernetes.io/h2c"
 _ATOI_RE: Final = re.compile(r"[+-]?[0-9]+")
 
@@ -66,6 +66,11 @@ class RoutingStatus(NamedTuple):
     url: str | None = None
     address: str | None = None
     requeue_after: float | None = None
+
+
+def component_ready(isvc: InferenceService, condition_type: str) -> bool:
+    """``isvc.Status.IsConditionReady(condition_type)``: the component's condition is True."""
+    return isvc.status is not None and is_condition_ready(isvc.status, condition_type)
 
 
 def ingress_condition(
@@ -167,7 +172,7 @@ def create_address(isvc: InferenceService, entry_service: Service | None) -> str
         )
     spec = entry_service.spec
     if spec is not None and spec.clusterIP == "None":
-        host = f"{host}:{http_target_port(entry_service) or DEFAULT_HTTP_PORT}"
+        host = f"{host}:{http_target_port(entry_service) or INFERENCE_SERVICE_DEFAULT_HTTP_PORT}"
     return f"http://{host}"
 
 

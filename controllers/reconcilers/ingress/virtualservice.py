@@ -15,7 +15,14 @@ from typing import Any, Final, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from apis.knative import Condition
-from apis.serving.constants import KNATIVE_VISIBILITY_LABEL
+from apis.serving.constants import (
+    COMMON_DEFAULT_HTTP_PORT,
+    EXPLAIN_PREFIX,
+    ISVC_NAME_HEADER,
+    ISVC_NAMESPACE_HEADER,
+    KNATIVE_VISIBILITY_LABEL,
+    PATH_BASED_EXPLAIN_PREFIX,
+)
 from apis.serving.v1beta1.configmap import InferenceServicesConfig, IngressConfig
 from apis.serving.v1beta1.inference_service import InferenceService
 
@@ -32,7 +39,7 @@ from .domain import (
     transformer_service_name,
 )
 from .path import generate_url_path
-from .status import CLUSTER_LOCAL_VISIBILITY, INGRESS_READY, RoutingStatus
+from .status import CLUSTER_LOCAL_VISIBILITY, INGRESS_READY, RoutingStatus, component_ready
 
 __all__ = [
     "EXPLAIN_PREFIX",
@@ -52,14 +59,6 @@ __all__ = [
 VIRTUAL_SERVICE_API_VERSION: Final = "networking.istio.io/v1beta1"
 ISTIO_MESH_GATEWAY: Final = "mesh"
 """``constants.IstioMeshGateway``: the sidecars of the mesh."""
-EXPLAIN_PREFIX: Final = "^/v1/models/[\\w-]+:explain$"
-"""``constants.ExplainPrefix()``."""
-PATH_BASED_EXPLAIN_PREFIX: Final = "(/v1/models/[\\w-]+:explain)$"
-"""``constants.PathBasedExplainPrefix()``."""
-ISVC_NAME_HEADER: Final = "KServe-Isvc-Name"
-ISVC_NAMESPACE_HEADER: Final = "KServe-Isvc-Namespace"
-GATEWAY_PORT: Final = 80
-"""``constants.CommonDefaultHttpPort``."""
 _PORT_MATCH: Final = r"(?::\d{1,5})?"
 _GO_QUOTE_META: Final = frozenset("\\.+*?()|[]{}^$")
 
@@ -151,7 +150,7 @@ def get_service_url(isvc: InferenceService, config: IngressConfig) -> str:
 
 
 def _destination(gateway_service: str) -> dict[str, Any]:
-    return {"destination": {"host": gateway_service, "port": {"number": GATEWAY_PORT}},
+    return {"destination": {"host": gateway_service, "port": {"number": COMMON_DEFAULT_HTTP_PORT}},
             "weight": 100}
 
 
@@ -214,11 +213,6 @@ def _condition(isvc: InferenceService, condition_type: str) -> Condition | None:
     return None
 
 
-def _ready(isvc: InferenceService, condition_type: str) -> bool:
-    c = _condition(isvc, condition_type)
-    return c is not None and c.status == "True"
-
-
 def create_virtual_service(
     isvc: InferenceService,
     config: IngressConfig,
@@ -239,12 +233,12 @@ def create_virtual_service(
     internal one."""
     name, ns = name_of(isvc), namespace_of(isvc)
     spec = isvc.spec
-    if not _ready(isvc, "PredictorReady"):
+    if not component_ready(isvc, "PredictorReady"):
         return _not_created(isvc, "PredictorReady", "Predictor")
     backend = predictor_service_name(name, spec.predictor.name if spec is not None else None)
     if spec is not None and spec.transformer is not None:
         backend = transformer_service_name(name)
-        if not _ready(isvc, "TransformerReady"):
+        if not component_ready(isvc, "TransformerReady"):
             return _not_created(isvc, "TransformerReady", "Transformer")
     labels = dict((isvc.metadata.labels if isvc.metadata is not None else None) or {})
     service_host = get_service_host(isvc)
@@ -256,7 +250,7 @@ def create_virtual_service(
     routes: list[dict[str, Any]] = []
     gateway_service = config.knative_local_gateway_service
     if spec is not None and spec.explainer is not None:
-        if not _ready(isvc, "ExplainerReady"):
+        if not component_ready(isvc, "ExplainerReady"):
             return _not_created(isvc, "ExplainerReady", "Explainer")
         routes.append({
             "match": create_http_match_request(EXPLAIN_PREFIX, service_host, internal_host,

@@ -29,6 +29,7 @@ from lightkube.resources.core_v1 import Secret, ServiceAccount
 from apis.serving.constants import (
     AGENT_SHOULD_INJECT_ANNOTATION,
     BATCHER_ANNOTATION,
+    DEFAULT_KSERVE_NAMESPACE,
     INFERENCE_SERVICE_POD_LABEL,
     LOGGER_ANNOTATION,
     STORAGE_INITIALIZER_SOURCE_URI_ANNOTATION,
@@ -67,7 +68,6 @@ __all__ = [
     "need_mutate",
 ]
 
-DEFAULT_KSERVE_NAMESPACE = "kserve"
 
 CONTEXT_READS: tuple[tuple[str, str, str, str], ...] = (
     ("", "v1", "serviceaccounts", "get"),
