@@ -199,14 +199,9 @@ class Applier:
 
 async def _get_or_none(client: Any, resource: Any, name: str | None,
                        namespace: str | None) -> Any:
-    from runtime.client import is_not_found
+    from runtime.client import ignore_not_found
 
-    try:
-        return await client.get(resource, name, namespace)
-    except Exception as e:
-        if is_not_found(e):
-            return None
-        raise
+    return await ignore_not_found(client.get(resource, name, namespace))
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:

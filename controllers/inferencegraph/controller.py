@@ -50,7 +50,7 @@ from controllers.reconcilers.autoscaler import UnknownAutoscalerClassError
 from controllers.reconcilers.ingress import IngressError
 from runtime.apply import Applier
 from runtime.builder import Builder
-from runtime.client import is_not_found, set_controller_reference
+from runtime.client import ignore_not_found, is_not_found, set_controller_reference
 from runtime.codec import object_to_dict
 from runtime.predicate import new_predicate_funcs
 from runtime.reconcile import Request, Result, TerminalError
@@ -118,12 +118,7 @@ class InferenceGraphReconciler:
     # ------------------------------------------------------------------ reads
 
     async def _get(self, kind: Any, name: str, namespace: str | None) -> Any | None:
-        try:
-            return await self.client.get(kind, name, namespace)
-        except Exception as e:
-            if is_not_found(e):
-                return None
-            raise
+        return await ignore_not_found(self.client.get(kind, name, namespace))
 
     def _watched(self, kind: Any) -> bool:
         """The cache watches ``kind`` (its optional ``owns`` source found it served)."""

@@ -64,7 +64,7 @@ from controllers.reconcilers.knative import (
 )
 from controllers.thirdparty import KnativeService, VirtualService
 from runtime.apply import Applier
-from runtime.client import is_not_found, set_controller_reference
+from runtime.client import ignore_not_found, set_controller_reference
 from runtime.codec import object_to_dict
 
 from .workloads import AppliedComponent, KindNotServedError
@@ -121,12 +121,7 @@ class KnativeMode:
     _warned_no_virtual_service: set[tuple[str, str]] = field(default_factory=set)
 
     async def _get(self, resource: Any, name: str, namespace: str | None) -> Any:
-        try:
-            return await self.client.get(resource, name, namespace)
-        except Exception as e:
-            if is_not_found(e):
-                return None
-            raise
+        return await ignore_not_found(self.client.get(resource, name, namespace))
 
     # ------------------------------------------------------------------ before the components
 

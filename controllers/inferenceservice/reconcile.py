@@ -76,7 +76,7 @@ from controllers.reconcilers.ingress.domain import IngressError
 from controllers.reconcilers.ingress.status import create_component_url
 from controllers.reconcilers.modelconfig import create_empty_model_config
 from runtime.apply import Applier
-from runtime.client import is_not_found, remove_finalizer
+from runtime.client import ignore_not_found, is_not_found, remove_finalizer
 from runtime.reconcile import Request, Result
 from runtime.written import WrittenObjects
 
@@ -128,12 +128,7 @@ class InferenceServiceReconciler:
     # ------------------------------------------------------------------ reads
 
     async def _get(self, resource: Any, name: str, namespace: str | None) -> Any:
-        try:
-            return await self.client.get(resource, name, namespace)
-        except Exception as e:
-            if is_not_found(e):
-                return None
-            raise
+        return await ignore_not_found(self.client.get(resource, name, namespace))
 
     # ------------------------------------------------------------------ reconcile
 

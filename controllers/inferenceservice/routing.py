@@ -34,7 +34,7 @@ from controllers.reconcilers.ingress.status import (
 )
 from controllers.thirdparty import HTTPRoute
 from runtime.apply import Applier
-from runtime.client import set_controller_reference
+from runtime.client import ignore_not_found, set_controller_reference
 
 from .workloads import KindNotServedError
 
@@ -48,14 +48,7 @@ class Routing:
     rest_mapper: Any
 
     async def _get(self, resource: Any, name: str, namespace: str) -> Any:
-        from runtime.client import is_not_found
-
-        try:
-            return await self.client.get(resource, name, namespace)
-        except Exception as e:
-            if is_not_found(e):
-                return None
-            raise
+        return await ignore_not_found(self.client.get(resource, name, namespace))
 
     async def reconcile(
         self,

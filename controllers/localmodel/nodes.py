@@ -25,7 +25,7 @@ from apis.serving.v1alpha1 import (
     LocalModelNode,
     LocalModelNodeGroup,
 )
-from runtime.client import is_not_found
+from runtime.client import ignore_not_found, is_not_found
 from runtime.codec import object_to_dict
 from runtime.reconcile import Request, Result
 
@@ -59,12 +59,7 @@ class NodeModelsReconciler:
         self._written: dict[str, tuple[str | None, Any]] = {}
 
     async def _get(self, kind: Any, name: str) -> Any | None:
-        try:
-            return await self.client.get(kind, name)
-        except Exception as e:
-            if is_not_found(e):
-                return None
-            raise
+        return await ignore_not_found(self.client.get(kind, name))
 
     async def reconcile(self, req: Request) -> Result:
         node = await self._get(Node, req.name)

@@ -30,7 +30,7 @@ from lightkube.resources.core_v1 import (
 from apis.serving.v1alpha1 import LocalModelNode, LocalModelNodeGroup
 from apis.serving.v1beta1 import InferenceService
 from controllers.config import ConfigSource, ConfigUnavailableError
-from runtime.client import is_conflict, is_not_found
+from runtime.client import ignore_not_found, is_conflict, is_not_found
 from runtime.codec import object_to_dict
 from runtime.reconcile import Request, Result
 from runtime.recorder import WARNING
@@ -125,12 +125,7 @@ class LocalModelCacheReconciler:
     # ------------------------------------------------------------------ helpers
 
     async def _get(self, kind: Any, name: str, namespace: str | None = None) -> Any | None:
-        try:
-            return await self.client.get(kind, name, namespace)
-        except Exception as e:
-            if is_not_found(e):
-                return None
-            raise
+        return await ignore_not_found(self.client.get(kind, name, namespace))
 
     def _report(self, obj: Any, key: tuple[str, str], problems: Mapping[str, str]) -> None:
         """A Warning event for each problem (reason -> message) not reported yet; problems

@@ -56,7 +56,7 @@ from controllers.localmodel.nodeaffinity import NodeAffinityError, node_in_group
 from controllers.storage.credentials import DEFAULT_STORAGE_SPEC_SECRET, CredentialBuilder
 from controllers.storage.credentials.reads import read_objects, secret_names
 from controllers.storage.utils import PodMutationError
-from runtime.client import is_not_found
+from runtime.client import ignore_not_found, is_not_found
 from runtime.codec import object_to_dict
 from runtime.reconcile import Request, Result
 from runtime.recorder import NORMAL, WARNING
@@ -111,12 +111,7 @@ class LocalModelNodeReconciler:
     # ------------------------------------------------------------------ helpers
 
     async def _get(self, kind: Any, name: str, namespace: str | None = None) -> Any | None:
-        try:
-            return await self.client.get(kind, name, namespace)
-        except Exception as e:
-            if is_not_found(e):
-                return None
-            raise
+        return await ignore_not_found(self.client.get(kind, name, namespace))
 
     def _warn_once(self, obj: Any, reason: str, message: str, topic: str = "") -> None:
         """A Warning event, unless the same one (per ``reason`` and ``topic``) was sent and

@@ -129,30 +129,38 @@ def create_default_service(
     return Service(metadata=object_meta(component_meta), spec=spec)
 
 
-def _multi_node_meta(meta: meta_v1.ObjectMeta, name: str, role: str) -> meta_v1.ObjectMeta:
-    labels = dict(meta.labels or {})
+def _multi_node_service(
+    component_meta: meta_v1.ObjectMeta, name: str, role: str, app_label: str, generation: str
+) -> Service:
+    """A multi-node headless Service ``name`` (label ``multinode/role: <role>``) selecting the
+    pods ``app: <app_label>`` of ``generation``, publishing not-ready addresses."""
+    labels = dict(component_meta.labels or {})
     labels[MULTI_NODE_ROLE_LABEL] = role
-    return object_meta(meta, name=name, labels=labels)
+    return Service(
+        metadata=object_meta(component_meta, name=name, labels=labels),
+        spec=core_v1.ServiceSpec(
+            selector={APP_LABEL: app_label, INFERENCE_SERVICE_GENERATION_POD_LABEL: generation},
+            clusterIP="None",
+            publishNotReadyAddresses=True,
+        ),
+    )
+
+
+def _generation(component_meta: meta_v1.ObjectMeta) -> str:
+    return str((component_meta.labels or {}).get(INFERENCE_SERVICE_GENERATION_POD_LABEL, ""))
 
 
 def create_headless_service(component_meta: meta_v1.ObjectMeta) -> Service:
     """``createHeadlessSvc``: the multi-node head Service ``<isvc>-head-<generation>``
     (generation from label ``isvc.generation``), label ``multinode/role: head``, selecting the
     head pods of that generation, headless, publishing not-ready addresses."""
-    name = component_meta.name or ""
-    generation = (component_meta.labels or {}).get(INFERENCE_SERVICE_GENERATION_POD_LABEL, "")
-    return Service(
-        metadata=_multi_node_meta(
-            component_meta, get_head_service_name(name, generation), MULTI_NODE_HEAD
-        ),
-        spec=core_v1.ServiceSpec(
-            selector={
-                APP_LABEL: raw_service_label(name),
-                INFERENCE_SERVICE_GENERATION_POD_LABEL: generation,
-            },
-            clusterIP="None",
-            publishNotReadyAddresses=True,
-        ),
+    name, generation = component_meta.name or "", _generation(component_meta)
+    return _multi_node_service(
+        component_meta,
+        get_head_service_name(name, generation),
+        MULTI_NODE_HEAD,
+        raw_service_label(name),
+        generation,
     )
 
 
@@ -161,20 +169,13 @@ def create_worker_headless_service(component_meta: meta_v1.ObjectMeta) -> Servic
     ``<isvc>-workers-<generation>``, label ``multinode/role: worker``, selecting the worker pods
     (``app: isvc.<component>-worker``) of that generation, headless, publishing not-ready
     addresses."""
-    name = component_meta.name or ""
-    generation = (component_meta.labels or {}).get(INFERENCE_SERVICE_GENERATION_POD_LABEL, "")
-    return Service(
-        metadata=_multi_node_meta(
-            component_meta, get_worker_service_name(name, generation), MULTI_NODE_WORKER
-        ),
-        spec=core_v1.ServiceSpec(
-            selector={
-                APP_LABEL: get_raw_worker_service_label(name),
-                INFERENCE_SERVICE_GENERATION_POD_LABEL: generation,
-            },
-            clusterIP="None",
-            publishNotReadyAddresses=True,
-        ),
+    name, generation = component_meta.name or "", _generation(component_meta)
+    return _multi_node_service(
+        component_meta,
+        get_worker_service_name(name, generation),
+        MULTI_NODE_WORKER,
+        get_raw_worker_service_label(name),
+        generation,
     )
 
 

@@ -59,7 +59,7 @@ from apis.serving.v1beta1.predictor_implementation import (
 )
 from controllers.reconcilers.modelconfig import ModelConfigError
 from runtime.builder import Builder
-from runtime.client import is_conflict, is_not_found
+from runtime.client import ignore_not_found, is_conflict, is_not_found
 from runtime.predicate import new_predicate_funcs
 from runtime.reconcile import Request, Result
 from runtime.recorder import WARNING
@@ -120,12 +120,7 @@ class TrainedModelReconciler:
     # ------------------------------------------------------------------ reads
 
     async def _get(self, kind: Any, name: str, namespace: str | None) -> Any | None:
-        try:
-            return await self.client.get(kind, name, namespace)
-        except Exception as e:
-            if is_not_found(e):
-                return None
-            raise
+        return await ignore_not_found(self.client.get(kind, name, namespace))
 
     async def _siblings(self, namespace: str, isvc: str) -> list[Any]:
         return list(await self.client.list(TrainedModel, namespace, fields={ISVC_INDEX: isvc}))

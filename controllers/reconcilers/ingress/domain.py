@@ -25,6 +25,7 @@ __all__ = [
     "explainer_service_name",
     "filter_keys",
     "generate_domain_name",
+    "generate_host",
     "generate_internal_domain_name",
     "get_additional_hosts",
     "get_host_prefix",
@@ -199,6 +200,15 @@ def generate_domain_name(name: str, meta: Any, ingress_config: IngressConfig) ->
     the InferenceService's, or a component's), ``IngressDomain`` from the config. The result must
     be a fully qualified domain name. Raises :class:`IngressError`."""
     return _render_domain(name, meta, ingress_config.ingress_domain, ingress_config.domain_template)
+
+
+def generate_host(name: str, meta: Any, ingress_config: IngressConfig, failure: str) -> str:
+    """:func:`generate_domain_name`, its :class:`IngressError` prefixed with ``failure`` (each
+    upstream caller words it its own way)."""
+    try:
+        return generate_domain_name(name, meta, ingress_config)
+    except IngressError as e:
+        raise IngressError(f"{failure}: {e}") from None
 
 
 def generate_internal_domain_name(name: str, meta: Any, ingress_config: IngressConfig) -> str:

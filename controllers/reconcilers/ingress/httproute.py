@@ -44,7 +44,7 @@ from .domain import (
     IngressError,
     explainer_service_name,
     filter_keys,
-    generate_domain_name,
+    generate_host,
     get_additional_hosts,
     name_of,
     namespace_of,
@@ -279,10 +279,7 @@ def _not_created(component: str) -> RouteResult:
 
 
 def _host(name: str, isvc: InferenceService, cfg: IngressConfig, what: str) -> str:
-    try:
-        return generate_domain_name(name, isvc.metadata, cfg)
-    except IngressError as e:
-        raise IngressError(f"failed to generate {what} ingress host: {e}") from None
+    return generate_host(name, isvc.metadata, cfg, f"failed to generate {what} ingress host")
 
 
 def _component_route(
@@ -341,6 +338,33 @@ def create_raw_predictor_httproute(
     return RouteResult(route)
 
 
+def _auxiliary_route(
+    isvc: InferenceService,
+    ingress_config: IngressConfig,
+    isvc_config: InferenceServicesConfig,
+    services: Mapping[str, Service] | None,
+    component: str,
+    svc: str,
+    timeout_seconds: int | None,
+) -> RouteResult:
+    """The transformer's or explainer's route (``component``: "Transformer"/"Explainer"):
+    route and backend ``svc``, once ``<component>Ready``."""
+    if not component_ready(isvc, f"{component}Ready"):
+        return _not_created(component)
+    return RouteResult(
+        _component_route(
+            isvc,
+            ingress_config,
+            isvc_config,
+            services,
+            what=component.lower(),
+            route_name=svc,
+            backend=svc,
+            timeout_seconds=timeout_seconds,
+        )
+    )
+
+
 def create_raw_transformer_httproute(
     isvc: InferenceService,
     ingress_config: IngressConfig,
@@ -348,21 +372,10 @@ def create_raw_transformer_httproute(
     services: Mapping[str, Service] | None = None,
 ) -> RouteResult:
     """``createRawTransformerHTTPRoute``: route and backend ``<isvc>-transformer``."""
-    if not component_ready(isvc, "TransformerReady"):
-        return _not_created("Transformer")
-    assert isvc.spec is not None and isvc.spec.transformer is not None
-    svc = transformer_service_name(name_of(isvc))
-    return RouteResult(
-        _component_route(
-            isvc,
-            ingress_config,
-            isvc_config,
-            services,
-            what="transformer",
-            route_name=svc,
-            backend=svc,
-            timeout_seconds=isvc.spec.transformer.timeout_seconds,
-        )
+    spec = isvc.spec.transformer if isvc.spec is not None else None
+    return _auxiliary_route(
+        isvc, ingress_config, isvc_config, services, "Transformer",
+        transformer_service_name(name_of(isvc)), spec.timeout_seconds if spec else None,
     )
 
 
@@ -373,21 +386,10 @@ def create_raw_explainer_httproute(
     services: Mapping[str, Service] | None = None,
 ) -> RouteResult:
     """``createRawExplainerHTTPRoute``: route and backend ``<isvc>-explainer``."""
-    if not component_ready(isvc, "ExplainerReady"):
-        return _not_created("Explainer")
-    assert isvc.spec is not None and isvc.spec.explainer is not None
-    svc = explainer_service_name(name_of(isvc))
-    return RouteResult(
-        _component_route(
-            isvc,
-            ingress_config,
-            isvc_config,
-            services,
-            what="explainer",
-            route_name=svc,
-            backend=svc,
-            timeout_seconds=isvc.spec.explainer.timeout_seconds,
-        )
+    spec = isvc.spec.explainer if isvc.spec is not None else None
+    return _auxiliary_route(
+        isvc, ingress_config, isvc_config, services, "Explainer",
+        explainer_service_name(name_of(isvc)), spec.timeout_seconds if spec else None,
     )
 
 

@@ -45,10 +45,9 @@ from apis.serving.v1beta1.inference_service import InferenceService
 from runtime.client import set_controller_reference
 
 from .domain import (
-    IngressError,
     explainer_service_name,
     filter_keys,
-    generate_domain_name,
+    generate_host,
     name_of,
     namespace_of,
     predictor_service_name,
@@ -97,10 +96,7 @@ def generate_rule(
 
 
 def _host(name: str, isvc: InferenceService, cfg: IngressConfig, what: str) -> str:
-    try:
-        return generate_domain_name(name, isvc.metadata, cfg)
-    except IngressError as e:
-        raise IngressError(f"failed creating {what} ingress host: {e}") from None
+    return generate_host(name, isvc.metadata, cfg, f"failed creating {what} ingress host")
 
 
 def create_raw_ingress(

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from controllers.storage.utils import JsonDict, to_json
-from runtime.client import is_not_found
+from runtime.client import ignore_not_found
 
 __all__ = ["Reader", "get_or_none", "read_objects", "secret_names"]
 
@@ -28,12 +28,7 @@ class Reader(Protocol):
 
 async def get_or_none(reader: Reader, resource: Any, name: str, namespace: str) -> Any | None:
     """``reader.get``, None on NotFound."""
-    try:
-        return await reader.get(resource, name, namespace)
-    except Exception as exc:
-        if is_not_found(exc):
-            return None
-        raise
+    return await ignore_not_found(reader.get(resource, name, namespace))
 
 
 async def read_objects(
