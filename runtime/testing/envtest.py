@@ -38,7 +38,13 @@ from typing import Any
 import yaml
 
 from runtime.testing.certs import CertificateAuthority, KeyPair, service_account_keys
-from runtime.testing.processes import EnvtestError, ManagedProcess, ensure_port_free, free_port
+from runtime.testing.processes import (
+    EnvtestError,
+    ManagedProcess,
+    ProcessGroup,
+    ensure_port_free,
+    free_port,
+)
 
 CONTROL_PLANE_BINARIES = ("etcd", "kube-apiserver")
 CLUSTER_BINARIES = ("kube-controller-manager", "kube-scheduler", "kwok")
@@ -124,7 +130,7 @@ class Environment:
 
     def __post_init__(self) -> None:
         _LIVE.add(self)
-        self._procs: dict[str, ManagedProcess] = {}
+        self._procs = ProcessGroup()
         self._own_work_dir = False
         self._dir: Path | None = None
         self.started = False
@@ -185,9 +191,7 @@ class Environment:
 
     def stop(self) -> None:
         """Stop every component in reverse start order and remove the work directory."""
-        for name in reversed(list(self._procs)):
-            self._procs[name].stop()
-        self._procs.clear()
+        self._procs.stop_all()
         if self._own_work_dir and self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
@@ -649,8 +653,8 @@ class Environment:
     # ---------------------------------------------------------------- introspection
     def exited_components(self) -> list[str]:
         """Components that were started and have exited since (a crash, an OOM kill)."""
-        return [name for name, p in self._procs.items() if not p.running()]
+        return self._procs.exited()
 
     def pids(self) -> dict[str, int]:
         """Process ids of the running components (for tests that check for leftovers)."""
-        return {name: p.pid for name, p in self._procs.items() if p.pid is not None and p.running()}
+        return self._procs.pids()

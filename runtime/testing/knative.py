@@ -50,14 +50,20 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from runtime.testing.processes import EnvtestError, ManagedProcess, ensure_port_free, free_port
+from runtime.testing.processes import (
+    EnvtestError,
+    ManagedProcess,
+    ProcessGroup,
+    ensure_port_free,
+    free_port,
+)
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -263,7 +269,7 @@ class KnativeServing:
     start_timeout: float = 60.0
 
     def __post_init__(self) -> None:
-        self._procs: dict[str, ManagedProcess] = {}
+        self._procs = ProcessGroup()
         self.ingress_writer: KIngressStatusWriter | None = None
         self.started = False
         self.start_seconds: float | None = None
@@ -303,19 +309,17 @@ class KnativeServing:
         self.start_seconds = time.monotonic() - began
 
     def stop(self) -> None:
-        for name in reversed(list(self._procs)):
-            self._procs[name].stop()
-        self._procs.clear()
+        self._procs.stop_all()
         if self.ingress_writer is not None:
             self.ingress_writer.stop()
         self.started = False
 
     def pids(self) -> dict[str, int]:
         """Process ids of the running Knative components (for CPU accounting)."""
-        return {n: p.pid for n, p in self._procs.items() if p.pid is not None and p.running()}
+        return self._procs.pids()
 
     def exited_components(self) -> list[str]:
-        return [n for n, p in self._procs.items() if not p.running()]
+        return self._procs.exited()
 
     def log_path(self, component: str) -> Path:
         return Path(self.env.dir) / f"knative-{component}.log"
@@ -337,7 +341,6 @@ class KnativeServing:
         return out
 
     def _install(self) -> None:
-        from lightkube.codecs import from_dict
 
         core = self.assets / "config" / "serving" / "core"
         net = self.assets / "config" / "networking"
@@ -357,10 +360,15 @@ class KnativeServing:
                      "ports": [{"name": "http", "port": 80, "targetPort": 8012},
                                {"name": "http2", "port": 81, "targetPort": 8013}]},
         })
+        self._apply(objs)
+
+    def _apply(self, docs: Sequence[Mapping[str, Any]]) -> None:
+        from lightkube.codecs import from_dict
+
         client = self.env.client()
         try:
-            for doc in objs:
-                client.apply(from_dict(doc), field_manager="knative-install", force=True)
+            for doc in docs:
+                client.apply(from_dict(dict(doc)), field_manager="knative-install", force=True)
         finally:
             client.close()
 
@@ -402,7 +410,6 @@ class KnativeServing:
         return proc
 
     def _start_webhook(self) -> None:
-        from lightkube.codecs import from_dict
 
         self.webhook_port = free_port()
         core = self.assets / "config" / "serving" / "core"
@@ -416,12 +423,7 @@ class KnativeServing:
             "spec": {"type": "ExternalName", "externalName": "localhost",
                      "ports": [{"name": "https", "port": self.webhook_port}]},
         })
-        client = self.env.client()
-        try:
-            for doc in objs:
-                client.apply(from_dict(doc), field_manager="knative-install", force=True)
-        finally:
-            client.close()
+        self._apply(objs)
         self._start("webhook", WEBHOOK_NAME="webhook", WEBHOOK_PORT=str(self.webhook_port))
 
     def _wait(self, probe: Any, component: str, what: str) -> None:

@@ -160,3 +160,21 @@ class ManagedProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+class ProcessGroup(dict[str, ManagedProcess]):
+    """The processes of an environment by component name, in start order."""
+
+    def stop_all(self) -> None:
+        """Stop every process in reverse start order and forget them."""
+        for name in reversed(list(self)):
+            self[name].stop()
+        self.clear()
+
+    def pids(self) -> dict[str, int]:
+        """Process ids of the running ones."""
+        return {n: p.pid for n, p in self.items() if p.pid is not None and p.running()}
+
+    def exited(self) -> list[str]:
+        """The ones that were started and have exited since (a crash, an OOM kill)."""
+        return [n for n, p in self.items() if not p.running()]
