@@ -15,7 +15,7 @@ from lightkube.models import core_v1
 from apis.serving.constants import INFERENCE_SERVICE_CONTAINER, TRANSFORMER_CONTAINER
 
 from .podspec import PodSpec
-from .predictor import PredictorSpec
+from .predictor import FRAMEWORK_FIELDS, PredictorSpec
 from .predictor_extension import ConfidentialSpec, ModelStorageSpec, PredictorExtensionSpec
 from .predictor_model import (
     PROTOCOL_GRPC_V1,
@@ -212,19 +212,7 @@ def get_confidential_spec(predictor: PredictorSpec) -> ConfidentialSpec | None:
     """``GetConfidentialSpecFromPredictor``: ``confidential`` of the first framework set
     (sklearn, xgboost, tensorflow, pytorch, triton, onnx, huggingface, pmml, lightgbm,
     paddle) or of ``model``."""
-    for name in (
-        "sklearn",
-        "xgboost",
-        "tensorflow",
-        "pytorch",
-        "triton",
-        "onnx",
-        "huggingface",
-        "pmml",
-        "lightgbm",
-        "paddle",
-        "model",
-    ):
+    for name in FRAMEWORK_FIELDS:
         spec: PredictorExtensionSpec | None = getattr(predictor, name)
         if spec is not None:
             return spec.confidential
