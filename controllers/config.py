@@ -17,6 +17,7 @@ from typing import Any
 
 from lightkube.resources.core_v1 import ConfigMap
 
+from apis.serving.constants import INFERENCESERVICE_CONFIG_MAP_NAME as CONFIG_MAP_NAME
 from apis.serving.v1beta1.configmap import (
     InferenceServiceConfig,
     InferenceServiceConfigError,
@@ -28,8 +29,6 @@ __all__ = ["CONFIG_MAP_NAME", "ConfigSource", "ConfigUnavailableError", "kserve_
 
 log = logging.getLogger(__name__)
 
-CONFIG_MAP_NAME = "inferenceservice-config"
-"""``constants.InferenceServiceConfigMapName``."""
 
 
 def kserve_namespace() -> str:

@@ -11,25 +11,18 @@ applies the result; this module only decides.
 
 from __future__ import annotations
 
-from typing import Final
-
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap
 
+from apis.serving.constants import DEFAULT_CA_BUNDLE_FILE_NAME, DEFAULT_GLOBAL_CA_BUNDLE_CONFIGMAP
 from apis.serving.v1beta1.configmap import StorageInitializerConfig
 
 __all__ = [
-    "CA_BUNDLE_FILE_NAME",
-    "GLOBAL_CA_BUNDLE_CONFIGMAP_NAME",
     "CaBundleError",
     "desired_ca_bundle_configmap",
     "global_ca_bundle_configmap",
 ]
 
-CA_BUNDLE_FILE_NAME: Final = "cabundle.crt"
-"""``constants.DefaultCaBundleFileName``: the key copied."""
-GLOBAL_CA_BUNDLE_CONFIGMAP_NAME: Final = "global-ca-bundle"
-"""``constants.DefaultGlobalCaBundleConfigMapName``: the copy in the user namespace."""
 
 
 class CaBundleError(ValueError):
@@ -61,12 +54,12 @@ def global_ca_bundle_configmap(
             f'{prefix}: failed to get configmap {name} from the cluster: configmaps "{name}" '
             "not found"
         )
-    bundle = (source.data or {}).get(CA_BUNDLE_FILE_NAME, "")
+    bundle = (source.data or {}).get(DEFAULT_CA_BUNDLE_FILE_NAME, "")
     if not bundle:
         raise CaBundleError(
-            f"{prefix}: specified cabundle file {CA_BUNDLE_FILE_NAME} not found in cabundle "
-            f"configmap {name}"
+            f"{prefix}: specified cabundle file {DEFAULT_CA_BUNDLE_FILE_NAME} not found in "
+            f"cabundle configmap {name}"
         )
     return desired_ca_bundle_configmap(
-        GLOBAL_CA_BUNDLE_CONFIGMAP_NAME, namespace, {CA_BUNDLE_FILE_NAME: bundle}
+        DEFAULT_GLOBAL_CA_BUNDLE_CONFIGMAP, namespace, {DEFAULT_CA_BUNDLE_FILE_NAME: bundle}
     )
