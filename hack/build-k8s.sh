@@ -16,59 +16,25 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/versions.env"
 
 BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
-
-log() { printf '[build-k8s] %s\n' "$*" >&2; }
-die() { printf '[build-k8s] ERROR: %s\n' "$*" >&2; exit 1; }
+tag=build-k8s
+pins=hack/versions.env
+# shellcheck source=build-lib.sh
+. "$here/build-lib.sh"
 
 have_all() {
   local dir=$1 b
   for b in "${BINARIES[@]}"; do [ -x "$dir/$b" ] || return 1; done
 }
 
-if [ -n "${KUBEBUILDER_ASSETS:-}" ] && have_all "$KUBEBUILDER_ASSETS"; then
-  log "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS already holds every binary; nothing to build"
-  echo "$KUBEBUILDER_ASSETS"
-  exit 0
-fi
+reuse "${KUBEBUILDER_ASSETS:-}" have_all \
+  "KUBEBUILDER_ASSETS=${KUBEBUILDER_ASSETS:-} already holds every binary; nothing to build"
 
-cache_root=${KSERVE_PY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kserve-py}
 key="k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}"
 out="$cache_root/bin/$key"
+reuse "$out" have_all "cached: $out"
 
-if have_all "$out"; then
-  log "cached: $out"
-  echo "$out"
-  exit 0
-fi
-
-command -v go >/dev/null 2>&1 || die "no Go toolchain on PATH: install Go >= 1.24 (only needed to build the Kubernetes binaries once), or point KUBEBUILDER_ASSETS at prebuilt ones"
-log "using $(go version)"
-
-tmp="$out.partial"
-logs="$cache_root/logs/$key"
-rm -rf "$tmp"; mkdir -p "$tmp" "$logs"
-# A failure leaves no half-built binary in the cache directory.
-trap 'rm -rf "$tmp"' EXIT
-
-export GOFLAGS="-mod=mod -buildvcs=false -trimpath"
-export CGO_ENABLED=0
-
-# Run a go command; on failure, name the likely cause from its output and stop.
-run_go() {
-  local what=$1; shift
-  local logf="$logs/$what.log" start=$SECONDS
-  if ! "$@" >"$logf" 2>&1; then
-    tail -n 25 "$logf" >&2
-    if grep -qE "(410 Gone|404 Not Found|not found: |unknown revision|disabled by GOPROXY|reading .*: .*(403|404|410))" "$logf"; then
-      die "$what: the Go module proxy refused a module (see the lines above); check the version pins in hack/versions.env"
-    elif grep -qE "(dial tcp|i/o timeout|no such host|connection refused|TLS handshake)" "$logf"; then
-      die "$what: could not reach the Go module proxy ($(go env GOPROXY))"
-    else
-      die "$what: go failed (compile or toolchain error, see the lines above; full log was $logf)"
-    fi
-  fi
-  log "$what done in $((SECONDS - start)) s"
-}
+require_go "the Kubernetes binaries" "point KUBEBUILDER_ASSETS at prebuilt ones"
+begin_build "$key"
 
 ver=${KUBERNETES_VERSION#v}
 major=${ver%%.*}; rest=${ver#*.}; minor=${rest%%.*}

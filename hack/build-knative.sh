@@ -22,8 +22,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mod="$here/gomod/knative"
 BINARIES=(controller autoscaler webhook)
 
-log() { printf '[build-knative] %s\n' "$*" >&2; }
-die() { printf '[build-knative] ERROR: %s\n' "$*" >&2; exit 1; }
+tag=build-knative
+pins=hack/gomod/knative/go.mod
+# shellcheck source=build-lib.sh
+. "$here/build-lib.sh"
 
 complete_dir() {
   local dir=$1 b
@@ -32,55 +34,20 @@ complete_dir() {
     && [ -f "$dir/config/networking/ingress.yaml" ] && [ -f "$dir/config/caching/image.yaml" ]
 }
 
-if [ -n "${KNATIVE_ASSETS:-}" ] && complete_dir "$KNATIVE_ASSETS"; then
-  log "KNATIVE_ASSETS=$KNATIVE_ASSETS is complete; nothing to build"
-  echo "$KNATIVE_ASSETS"
-  exit 0
-fi
+reuse "${KNATIVE_ASSETS:-}" complete_dir \
+  "KNATIVE_ASSETS=${KNATIVE_ASSETS:-} is complete; nothing to build"
 
 serving_version=$(awk '$1 == "require" && $2 == "knative.dev/serving" {print $3}' "$mod/go.mod")
 [ -n "$serving_version" ] || die "hack/gomod/knative/go.mod does not require knative.dev/serving"
 sum_hash=$(sha256sum "$mod/go.sum" | cut -c1-12)
-cache_root=${KSERVE_PY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kserve-py}
 key="knative-serving-${serving_version}-${sum_hash}"
 out="$cache_root/bin/$key"
+reuse "$out" complete_dir "cached: $out"
 
-if complete_dir "$out"; then
-  log "cached: $out"
-  echo "$out"
-  exit 0
-fi
-
-command -v go >/dev/null 2>&1 || die "no Go toolchain on PATH: install Go >= 1.24 (only needed to build Knative Serving once), or point KNATIVE_ASSETS at a prebuilt directory"
-log "using $(go version)"
-
-tmp="$out.partial"
-logs="$cache_root/logs/$key"
-rm -rf "$tmp"; mkdir -p "$tmp" "$logs"
-trap 'rm -rf "$tmp"' EXIT
-
-export GOFLAGS="-mod=mod -buildvcs=false -trimpath"
-export CGO_ENABLED=0
+require_go "Knative Serving" "point KNATIVE_ASSETS at a prebuilt directory"
+begin_build "$key"
 # The checksum database has no entries for knative.dev's pseudo-versions; go.sum pins them.
 export GONOSUMDB="knative.dev${GONOSUMDB:+,$GONOSUMDB}"
-
-run_go() {
-  local what=$1; shift
-  local logf="$logs/$what.log" start=$SECONDS
-  if ! "$@" >"$logf" 2>&1; then
-    tail -n 25 "$logf" >&2
-    if grep -qE "(410 Gone|404 Not Found|not found: |unknown revision|disabled by GOPROXY|reading .*: .*(403|404|410))" "$logf"; then
-      die "$what: the Go module proxy refused a module (see the lines above); check hack/gomod/knative/go.mod"
-    elif grep -qE "(dial tcp|i/o timeout|no such host|connection refused|TLS handshake)" "$logf"; then
-      die "$what: could not reach the Go module proxy ($(go env GOPROXY))"
-    elif grep -qE "SECURITY ERROR|checksum mismatch" "$logf"; then
-      die "$what: a module's checksum does not match hack/gomod/knative/go.sum"
-    else
-      die "$what: go failed (compile or toolchain error, see the lines above; full log was $logf)"
-    fi
-  fi
-  log "$what done in $((SECONDS - start)) s"
-}
 
 log "building Knative Serving ${serving_version} into $out (cold: about 5-6 minutes on 2 cores)"
 cd "$mod"
