@@ -20,6 +20,7 @@ from apis.serving.v1beta1.component import ComponentExtensionSpec, MetricTarget
 from apis.serving.v1beta1.configmap import AutoscalerConfig, OtelCollectorConfig
 
 from .hpa import DEFAULT_CPU_UTILIZATION, DEFAULT_MIN_REPLICAS
+from .utils import metadata_dict
 
 __all__ = [
     "KEDA_API_VERSION",
@@ -182,15 +183,7 @@ def create_keda_scaled_object(
     max_replicas = (component_ext.max_replicas if component_ext is not None else None) or 0
     max_replicas = max(max_replicas, min_replicas)
 
-    metadata: dict[str, Any] = {}
-    if component_meta.name:
-        metadata["name"] = component_meta.name
-    if component_meta.namespace:
-        metadata["namespace"] = component_meta.namespace
-    if component_meta.labels:
-        metadata["labels"] = dict(component_meta.labels)
-    if component_meta.annotations:
-        metadata["annotations"] = dict(component_meta.annotations)
+    metadata = metadata_dict(component_meta)
     spec: dict[str, Any] = {
         "scaleTargetRef": {"name": component_meta.name or ""},
         "minReplicaCount": min_replicas,

@@ -21,6 +21,8 @@ from apis.serving.v1beta1.component import ComponentExtensionSpec
 from apis.serving.v1beta1.configmap import OtelCollectorConfig, ResourceConfig
 from apis.serving.validation import canonical_quantity
 
+from .utils import metadata_dict
+
 __all__ = [
     "DEFAULT_PROMETHEUS_PORT",
     "JOB_NAME_OTEL_COLLECTOR",
@@ -121,13 +123,7 @@ def create_otel_collector(
         }
         pipeline_processors.append(PROCESSOR_FILTER_METRICS)
 
-    metadata: dict[str, Any] = {}
-    if component_meta.name:
-        metadata["name"] = component_meta.name
-    if component_meta.namespace:
-        metadata["namespace"] = component_meta.namespace
-    if component_meta.annotations:
-        metadata["annotations"] = dict(component_meta.annotations)
+    metadata = metadata_dict(component_meta, labels=False)
     return {
         "apiVersion": OTEL_API_VERSION,
         "kind": OTEL_COLLECTOR_KIND,

@@ -20,6 +20,7 @@ __all__ = [
     "deep_copy",
     "get_env_var_value",
     "get_force_stop_runtime",
+    "metadata_dict",
     "object_meta",
 ]
 
@@ -123,3 +124,19 @@ def object_meta(
         labels=lbls or None,
         annotations=anns or None,
     )
+
+
+def metadata_dict(meta: meta_v1.ObjectMeta, *, labels: bool = True) -> dict[str, Any]:
+    """:func:`object_meta`'s fields as the ``metadata`` of a dict-built object (KEDA's
+    ScaledObject, the OpenTelemetryCollector), empty ones left out; ``labels=False`` leaves
+    the labels out too (upstream's OpenTelemetryCollector carries none)."""
+    out: dict[str, Any] = {}
+    if meta.name:
+        out["name"] = meta.name
+    if meta.namespace:
+        out["namespace"] = meta.namespace
+    if labels and meta.labels:
+        out["labels"] = dict(meta.labels)
+    if meta.annotations:
+        out["annotations"] = dict(meta.annotations)
+    return out
