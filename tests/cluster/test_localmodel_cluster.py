@@ -55,6 +55,7 @@ from runtime.client import Client, is_not_found
 from runtime.codec import object_to_dict
 from runtime.testing.envtest import KWOK_NODE_ANNOTATION
 from runtime.testing.eventually import eventually
+from runtime.testing.metrics import reconcile_errors
 from tests.integration._webhook_harness import shipped_config, webhook_manager
 from tests.integration.isvc_env import isvc_manager, runtime
 from tests.integration.localmodel_env import (
@@ -63,7 +64,6 @@ from tests.integration.localmodel_env import (
     localmodel_manager,
     new_namespace,
     put_config,
-    reconcile_errors,
     uid,
 )
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
 import yaml
 from lightkube import AsyncClient
 from lightkube.generic_resource import create_namespaced_resource
@@ -24,10 +23,11 @@ from lightkube.types import PatchType
 from controllers.config import CONFIG_MAP_NAME, ConfigSource
 from controllers.inferenceservice.controller import by_object, setup
 from controllers.inferenceservice.reconcile import InferenceServiceReconciler
-from runtime import metrics
 from runtime.cache import CacheOptions
 from runtime.manager import Manager
 from runtime.testing.eventually import eventually
+from runtime.testing.manager import started
+from runtime.testing.metrics import requests_by_method as requests_by_method  # for tests/knative
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,26 +91,8 @@ async def isvc_manager(envtest: Any, kube: AsyncClient, namespace: str,
                   cache_options=options, **kw)
     source = ConfigSource(mgr.client, namespace, recorder=mgr.get_event_recorder("config"))
     reconciler = setup(mgr, source)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(mgr.start)
-        await eventually(lambda: mgr.elected().is_set(), within=30)
-        try:
-            yield Running(mgr, reconciler)
-        finally:
-            mgr.stop()
-
-
-def requests_by_method() -> dict[str, float]:
-    """rest_client_requests_total of this process, summed by HTTP method."""
-    out: dict[str, float] = {}
-    for metric in metrics.REGISTRY.collect():
-        if metric.name != "rest_client_requests":
-            continue
-        for sample in metric.samples:
-            if sample.name.endswith("_total"):
-                method = sample.labels["method"]
-                out[method] = out.get(method, 0.0) + sample.value
-    return out
+    async with started(mgr, synced=False, within=30):
+        yield Running(mgr, reconciler)
 
 
 def writes(counts: Mapping[str, float]) -> float:

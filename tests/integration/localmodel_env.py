@@ -23,9 +23,9 @@ from controllers.localmodel import controller as lmc
 from controllers.localmodel.manager import cache_options as manager_cache_options
 from controllers.localmodelnode import controller as agentc
 from controllers.localmodelnode.manager import cache_options as agent_cache_options
-from runtime import metrics
 from runtime.manager import Manager
-from runtime.testing.eventually import eventually
+from runtime.testing.manager import started
+from runtime.testing.metrics import requests_by_method
 
 INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 SOURCE_URI = "s3://mybucket/mymodel"
@@ -104,27 +104,8 @@ async def new_namespace(kube: AsyncClient, prefix: str) -> str:
     return name
 
 
-def requests_by_method() -> dict[str, float]:
-    """rest_client_requests_total of this process, by HTTP method."""
-    out: dict[str, float] = {}
-    for metric in metrics.REGISTRY.collect():
-        if metric.name != "rest_client_requests":
-            continue
-        for sample in metric.samples:
-            if sample.name.endswith("_total"):
-                out[sample.labels["method"]] = (out.get(sample.labels["method"], 0.0)
-                                                + sample.value)
-    return out
-
-
 def total(counts: Mapping[str, float]) -> float:
     return sum(counts.values())
-
-
-def reconcile_errors(*controllers: str) -> float:
-    return sum(metrics.REGISTRY.get_sample_value(
-        "controller_runtime_reconcile_errors_total", {"controller": c}) or 0.0
-        for c in controllers)
 
 
 LOCALMODEL_CONTROLLERS = ("localmodelcache", "localmodelnamespacecache", "localmodelnode-models")
@@ -138,11 +119,6 @@ class Running:
     @property
     def client(self) -> Any:
         return self.mgr.client
-
-
-async def _started(mgr: Manager) -> None:
-    await eventually(lambda: mgr.elected().is_set() and all(
-        inf.has_synced() for inf in mgr.cache.informers()), within=60)
 
 
 async def quiet(within: float = 30.0, settle: float = 1.0) -> None:
@@ -168,13 +144,8 @@ async def localmodel_manager(kubeconfig: str, config_namespace: str,
                   cache_options=manager_cache_options(config_namespace), **kw)
     config = ConfigSource(mgr.client, config_namespace)
     lmc.setup(mgr, config)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(mgr.start)
-        await _started(mgr)
-        try:
-            yield Running(mgr, config)
-        finally:
-            mgr.stop()
+    async with started(mgr, within=60):
+        yield Running(mgr, config)
 
 
 @asynccontextmanager
@@ -187,13 +158,8 @@ async def agent(kubeconfig: str, config_namespace: str, node_name: str, models_r
                   cache_options=agent_cache_options(node_name, config_namespace), **kw)
     config = ConfigSource(mgr.client, config_namespace)
     agentc.setup(mgr, config, node_name, models_root)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(mgr.start)
-        await _started(mgr)
-        try:
-            yield Running(mgr, config)
-        finally:
-            mgr.stop()
+    async with started(mgr, within=60):
+        yield Running(mgr, config)
 
 
 def without_volatile(obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -29,10 +29,11 @@ from apis.serving.v1alpha1.inference_graph import InferenceGraph
 from apis.serving.v1beta1.inference_service import InferenceService
 from controllers.config import CONFIG_MAP_NAME, ConfigSource
 from controllers.inferencegraph import controller as igc
-from runtime import metrics
 from runtime.manager import Manager
 from runtime.reconcile import Request
 from runtime.testing.eventually import eventually
+from runtime.testing.manager import started
+from runtime.testing.metrics import reconcile_errors, reconcile_total, requests_total
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -70,22 +71,12 @@ READINESS = {
 }
 
 
-def requests_total() -> float:
-    return sum(s.value for m in metrics.REGISTRY.collect()
-               if m.name == "rest_client_requests" for s in m.samples
-               if s.name == "rest_client_requests_total")
-
-
 def reconcile_count(result: str = "success") -> float:
-    return metrics.REGISTRY.get_sample_value(
-        "controller_runtime_reconcile_total", {"controller": "inferencegraph", "result": result}
-    ) or 0.0
+    return reconcile_total("inferencegraph", result)
 
 
 def errors_count() -> float:
-    return metrics.REGISTRY.get_sample_value(
-        "controller_runtime_reconcile_errors_total", {"controller": "inferencegraph"}
-    ) or 0.0
+    return reconcile_errors("inferencegraph")
 
 
 @asynccontextmanager
@@ -98,14 +89,8 @@ async def running(envtest: Any, namespace: str, kube: AsyncClient,
                   health_probe_bind_address="0")
     mgr.config_source = ConfigSource(mgr.client, namespace)  # type: ignore[attr-defined]
     igc.setup(mgr, mgr.config_source)  # type: ignore[attr-defined]
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(mgr.start)
-        await eventually(lambda: mgr.elected().is_set() and all(
-            inf.has_synced() for inf in mgr.cache.informers()))
-        try:
-            yield mgr
-        finally:
-            mgr.stop()
+    async with started(mgr):
+        yield mgr
 
 
 def graph(name: str, ns: str, *, mode: str = "Standard", spec: dict[str, Any] | None = None,

@@ -17,12 +17,12 @@ from apis.serving.v1beta1.inference_service import InferenceService
 from runtime import metrics
 from runtime.reconcile import Request, Result
 from runtime.testing.eventually import eventually
+from runtime.testing.metrics import requests_by_method
 
 from .isvc_env import (
     get,
     isvc_manager,
     make_available,
-    requests_by_method,
     runtime,
     wait_ready,
     writes,

@@ -32,6 +32,7 @@ from apis.serving.v1beta1.inference_service_defaults import default_inference_se
 from runtime.client import Client, is_not_found
 from runtime.codec import object_to_dict
 from runtime.testing.eventually import eventually
+from runtime.testing.metrics import reconcile_errors, requests_by_method
 
 from .localmodel_env import (
     LOCALMODEL_CONTROLLERS,
@@ -44,8 +45,6 @@ from .localmodel_env import (
     node_group,
     put_config,
     quiet,
-    reconcile_errors,
-    requests_by_method,
     set_ready,
     total,
     uid,

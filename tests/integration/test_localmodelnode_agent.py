@@ -27,6 +27,7 @@ from apis.serving.v1alpha1 import (
 from runtime.client import Client, is_not_found
 from runtime.codec import object_to_dict
 from runtime.testing.eventually import eventually
+from runtime.testing.metrics import reconcile_errors
 
 from .localmodel_env import (
     SOURCE_URI,
@@ -38,7 +39,6 @@ from .localmodel_env import (
     node_group,
     put_config,
     quiet,
-    reconcile_errors,
     uid,
 )
 

@@ -25,10 +25,11 @@ from lightkube.resources.events_v1 import Event
 from apis.serving.v1alpha1.trained_model import TrainedModel
 from apis.serving.v1beta1.inference_service import InferenceService
 from controllers.trainedmodel import controller as tmc
-from runtime import metrics
 from runtime.manager import Manager
 from runtime.reconcile import Request
 from runtime.testing.eventually import eventually
+from runtime.testing.manager import started
+from runtime.testing.metrics import reconcile_errors, reconcile_total, requests_total
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -39,21 +40,12 @@ READY = [{"type": "Ready", "status": "True"}, {"type": "PredictorReady", "status
          {"type": "IngressReady", "status": "True"}]
 
 
-def requests_total() -> float:
-    return sum(s.value for m in metrics.REGISTRY.collect()
-               if m.name == "rest_client_requests" for s in m.samples
-               if s.name == "rest_client_requests_total")
-
-
 def errors_count() -> float:
-    return metrics.REGISTRY.get_sample_value(
-        "controller_runtime_reconcile_errors_total", {"controller": "trainedmodel"}) or 0.0
+    return reconcile_errors("trainedmodel")
 
 
 def reconciles() -> float:
-    return metrics.REGISTRY.get_sample_value(
-        "controller_runtime_reconcile_total",
-        {"controller": "trainedmodel", "result": "success"}) or 0.0
+    return reconcile_total("trainedmodel")
 
 
 @asynccontextmanager
@@ -61,14 +53,8 @@ async def running(envtest: Any) -> AsyncIterator[Manager]:
     mgr = Manager(str(envtest.kubeconfig_path), metrics_bind_address="0",
                   health_probe_bind_address="0")
     tmc.setup(mgr, None)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(mgr.start)
-        await eventually(lambda: mgr.elected().is_set() and all(
-            inf.has_synced() for inf in mgr.cache.informers()))
-        try:
-            yield mgr
-        finally:
-            mgr.stop()
+    async with started(mgr):
+        yield mgr
 
 
 async def make_isvc(mgr: Manager, name: str, ns: str, predictor: dict[str, Any] | None = None,
