@@ -51,7 +51,7 @@ from apis.serving.v1alpha1 import (
     get_storage_key,
 )
 from apis.serving.v1beta1 import InferenceService
-from runtime.client import Client, is_not_found
+from runtime.client import Client, ignore_not_found
 from runtime.codec import object_to_dict
 from runtime.testing.envtest import KWOK_NODE_ANNOTATION
 from runtime.testing.eventually import eventually
@@ -96,12 +96,7 @@ class Cluster:
         self.events_seen: list[str] = []
 
     async def get(self, kind: Any, name: str, namespace: str | None = None) -> Any:
-        try:
-            return await self.c.api_reader.get(kind, name, namespace)
-        except Exception as err:
-            if is_not_found(err):
-                return None
-            raise
+        return await ignore_not_found(self.c.api_reader.get(kind, name, namespace))
 
     async def cache_status(self, name: str) -> dict[str, Any] | None:
         obj = await self.get(LocalModelCache, name)

@@ -23,6 +23,7 @@ from controllers.localmodel import controller as lmc
 from controllers.localmodel.manager import cache_options as manager_cache_options
 from controllers.localmodelnode import controller as agentc
 from controllers.localmodelnode.manager import cache_options as agent_cache_options
+from runtime.client import Client, ignore_not_found
 from runtime.manager import Manager
 from runtime.testing.manager import started
 from runtime.testing.metrics import requests_by_method
@@ -33,6 +34,25 @@ SOURCE_URI = "s3://mybucket/mymodel"
 
 def uid() -> str:
     return uuid.uuid4().hex[:6]
+
+
+class LocalModelEnv:
+    """One test's names (suffixed with a fresh id), its namespace and Jobs namespace, and
+    the objects it made (``cleanup``: removed afterwards); reads go to the API server."""
+
+    def __init__(self, kube: AsyncClient, namespace: str, jobs: str) -> None:
+        self.kube = kube
+        self.c = Client(kube)
+        self.ns = namespace
+        self.jobs = jobs
+        self.id = uid()
+        self.cleanup: list[tuple[Any, str, str | None]] = []
+
+    def n(self, base: str) -> str:
+        return f"{base}-{self.id}"
+
+    async def get(self, kind: Any, name: str, namespace: str | None = None) -> Any:
+        return await ignore_not_found(self.c.api_reader.get(kind, name, namespace))
 
 
 def node_group_spec(instance_type: str, *, storage_class: str = "standard",

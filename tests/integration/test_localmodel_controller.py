@@ -29,7 +29,6 @@ from apis.serving.v1alpha1 import (
 from apis.serving.v1beta1 import InferenceService
 from apis.serving.v1beta1.configmap import parse_inferenceservice_config
 from apis.serving.v1beta1.inference_service_defaults import default_inference_service
-from runtime.client import Client, is_not_found
 from runtime.codec import object_to_dict
 from runtime.testing.eventually import eventually
 from runtime.testing.metrics import reconcile_errors, requests_by_method
@@ -37,6 +36,7 @@ from runtime.testing.metrics import reconcile_errors, requests_by_method
 from .localmodel_env import (
     LOCALMODEL_CONTROLLERS,
     SOURCE_URI,
+    LocalModelEnv,
     config_data,
     create_node,
     localmodel_manager,
@@ -47,7 +47,6 @@ from .localmodel_env import (
     quiet,
     set_ready,
     total,
-    uid,
     without_volatile,
 )
 
@@ -57,20 +56,7 @@ OWNER = {"apiVersion": "serving.kserve.io/v1alpha1", "controller": True,
          "blockOwnerDeletion": True}
 
 
-class Env:
-    """One test's names, namespaces and the objects it made (removed afterwards)."""
-
-    def __init__(self, kube: AsyncClient, namespace: str, jobs: str) -> None:
-        self.kube = kube
-        self.c = Client(kube)
-        self.ns = namespace
-        self.jobs = jobs
-        self.id = uid()
-        self.cleanup: list[tuple[Any, str, str | None]] = []
-
-    def n(self, base: str) -> str:
-        return f"{base}-{self.id}"
-
+class Env(LocalModelEnv):
     async def group(self, name: str, instance_type: str, **kw: Any) -> dict[str, Any]:
         g = node_group(self.n(name), self.n(instance_type), **kw)
         await self.c.create(LocalModelNodeGroup.model_validate(g))
@@ -82,14 +68,6 @@ class Env:
         self.cleanup.append((Node, self.n(name), None))
         self.cleanup.append((LocalModelNode, self.n(name), None))
         return self.n(name)
-
-    async def get(self, kind: Any, name: str, namespace: str | None = None) -> Any:
-        try:
-            return await self.c.api_reader.get(kind, name, namespace)
-        except Exception as err:
-            if is_not_found(err):
-                return None
-            raise
 
     async def create(self, obj: Any) -> Any:
         return await self.c.create(obj)

@@ -24,13 +24,13 @@ from apis.serving.v1alpha1 import (
     LocalModelNodeGroup,
     get_storage_key,
 )
-from runtime.client import Client, is_not_found
 from runtime.codec import object_to_dict
 from runtime.testing.eventually import eventually
 from runtime.testing.metrics import reconcile_errors
 
 from .localmodel_env import (
     SOURCE_URI,
+    LocalModelEnv,
     agent,
     config_data,
     create_node,
@@ -39,32 +39,15 @@ from .localmodel_env import (
     node_group,
     put_config,
     quiet,
-    uid,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 
-class Env:
+class Env(LocalModelEnv):
     def __init__(self, kube: AsyncClient, namespace: str, jobs: str, root: Path) -> None:
-        self.kube = kube
-        self.c = Client(kube)
-        self.ns = namespace
-        self.jobs = jobs
+        super().__init__(kube, namespace, jobs)
         self.root = root
-        self.id = uid()
-        self.cleanup: list[tuple[Any, str, str | None]] = []
-
-    def n(self, base: str) -> str:
-        return f"{base}-{self.id}"
-
-    async def get(self, kind: Any, name: str, namespace: str | None = None) -> Any:
-        try:
-            return await self.c.api_reader.get(kind, name, namespace)
-        except Exception as err:
-            if is_not_found(err):
-                return None
-            raise
 
     async def create(self, obj: Any, namespaced: bool = False) -> Any:
         out = await self.c.create(obj)
