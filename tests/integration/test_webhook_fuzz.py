@@ -17,7 +17,6 @@ counted. ``WEBHOOK_FUZZ_EXAMPLES`` sets the number of objects (default 300; the 
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import re
 from collections import Counter
@@ -35,6 +34,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace
 
 from runtime import metrics
+from tests.integration._fuzz import break_one, json_paths
 from tests.integration._webhook_harness import Webhooks, api, object_path, webhook_manager
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -258,37 +258,12 @@ def plausible_services(draw: st.DrawFn) -> dict[str, Any]:
             "spec": spec}
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 def _break(draw: st.DrawFn, obj: dict[str, Any]) -> None:
     """Replace one value in ``spec`` by one of another JSON type, or remove it (broken
     metadata never reaches a webhook: the apiserver refuses to decode it)."""
-    paths = [p for p in _paths(obj) if p[0] == "spec" and len(p) > 1]
-    if not paths:
-        return
-    path = paths[draw(st.integers(0, len(paths) - 1))]
-    parent: Any = obj
-    for p in path[:-1]:
-        parent = parent[p]
-    old = parent[path[-1]]
+    paths = [p for p in json_paths(obj) if p[0] == "spec" and len(p) > 1]
     choices: list[Any] = [None, "x", 7, -1, True, [], {}, [1, "a"], {"k": 1}, 1.5]
-    new = draw(st.sampled_from([c for c in choices if type(c) is not type(old)] + ["<remove>"]))
-    if new == "<remove>":
-        if isinstance(parent, dict):
-            del parent[path[-1]]
-        else:
-            parent.pop(path[-1])
-    else:
-        parent[path[-1]] = copy.deepcopy(new)
+    break_one(draw, obj, paths, choices, removable=True)
 
 
 # ----------------------------------------------------------------------------- the run

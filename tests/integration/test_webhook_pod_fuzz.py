@@ -53,6 +53,7 @@ from lightkube.resources.core_v1 import Namespace
 
 from runtime import metrics
 from runtime.webhook.jsonpatch import apply_patch
+from tests.integration._fuzz import break_one, json_paths
 from tests.integration._webhook_harness import Webhooks, api, object_path, webhook_manager
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -272,28 +273,10 @@ def pods(draw: st.DrawFn) -> dict[str, Any]:
     return pod
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 def _break(draw: st.DrawFn, pod: dict[str, Any]) -> None:
-    paths = [p for p in _paths(pod) if p[0] in ("spec", "metadata") and len(p) > 1
+    paths = [p for p in json_paths(pod) if p[0] in ("spec", "metadata") and len(p) > 1
              and p[:2] != ("metadata", "namespace")]
-    path = paths[draw(st.integers(0, len(paths) - 1))]
-    parent: Any = pod
-    for p in path[:-1]:
-        parent = parent[p]
-    old = parent[path[-1]]
-    choices: list[Any] = [None, "x", 7, True, [], {}, {"k": 1}]
-    parent[path[-1]] = copy.deepcopy(
-        draw(st.sampled_from([c for c in choices if type(c) is not type(old)])))
+    break_one(draw, pod, paths, [None, "x", 7, True, [], {}, {"k": 1}])
 
 
 # ----------------------------------------------------------------------------- the run
