@@ -7,7 +7,6 @@ HTTPRoute backends and the status (``canaryStatuses``, CanaryPredictorReady) com
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -31,7 +30,6 @@ from .isvc_env import (
     eventually_status,
     eventually_stored,
     get,
-    install_crds,
     isvc_manager,
     make_available,
     stored,
@@ -42,12 +40,6 @@ from .isvc_env import (
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 V1, V2, V3 = "s3://test/model-v1", "s3://test/model-v2", "s3://test/model-v3"
-
-
-@pytest.fixture(scope="module")
-def gateway_api(envtest: Any) -> Iterator[None]:
-    install_crds(envtest, "httproutes.gateway.networking.k8s.io")
-    yield
 
 
 def model(uri: str) -> dict[str, Any]:

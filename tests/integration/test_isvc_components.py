@@ -6,7 +6,6 @@ InferenceService's generation; docs/compatibility.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,19 +25,12 @@ from .isvc_env import (
     deployment_available,
     eventually_status,
     eventually_stored,
-    install_crds,
     isvc_manager,
     tf_serving_runtime,
     upstream_config,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
-
-
-@pytest.fixture(scope="module")
-def gateway_api(envtest: Any) -> Iterator[None]:
-    install_crds(envtest, "httproutes.gateway.networking.k8s.io")
-    yield
 
 
 PATH_EXPLAIN = r"(/v1/models/[\w-]+:explain)$"

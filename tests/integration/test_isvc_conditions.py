@@ -5,7 +5,6 @@ PredictorReady) from ``rawkube_controller_test.go``; whole objects and status.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,7 +24,6 @@ from .isvc_env import (
     deployment_available,
     eventually_status,
     eventually_stored,
-    install_crds,
     isvc_manager,
     owner,
     tf_serving_runtime,
@@ -33,12 +31,6 @@ from .isvc_env import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
-
-
-@pytest.fixture(scope="module")
-def gateway_api(envtest: Any) -> Iterator[None]:
-    install_crds(envtest, "httproutes.gateway.networking.k8s.io")
-    yield
 
 
 HEADLESS_CONFIG = {

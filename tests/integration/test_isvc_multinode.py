@@ -7,7 +7,7 @@ Whole objects compared (the InferenceServices are not defaulted, as upstream's I
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -27,7 +27,6 @@ from .isvc_env import (
     ISVC,
     eventually_stored,
     get,
-    install_crds,
     isvc_manager,
     isvc_status,
     upstream_config,
@@ -42,12 +41,6 @@ HEAD_COMMAND = ["bash", "-c", "python3 -m huggingfaceserver --model_name=${MODEL
                 "--pipeline-parallel-size=${PIPELINE_PARALLEL_SIZE}"]
 WORKER_COMMAND = ["bash", "-c", "ray start --address=$RAY_HEAD_ADDRESS --block"]
 NVIDIA, INTEL = "nvidia.com/gpu", "intel.com/gpu"
-
-
-@pytest.fixture(scope="module")
-def gateway_api(envtest: Any) -> Iterator[None]:
-    install_crds(envtest, "httproutes.gateway.networking.k8s.io")
-    yield
 
 
 def runtime(ns: str) -> dict[str, Any]:

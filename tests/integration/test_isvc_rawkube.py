@@ -11,7 +11,6 @@ write).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -34,21 +33,12 @@ from .isvc_env import (
     eventually_status,
     eventually_stored,
     get,
-    install_crds,
     isvc_manager,
     tf_serving_runtime,
     upstream_config,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
-
-HTTPROUTE_CRD = "httproutes.gateway.networking.k8s.io"
-
-
-@pytest.fixture(scope="module")
-def gateway_api(envtest: Any) -> Iterator[None]:
-    install_crds(envtest, HTTPROUTE_CRD)
-    yield
 
 
 def tf_isvc(name: str, namespace: str, *, autoscaler: str = "hpa",

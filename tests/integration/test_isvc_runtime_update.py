@@ -6,7 +6,6 @@ merged in); the untouched Deployments are not even written (same resourceVersion
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -24,7 +23,6 @@ from .isvc_env import (
     deployment_available,
     eventually_stored,
     get,
-    install_crds,
     isvc_manager,
     upstream_config,
     wait_ready,
@@ -34,12 +32,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 SR_META = {"key1": "val1FromSR", "key2": "val2FromSR", "key3": "val3FromSR"}
 DISABLE = "serving.kserve.io/disable-auto-update"
-
-
-@pytest.fixture(scope="module")
-def gateway_api(envtest: Any) -> Iterator[None]:
-    install_crds(envtest, "httproutes.gateway.networking.k8s.io")
-    yield
 
 
 def runtime(name: str, ns: str, fmt: str, image: str, command: str) -> dict[str, Any]:

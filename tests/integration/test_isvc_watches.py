@@ -11,7 +11,6 @@ pods, and nothing polls), but never for fields it does not read (IPs, start time
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -30,7 +29,6 @@ from .isvc_env import (
     accept_routes,
     defaulted,
     deployment_available,
-    install_crds,
     isvc_manager,
     isvc_status,
     record_reconciles,
@@ -40,12 +38,6 @@ from .isvc_env import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
-
-
-@pytest.fixture(scope="module")
-def gateway_api(envtest: Any) -> Iterator[None]:
-    install_crds(envtest, "httproutes.gateway.networking.k8s.io")
-    yield
 
 
 def tf_isvc(name: str, ns: str, runtime: str | None = None, **annotations: str) -> Any:
