@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,8 +59,9 @@ def ensure_assets() -> None:
 
 
 @contextlib.contextmanager
-def cluster() -> Iterator[str]:
-    """A kubeconfig path: ``$BENCH_KUBECONFIG``, or a fresh envtest stopped on exit."""
+def cluster(crd_paths: Sequence[str] = ()) -> Iterator[str]:
+    """A kubeconfig path: ``$BENCH_KUBECONFIG``, or a fresh envtest (with ``crd_paths``
+    installed) stopped on exit."""
     existing = os.environ.get("BENCH_KUBECONFIG")
     if existing:
         yield existing
@@ -68,7 +69,7 @@ def cluster() -> Iterator[str]:
     ensure_assets()
     from runtime.testing import Environment
 
-    with Environment() as env:
+    with Environment(crd_paths=list(crd_paths)) as env:
         yield str(env.kubeconfig_path)
 
 

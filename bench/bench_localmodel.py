@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import sys
 import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +46,8 @@ import anyio
 from bench._common import (
     BENCH_DIR,
     ROOT,
+    cluster,
     create_all,
-    ensure_assets,
     free_port,
     proc_stats,
     spawn_python,
@@ -62,17 +61,8 @@ LABEL = "bench.kserve.io/localmodel"
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
-@contextlib.contextmanager
-def _cluster() -> Iterator[str]:
-    existing = os.environ.get("BENCH_KUBECONFIG")
-    if existing:
-        yield existing
-        return
-    ensure_assets()
-    from runtime.testing import Environment
-
-    with Environment(crd_paths=[str(ROOT / "config" / "crd" / "full")]) as env:
-        yield str(env.kubeconfig_path)
+def _cluster() -> contextlib.AbstractContextManager[str]:
+    return cluster([str(ROOT / "config" / "crd" / "full")])
 
 
 def _scrape(port: int) -> dict[str, float]:

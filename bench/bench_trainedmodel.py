@@ -29,16 +29,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
 
-from bench._common import ROOT, create_all, ensure_assets
+from bench._common import ROOT, cluster, create_all
 from bench._results import print_table, record
 
 ISVCS = 10
@@ -47,17 +46,8 @@ MODELS = ISVCS * PER_ISVC
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
-@contextlib.contextmanager
-def _cluster() -> Iterator[str]:
-    existing = os.environ.get("BENCH_KUBECONFIG")
-    if existing:
-        yield existing
-        return
-    ensure_assets()
-    from runtime.testing import Environment
-
-    with Environment(crd_paths=[str(ROOT / "config" / "crd" / "full")]) as env:
-        yield str(env.kubeconfig_path)
+def _cluster() -> contextlib.AbstractContextManager[str]:
+    return cluster([str(ROOT / "config" / "crd" / "full")])
 
 
 def _requests(methods: tuple[str, ...] | None = None) -> float:
