@@ -34,8 +34,9 @@ import anyio.lowlevel
 
 from bench._results import print_table, record
 from runtime.clock import FakeClock
+from runtime.priorityqueue import PriorityQueue
 from runtime.reconcile import Request
-from runtime.workqueue import DelayingQueue, PriorityQueue, Queue, RateLimitingQueue
+from runtime.workqueue import DelayingQueue, Queue, RateLimitingQueue
 
 N = 200_000
 BATCH = 1_000

@@ -170,7 +170,7 @@ FENCE_RETRY = 0.5
 def priority_queue(name: str) -> WorkQueue:
     """controller-runtime's default controller queue: the priority queue with per-item
     exponential backoff (5 ms .. 1000 s) and no global bucket."""
-    from runtime.workqueue import PriorityQueue
+    from runtime.priorityqueue import PriorityQueue
 
     q: WorkQueue = PriorityQueue[Request](name)
     return q

@@ -22,10 +22,11 @@ from runtime.clock import FakeClock
 from runtime.controller import Controller, WorkQueue
 from runtime.handler import EnqueueRequestsFromMapFunc
 from runtime.log import JSONFormatter
+from runtime.priorityqueue import PriorityQueue
 from runtime.reconcile import Request, Result, TerminalError, current
 from runtime.source import Channel
 from runtime.testing.eventually import eventually
-from runtime.workqueue import PriorityQueue, RateLimitingQueue
+from runtime.workqueue import RateLimitingQueue
 
 pytestmark = pytest.mark.anyio
 

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from runtime import metrics
 from runtime.clock import FakeClock
+from runtime.priorityqueue import PriorityQueue
 from runtime.ratelimiter import ItemExponentialFailureRateLimiter
-from runtime.workqueue import DelayingQueue, PriorityQueue, Queue, RateLimitingQueue
+from runtime.workqueue import DelayingQueue, Queue, RateLimitingQueue
 
 pytestmark = pytest.mark.anyio
 
