@@ -33,7 +33,7 @@ import anyio
 import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 
-from runtime.testing.processes import free_port
+from runtime.testing.processes import ensure_built, free_port
 
 __all__ = [
     "BENCH_DIR", "ROOT", "WRITES", "ManagerProcess", "ProcStats", "cluster", "configmap_1kb",
@@ -51,11 +51,7 @@ BENCH_DIR = ROOT / ".bench"  # results.json and the children's logs
 
 def ensure_assets() -> None:
     """Point ``KUBEBUILDER_ASSETS`` at the pinned binaries (built once) if it is not set."""
-    if os.environ.get("KUBEBUILDER_ASSETS"):
-        return
-    out = subprocess.run(["bash", str(ROOT / "hack" / "build-k8s.sh")], check=True,
-                         stdout=subprocess.PIPE, text=True)
-    os.environ["KUBEBUILDER_ASSETS"] = out.stdout.strip().splitlines()[-1]
+    ensure_built("KUBEBUILDER_ASSETS", ROOT / "hack" / "build-k8s.sh")
 
 
 @contextlib.contextmanager

@@ -68,7 +68,7 @@ NODE_CAPACITY = {"cpu": "256", "memory": "1Ti", "pods": "250", "ephemeral-storag
                  "nvidia.com/gpu": "8"}
 
 
-def _isvc(i: int) -> dict[str, Any]:
+def sklearn_isvc(i: int) -> dict[str, Any]:
     return {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
             "metadata": {"name": f"sklearn-{i}", "namespace": f"bench-{i % NAMESPACES}"},
             "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"},
@@ -136,14 +136,14 @@ async def _run(env: Any, variant: Variant | None = None) -> dict[str, float]:
             async for _, obj in kube.watch(isvc_res, namespace="*"):
                 conds = (obj.get("status") or {}).get("conditions") or []
                 if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds):
-                    ready.add(_key(obj))
+                    ready.add(key_of(obj))
                     if len(ready) >= COUNT:
                         all_ready.set()
 
         async def watch_deployments() -> None:
             async for _, dep in kube.watch(Deployment, namespace="*",
                                            labels={"component": "predictor"}):
-                deployments.add(_key(dep))
+                deployments.add(key_of(dep))
                 if len(deployments) >= COUNT:
                     all_deployments.set()
 
@@ -154,7 +154,7 @@ async def _run(env: Any, variant: Variant | None = None) -> dict[str, float]:
             t0 = time.perf_counter()
 
             async def create(i: int) -> None:
-                await kube.create(isvc_res.from_dict(_isvc(i)))
+                await kube.create(isvc_res.from_dict(sklearn_isvc(i)))
 
             await for_each(COUNT, CLIENTS, create)
             figures["isvc_create_all_s"] = time.perf_counter() - t0
@@ -202,7 +202,7 @@ async def _run(env: Any, variant: Variant | None = None) -> dict[str, float]:
             async for _, dep in kube.watch(Deployment, namespace="*",
                                            labels={"component": "predictor"}):
                 if _max_surge(dep) == 1:
-                    rolled.add(_key(dep))
+                    rolled.add(key_of(dep))
                     if len(rolled) >= COUNT:
                         all_rolled.set()
 
@@ -235,7 +235,7 @@ async def _run(env: Any, variant: Variant | None = None) -> dict[str, float]:
         t3 = time.perf_counter()
 
         async def delete(i: int) -> None:
-            body = _isvc(i)
+            body = sklearn_isvc(i)
             await kube.delete(isvc_res, body["metadata"]["name"],
                               namespace=body["metadata"]["namespace"])
 
@@ -251,7 +251,7 @@ async def _run(env: Any, variant: Variant | None = None) -> dict[str, float]:
     return figures
 
 
-def _key(obj: Any) -> str:
+def key_of(obj: Any) -> str:
     return f"{obj.metadata.namespace}/{obj.metadata.name}"
 
 

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from typing import Any
 
@@ -58,8 +57,9 @@ from bench._common import (
     proc_stats,
 )
 from bench._results import format_table, record
-from bench.bench_isvc import NODE_CAPACITY, create_global_resource_csr
+from bench.bench_isvc import NODE_CAPACITY, create_global_resource_csr, key_of, sklearn_isvc
 from runtime.testing.eventually import eventually
+from runtime.testing.processes import ensure_built
 
 COUNT = int(os.environ.get("BENCH_KNATIVE_N", "200"))
 NAMESPACES = 10
@@ -68,28 +68,16 @@ WORKERS = 8
 IDLE_S = 10
 READY_WITHIN = float(os.environ.get("BENCH_KNATIVE_TIMEOUT", "900"))
 KSERVE_NS = "kserve"
-STORAGE_URI = "gs://kfserving-examples/models/sklearn/1.0/model"
 VIRTUAL_SERVICE_CRD = ROOT / "tests/data/crds/networking.istio.io_virtualservices.yaml"
 REVISION_LABEL = "serving.knative.dev/revision"
 _CPU_NAMES = {"kube-controller-manager": "kcm", "kube-scheduler": "scheduler",
               "kube-apiserver": "apiserver"}
 
 
-def _isvc(i: int) -> dict[str, Any]:
-    return {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
-            "metadata": {"name": f"sklearn-{i}", "namespace": f"bench-{i % NAMESPACES}"},
-            "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"},
-                                             "storageUri": STORAGE_URI}}}}
-
-
 def _ready(obj: Any) -> bool:
     body = obj.to_dict() if hasattr(obj, "to_dict") else obj
     conds = (body.get("status") or {}).get("conditions") or []
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
-
-
-def _key(obj: Any) -> str:
-    return f"{obj.metadata.namespace}/{obj.metadata.name}"
 
 
 def _cpu(pids: dict[str, int]) -> dict[str, float]:
@@ -139,13 +127,13 @@ async def _run(env: Any, knative: Any) -> dict[str, float]:
         async def watch_isvcs() -> None:
             async for _, obj in kube.watch(isvc_res, namespace="*"):
                 if _ready(obj):
-                    ready.add(_key(obj))
+                    ready.add(key_of(obj))
                     if len(ready) >= COUNT:
                         all_ready.set()
 
         async def watch_ksvcs() -> None:
             async for _, obj in kube.watch(ksvc_res, namespace="*"):
-                ksvcs.add(_key(obj))
+                ksvcs.add(key_of(obj))
                 if len(ksvcs) >= COUNT:
                     all_ksvcs.set()
 
@@ -156,7 +144,7 @@ async def _run(env: Any, knative: Any) -> dict[str, float]:
             t0 = time.perf_counter()
 
             async def create(i: int) -> None:
-                await kube.create(isvc_res.from_dict(_isvc(i)))
+                await kube.create(isvc_res.from_dict(sklearn_isvc(i)))
 
             await for_each(COUNT, CLIENTS, create)
             figures["knative_isvc_create_all_s"] = time.perf_counter() - t0
@@ -220,20 +208,11 @@ async def _run(env: Any, knative: Any) -> dict[str, float]:
     return figures
 
 
-def _ensure_knative_assets() -> None:
-    """Point ``KNATIVE_ASSETS`` at Knative Serving's binaries (built once) if it is not set."""
-    if os.environ.get("KNATIVE_ASSETS"):
-        return
-    out = subprocess.run(["bash", str(ROOT / "hack" / "build-knative.sh")], check=True,
-                         stdout=subprocess.PIPE, text=True)
-    os.environ["KNATIVE_ASSETS"] = out.stdout.strip().splitlines()[-1]
-
-
 def run() -> dict[str, float]:
     """The scenario on a fresh cluster tier with Knative Serving; its figures (``200`` in
     their names replaced by the count when ``BENCH_KNATIVE_N`` differs)."""
     ensure_assets()
-    _ensure_knative_assets()
+    ensure_built("KNATIVE_ASSETS", ROOT / "hack" / "build-knative.sh")
     from runtime.testing import Environment
     from runtime.testing.knative import KnativeServing
 

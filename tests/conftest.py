@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from runtime.testing.processes import ensure_built
 
 pytest_plugins = ["runtime.testing.pytest_plugin"]
 
@@ -19,12 +20,7 @@ def _ensure_assets() -> None:
     `make test` sets it already; this keeps a bare `pytest` working too. The script is
     a no-op when the binaries are cached.
     """
-    if os.environ.get("KUBEBUILDER_ASSETS"):
-        return
-    out = subprocess.run(
-        ["bash", str(ROOT / "hack" / "build-k8s.sh")], check=True, stdout=subprocess.PIPE, text=True
-    )
-    os.environ["KUBEBUILDER_ASSETS"] = out.stdout.strip().splitlines()[-1]
+    ensure_built("KUBEBUILDER_ASSETS", ROOT / "hack" / "build-k8s.sh")
 
 
 def pytest_configure(config: pytest.Config) -> None:

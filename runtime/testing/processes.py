@@ -178,3 +178,15 @@ class ProcessGroup(dict[str, ManagedProcess]):
     def exited(self) -> list[str]:
         """The ones that were started and have exited since (a crash, an OOM kill)."""
         return [n for n, p in self.items() if not p.running()]
+
+
+def ensure_built(env_var: str, script: Path) -> str:
+    """``$env_var`` if set, else the directory the build ``script`` prints as its last stdout
+    line (the project's cached build of its binaries), stored into ``$env_var`` for the rest
+    of the process and its children."""
+    existing = os.environ.get(env_var)
+    if existing:
+        return existing
+    out = subprocess.run(["bash", str(script)], check=True, stdout=subprocess.PIPE, text=True)
+    os.environ[env_var] = out.stdout.strip().splitlines()[-1]
+    return os.environ[env_var]

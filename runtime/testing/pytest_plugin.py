@@ -24,7 +24,6 @@ Async tests and fixtures run on anyio; set the ``anyio_backend`` fixture to "asy
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -33,6 +32,7 @@ import pytest
 
 from runtime.testing.envtest import Environment
 from runtime.testing.knative import KnativeServing
+from runtime.testing.processes import ensure_built
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -78,16 +78,13 @@ def cluster_env(request: pytest.FixtureRequest) -> Iterator[Environment]:
 
 
 def _ensure_knative_assets(config: pytest.Config) -> None:
-    """Point KNATIVE_ASSETS at Knative Serving's binaries, building them (cached) with the
-    project's ``hack/build-knative.sh`` when unset. A project without the script gets a
-    clear error rather than a skip: a tier that silently skips proves nothing."""
-    if os.environ.get("KNATIVE_ASSETS"):
-        return
+    """Knative Serving's binaries: ``KNATIVE_ASSETS``, else built (cached) by the project's
+    ``hack/build-knative.sh``. No script is a clear error rather than a skip: a tier that
+    silently skips proves nothing."""
     script = Path(str(config.rootpath)) / "hack" / "build-knative.sh"
-    if not script.is_file():
+    if not os.environ.get("KNATIVE_ASSETS") and not script.is_file():
         raise RuntimeError(f"the Knative tier needs KNATIVE_ASSETS, or {script} to build it")
-    out = subprocess.run(["bash", str(script)], check=True, stdout=subprocess.PIPE, text=True)
-    os.environ["KNATIVE_ASSETS"] = out.stdout.strip().splitlines()[-1]
+    ensure_built("KNATIVE_ASSETS", script)
 
 
 @pytest.fixture(scope="session")
