@@ -133,8 +133,7 @@ async def test_sklearn_ready_because_knative_is(knative_env: Any, knative_client
             "autoscaling.knative.dev/class"] == "kpa.autoscaling.knative.dev"
 
         traffic = [{"revisionName": rev, "latestRevision": True, "percent": 100}]
-        status = without_times(await isvc_status(kube, name, ns) or {})
-        assert status == {
+        expected = {
             "conditions": [
                 {"type": "IngressReady", "status": "True"},
                 {"type": "LatestDeploymentReady", "status": "True", "severity": "Info"},
@@ -160,6 +159,13 @@ async def test_sklearn_ready_because_knative_is(knative_env: Any, knative_client
             "deploymentMode": "Knative",
             "servingRuntimeName": "kserve-sklearnserver",
         }
+
+        async def status_as_expected() -> bool:
+            # Ready can be written a reconcile before the pod's Ready reaches the copies
+            assert without_times(await isvc_status(kube, name, ns) or {}) == expected
+            return True
+
+        await eventually(status_as_expected, within=15)
         route = await obj(kube, Route, f"{name}-predictor", ns)
         assert route is not None and route["status"]["traffic"] == traffic
         vs = await obj(kube, VirtualService, name, ns)
@@ -265,12 +271,22 @@ async def test_stop_and_resume(knative_env: Any, knative_client: AsyncClient,
                 (Revision, f"{name}-predictor-00001"))])
 
         await eventually(gone, within=60)  # the Revision goes with Knative's own cascade
-        assert await revision_pods(kube, ns, f"{name}-predictor-00001") == [] or True
-        st = await isvc_status(kube, name, ns) or {}
-        conds = {c["type"]: (c["status"], c.get("reason")) for c in st["conditions"]}
-        assert conds == {"IngressReady": ("False", "Stopped"),
-                         "PredictorReady": ("False", "Stopped"),
-                         "Ready": ("False", "Stopped"), "Stopped": ("True", None)}
+
+        async def no_pods() -> bool:  # and its pods with the garbage collector's
+            return not await revision_pods(kube, ns, f"{name}-predictor-00001")
+
+        await eventually(no_pods, within=60)
+        stopped = {"IngressReady": ("False", "Stopped"), "PredictorReady": ("False", "Stopped"),
+                   "Ready": ("False", "Stopped"), "Stopped": ("True", None)}
+
+        async def conds_stopped() -> bool:
+            # the status is written after the deletes, in the same reconcile
+            st = await isvc_status(kube, name, ns) or {}
+            assert {c["type"]: (c["status"], c.get("reason"))
+                    for c in st["conditions"]} == stopped
+            return True
+
+        await eventually(conds_stopped, within=15)
 
         await patch_isvc(kube, name, ns, {"metadata": {"annotations": {stop: "false"}}})
         await wait_ready(run.client, name, ns, within=READY_WITHIN)
