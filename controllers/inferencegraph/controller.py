@@ -294,13 +294,19 @@ class InferenceGraphReconciler:
             ConfigMap, AUTOSCALER_CONFIGMAP_NAME, knative_autoscaler_namespace(self.env)
         )
         allow_zero = allow_zero_initial_scale(autoscaler_cm.data if autoscaler_cm else None)
-        desired = create_knative_service(graph, resolved, config.router, allow_zero=allow_zero)
-        await self._apply(graph, desired, KnativeService)
-        live = await self._get(KnativeService, meta.name, meta.namespace)
-        ksvc_status = ServiceStatus.model_validate(
-            (object_to_dict(live).get("status") if live is not None else None) or {}
-        )
+        desired = KnativeService.from_dict(
+            create_knative_service(graph, resolved, config.router, allow_zero=allow_zero))
+        set_controller_reference(graph, desired)
+        live, _ = await self.applier.ensure(desired)
+        ksvc = object_to_dict(live) if live is not None else {}
+        ksvc_status = ServiceStatus.model_validate(ksvc.get("status") or {})
         propagate_knative_status(status, ksvc_status)
+        if (ksvc_status.observed_generation or 0) < ((ksvc.get("metadata") or {}).get(
+                "generation") or 0):
+            # its status still speaks of the spec before the one just applied (a Ready True
+            # from the previous revision): the graph's generation is not observed yet
+            status.observed_generation = graph.status.observed_generation if graph.status \
+                else None
         if not any(c.type == "Ready" for c in status.conditions or ()):
             st.set_ready(status, False, "KnativeServiceNotReady",
                          "the router's Knative Service has no Ready condition yet")

@@ -11,7 +11,8 @@ propagation, readiness events) with the deliberate fixes of issue 11:
   ready, Knative not served, a bad router config, an invalid spec) is a Ready False condition
   with a reason and message instead;
 - ``status.deploymentMode`` is written (upstream never writes it), so the mode is sticky as
-  for InferenceServices; ``observedGeneration`` is the graph's generation.
+  for InferenceServices; ``observedGeneration`` is the graph's generation (Knative
+  mode: once the router's Knative Service has observed the spec applied).
 """
 
 from __future__ import annotations

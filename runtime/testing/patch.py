@@ -21,15 +21,20 @@ SERVER_METADATA = frozenset({
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch: maps merge recursively, ``null`` deletes, the rest replaces."""
+    """RFC 7386 JSON merge patch: maps merge recursively, ``null`` deletes, the rest replaces.
+    The result shares nothing with ``target`` or ``patch``."""
+    return _merge(copy.deepcopy(target), patch)
+
+
+def _merge(target: Any, patch: Any) -> Any:
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
-    out = dict(target) if isinstance(target, dict) else {}
+    out = target if isinstance(target, dict) else {}
     for k, v in patch.items():
         if v is None:
             out.pop(k, None)
         else:
-            out[k] = merge_patch(out.get(k), v)
+            out[k] = _merge(out.get(k), v)
     return out
 
 

@@ -4,6 +4,7 @@ reconcilers depend on it (errors, resourceVersion, status subresource, apply own
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import anyio
@@ -178,6 +179,14 @@ async def test_cluster_scoped_objects() -> None:
 
 
 # --------------------------------------------------------------------------- patch
+
+
+async def test_a_spec_patch_keeps_the_server_metadata_and_bumps_generation() -> None:
+    c = FakeClient()
+    d = await c.create(deploy("d"))
+    out = await c.patch(Deployment, "d", {"spec": {"replicas": 4}}, namespace="ns")
+    assert out.metadata.uid == d.metadata.uid and out.metadata.generation == 2
+    assert out.metadata.creationTimestamp == d.metadata.creationTimestamp
 
 
 async def test_merge_json_and_strategic_patches() -> None:
@@ -366,10 +375,18 @@ async def test_request_log_counts_calls_and_intercept_injects() -> None:
     ({"a": {"b": 1, "c": 2}}, {"a": {"b": None, "d": 3}}, {"a": {"c": 2, "d": 3}}),
     ({"a": [1, 2]}, {"a": [3]}, {"a": [3]}),
     ({"a": 1}, {"b": {"c": None}}, {"a": 1, "b": {}}),
+    ({"a": {"b": 1}, "m": {"x": 1}}, {"a": {"c": 2}}, {"a": {"b": 1, "c": 2}, "m": {"x": 1}}),
     ("not an object", {"a": 1}, {"a": 1}),
 ])
 def test_merge_patch(target: Any, patch: Any, want: Any) -> None:
-    assert merge_patch(target, patch) == want
+    before = copy.deepcopy(target)
+    got = merge_patch(target, patch)
+    assert got == want
+    assert target == before  # the target is not changed, and shares nothing with the result
+    for value in (got.values() if isinstance(got, dict) else ()):
+        if isinstance(value, dict):
+            value["z"] = 0
+    assert target == before
 
 
 @pytest.mark.parametrize(("ops", "want"), [

@@ -152,3 +152,36 @@ async def test_knative_not_served_is_rejected_terminally() -> None:
     assert st.deployment_mode == "Knative"
     assert recorder.events == [("Warning", "ServerlessModeRejected")]
     assert client.objects(KnativeService) == []
+
+
+async def test_observed_generation_waits_for_the_knative_service_to_observe_its_spec() -> None:
+    """Beyond upstream (which writes the graph's generation at once): right after a spec
+    change, the Knative Service's status still speaks of its previous spec (Ready True from the
+    old revision), so the graph's ``observedGeneration`` stays until Knative has observed the
+    spec just applied."""
+    client, rec, _ = setup(knative=True)
+    client.add(graph())
+
+    async def ksvc_status(observed: int) -> None:
+        await client.patch_status(KnativeService, "g", {"status": {
+            "observedGeneration": observed, "url": "http://g.ns.example.com",
+            "conditions": [{"type": "Ready", "status": "True"}]}}, namespace=NS)
+
+    await rec.reconcile(Request(NS, "g"))
+    assert (await status(client)).observed_generation is None  # nothing observed yet
+    await ksvc_status(1)
+    await rec.reconcile(Request(NS, "g"))
+    assert (await status(client)).observed_generation == 1
+
+    await client.patch(InferenceGraph, "g", {"spec": {"nodes": {"root": {
+        "routerType": "Sequence", "steps": [{"serviceUrl": "http://other.example.com"}]}}}},
+        namespace=NS)
+    await rec.reconcile(Request(NS, "g"))
+    [ksvc] = client.objects(KnativeService)
+    assert ksvc["metadata"]["generation"] == 2 and "other.example.com" in json.dumps(ksvc)
+    st = await status(client)
+    assert st.observed_generation == 1 and ("Ready", "True", None) in conds(st)
+
+    await ksvc_status(2)
+    await rec.reconcile(Request(NS, "g"))
+    assert (await status(client)).observed_generation == 2
