@@ -151,9 +151,13 @@ def test_canary_rollout_and_promotion(kube: Any, namespace: str) -> None:
              "old stable Service deleted")
     promoted = wait_for(lambda: available(kube, namespace, "canary-v2-predictor"), "promoted")
     assert promoted.metadata.uid == canary.metadata.uid  # promoted in place, not recreated
-    isvc = wait_isvc(kube, namespace, "canary")
-    assert condition(isvc, "CanaryPredictorReady") is None or is_true(isvc,
-                                                                      "CanaryPredictorReady")
+
+    def promoted_status() -> Any:  # no canaries: their condition and statuses go
+        obj = kube.get(ISVC, "canary", namespace=namespace)
+        return obj if is_true(obj, "Ready") and condition(obj, "CanaryPredictorReady") is None \
+            and not obj["status"].get("canaryStatuses") else None
+
+    wait_for(promoted_status, "Ready, without canary status, after the promotion")
 
 
 def test_stop_and_resume(kube: Any, namespace: str) -> None:

@@ -158,9 +158,13 @@ async def test_graph_and_trained_models_on_a_cluster(cluster_env: Any,
         huge = await eventually(lambda: _refused(get(TrainedModel, "model-huge")))
         assert cond(huge, "MemoryResourceAvailable").reason == "MemoryResourceNotAvailable"
         assert cond(huge, "Ready").status == "False"
-        assert [e async for e in kube.list(Event, namespace=ns)
-                if e.reason == "MemoryResourceNotAvailable"
-                and e.involvedObject.name == "model-huge"]
+
+        async def refusal_events() -> list[Event]:  # the recorder sends after the status
+            return [e async for e in kube.list(Event, namespace=ns)
+                    if e.reason == "MemoryResourceNotAvailable"
+                    and e.involvedObject.name == "model-huge"]
+
+        assert await eventually(refusal_events)
         small = await get(TrainedModel, "model-small")
         assert cond(small, "Ready").status == "True"
         assert small.status.url == (f"http://isvc-b-{ns}.example.com"

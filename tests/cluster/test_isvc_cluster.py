@@ -104,7 +104,7 @@ async def test_sklearn_ready_because_its_pods_are(cluster_env: Any, cluster_clie
     async with isvc_manager(cluster_env, kube, ns, shipped_config()) as run:
         await ensure_sklearn_runtime(run.client)
         await run.client.create(sklearn(name, ns))
-        st = await eventually(lambda: ready_status(kube, name, ns), within=READY_WITHIN)
+        await eventually(lambda: ready_status(kube, name, ns), within=READY_WITHIN)
         pods = await running_pods(kube, ns, f"isvc.{pred}")
         assert len(pods) == 1 and pods[0].spec.nodeName.startswith("kwok-")
         dep = await kube.get(Deployment, pred, namespace=ns)
@@ -131,7 +131,14 @@ async def test_sklearn_ready_because_its_pods_are(cluster_env: Any, cluster_clie
                             "copies": {"failedCopies": 0, "totalCopies": 1}},
             "deploymentMode": "Standard",
             "clusterServingRuntimeName": "kserve-sklearnserver"}
-        assert st == want, diff(st, want)
+
+        async def as_wanted() -> bool:
+            # Ready follows the Deployment's watch, the copies the pod's: either may come first
+            st = await isvc_status(kube, name, ns)
+            assert st == want, diff(st, want)
+            return True
+
+        await eventually(as_wanted, within=15)
         ing = await kube.get(Ingress, name, namespace=ns)
         assert [r.host for r in ing.spec.rules] == [f"{name}-{ns}.example.com",
                                                     f"{pred}-{ns}.example.com"]

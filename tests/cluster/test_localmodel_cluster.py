@@ -229,9 +229,16 @@ async def test_local_model_cache_on_two_simulated_nodes(
         await cl.wait_status(iris, {"nodeStatus": {n0: "NodeDownloaded", n1: "NodeDownloaded"},
                                     "copies": {"total": 2, "available": 2}})
         for n in nodes:
-            [job] = await cl.jobs_for(iris, n)
-            assert job["status"]["succeeded"] == 1
-            assert {c["type"] for c in job["status"]["conditions"]} >= {"Complete"}
+            async def completed(node: str = n) -> Any:
+                # the agent reports on `succeeded`; the Job controller adds Complete after
+                # SuccessCriteriaMet, on a sync up to a second later
+                [job] = await cl.jobs_for(iris, node)
+                assert job["status"]["succeeded"] == 1
+                assert {c["type"] for c in job["status"]["conditions"]} >= {"Complete"}, \
+                    job["status"]["conditions"]
+                return job
+
+            job = await eventually(completed, within=30, interval=0.25)
             assert job["spec"]["template"]["spec"]["nodeSelector"] == {
                 "kubernetes.io/hostname": n}
             pods = [p async for p in kube.list(Pod, namespace=jobs,
@@ -291,10 +298,19 @@ async def test_local_model_cache_on_two_simulated_nodes(
 
         # ---- a node NotReady and back ------------------------------------------------------
         await kube.patch(Node, n1, {"metadata": {"annotations": {KWOK_NODE_ANNOTATION: "off"}}})
-        await anyio.sleep(1)  # kwok lets go of the node
-        await kube.patch(Node.Status, n1, {"status": {"conditions": [
-            {"type": "Ready", "status": "False", "reason": "KubeletNotReady",
-             "message": "test"}]}})
+
+        async def stays_not_ready() -> bool:
+            # kwok lets go of the node a moment after the annotation; until then it sets
+            # Ready back to True, so the NotReady is written again until it sticks
+            await kube.patch(Node.Status, n1, {"status": {"conditions": [
+                {"type": "Ready", "status": "False", "reason": "KubeletNotReady",
+                 "message": "test"}]}})
+            await anyio.sleep(1)
+            node = await kube.get(Node, n1)
+            return any(c.type == "Ready" and c.status == "False"
+                       for c in (node.status.conditions if node.status else None) or ())
+
+        await eventually(stays_not_ready, within=30, interval=0.1)
         await cl.wait_status(iris, {
             "nodeStatus": {n0: "NodeDownloaded", n1: "NodeNotReady"},
             "copies": {"total": 2, "available": 1},

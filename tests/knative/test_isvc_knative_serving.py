@@ -231,8 +231,9 @@ async def test_canary_split_promote_rollback(knative_env: Any, knative_client: A
         comp = await eventually(status_split, within=30)
         assert comp["latestRolledoutRevision"] == r1
         assert comp["latestCreatedRevision"] == r2
-        assert (await isvc_status(kube, name, ns) or {})["conditions"][5]["type"] == "Ready"
-        await wait_ready(run.client, name, ns)
+        ready = {c["type"]: c["status"]
+                 for c in (await isvc_status(kube, name, ns) or {})["conditions"]}["Ready"]
+        assert ready == "True"  # the canary does not take the InferenceService out of Ready
 
         # promote: the canary percent removed
         await patch_isvc(kube, name, ns, {"spec": {"predictor": {"canaryTrafficPercent": None}}})
@@ -346,8 +347,12 @@ async def test_scale_to_zero_stays_ready(knative_env: Any, knative_client: Async
 
         await eventually(scaled_to_zero, within=90, interval=0.5)
         assert not not_ready, not_ready[0]
-        pa = await obj(kube, PodAutoscaler, rev, ns)
-        assert pa is not None and pa["status"].get("actualScale", 0) == 0
+
+        async def autoscaler_at_zero() -> bool:  # Knative's autoscaler writes it after
+            pa = await obj(kube, PodAutoscaler, rev, ns)
+            return pa is not None and pa["status"].get("actualScale", 0) == 0
+
+        await eventually(autoscaler_at_zero, within=30, interval=0.5)
 
         async def no_copies() -> bool:
             # the pods' delete events reach the manager's cache a moment after the API
@@ -372,7 +377,6 @@ async def test_bad_input_refused_by_knative_and_invalid_initial_scale(
     dropped (InitialScaleValid False, a Warning event), the rest deploys and is Ready."""
     kube, ns = knative_client, knative_namespace
     async with manager(knative_env, kube, ns) as run:
-        errors_before = _reconcile_errors()
         await run.client.create(sklearn("too-slow", ns, timeout=100000))
         await run.client.create(sklearn("bad-scale", ns, annotations={
             "autoscaling.knative.dev/initial-scale": "two"}))
@@ -398,7 +402,9 @@ async def test_bad_input_refused_by_knative_and_invalid_initial_scale(
         ksvc = await obj(kube, KnativeService, "bad-scale-predictor", ns)
         assert ksvc is not None and "autoscaling.knative.dev/initial-scale" not in \
             ksvc["spec"]["template"]["metadata"]["annotations"]
-        # the refusal is not retried in a loop
+        # the refusal is not retried in a loop (the baseline taken once both have settled: a
+        # transient error of Knative's webhook on a busy machine earlier is not the point)
+        errors_before = _reconcile_errors()
         await anyio.sleep(3)
         assert _reconcile_errors() == errors_before
         assert not knative_env.exited_components()
