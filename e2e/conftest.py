@@ -24,7 +24,12 @@ from typing import Any
 
 import pytest
 
-from e2e.local import point_webhooks_at, service_account_kubeconfig, write_webhook_certs
+from e2e.local import (
+    point_webhooks_at,
+    service_account_kubeconfig,
+    wait_webhooks_answer,
+    write_webhook_certs,
+)
 from e2e.manager import ManagerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,6 +158,7 @@ class Managers:
         """Point the webhook configurations at ``m`` (what the webhook Service's endpoints
         do in a cluster when a replica becomes ready)."""
         point_webhooks_at(self.cluster.kubeconfig, self.ca_pem, m.webhook_port)
+        wait_webhooks_answer(self.cluster.kubeconfig)
         self.current = m
 
     def logs(self) -> str:

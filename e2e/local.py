@@ -33,6 +33,7 @@ __all__ = [
     "manager_argv",
     "point_webhooks_at",
     "service_account_kubeconfig",
+    "wait_webhooks_answer",
     "write_webhook_certs",
 ]
 
@@ -97,6 +98,9 @@ def write_webhook_certs(cert_dir: str | os.PathLike[str]) -> bytes:
     return write_dev_certificates(Path(cert_dir), ("127.0.0.1", "localhost"))
 
 
+VALIDATOR_NAME = "inferenceservice.kserve-webhook-server.validator"
+
+
 def point_webhooks_at(
     admin_kubeconfig: str | os.PathLike[str], ca_pem: bytes, port: int, host: str = "127.0.0.1"
 ) -> list[str]:
@@ -130,6 +134,42 @@ def point_webhooks_at(
     finally:
         client.close()
     return done
+
+
+def wait_webhooks_answer(admin_kubeconfig: str | os.PathLike[str], namespace: str = "default",
+                         timeout: float = 30.0) -> None:
+    """Until the InferenceService validator answers: the apiserver reads webhook
+    configurations through its own informer, so a change made by :func:`point_webhooks_at`
+    takes effect a moment later (until then a request may still go to the old address).
+    The probe is a server dry-run create of an InferenceService the validator refuses."""
+    import time
+
+    from lightkube import ApiError
+    from lightkube.generic_resource import create_namespaced_resource
+
+    isvc = create_namespaced_resource("serving.kserve.io", "v1beta1", "InferenceService",
+                                      "inferenceservices")
+    probe = isvc.from_dict({
+        "apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+        "metadata": {"name": "webhook-probe", "namespace": namespace,
+                     "annotations": {"serving.kserve.io/autoscalerClass": "no-such-class"}},
+        "spec": {"predictor": {"sklearn": {"storageUri": "gs://probe/model"}}}})
+    client = _client(admin_kubeconfig)
+    deadline, last = time.monotonic() + timeout, ""
+    try:
+        while True:
+            try:
+                client.create(probe, dry_run=True)
+                last = "accepted"
+            except ApiError as e:
+                last = e.status.message or str(e.status.code)
+                if e.status.code == 403 and VALIDATOR_NAME in last:
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the webhooks do not answer after {timeout:g} s: {last}")
+            time.sleep(0.2)
+    finally:
+        client.close()
 
 
 def manager_argv(kubeconfig: str | os.PathLike[str], cert_dir: str | os.PathLike[str],
