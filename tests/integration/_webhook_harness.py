@@ -152,12 +152,27 @@ async def webhook_manager(
             tg.start_soon(mgr.start)
             try:
                 await eventually(lambda: server.started and bool(dev.patched), within=60)
-                yield Webhooks(mgr, hooks, dev, ns, Client(kube, None))
+                client = Client(kube, None)
+                await eventually(lambda: _answered(client, ns), within=30, interval=0.1)
+                yield Webhooks(mgr, hooks, dev, ns, client)
             finally:
                 mgr.stop()
     finally:
         if remove:
             await delete_configurations(kube)
+
+
+async def _answered(client: Client, namespace: str) -> bool:
+    """The validator refused a server dry-run create: the API server uses the configurations
+    as patched (it reads them through its own informer, a moment after the patch; until then
+    a request may go to the old address or fail the old certificate authority)."""
+    probe = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+             "metadata": {"name": "webhook-probe", "namespace": namespace,
+                          "annotations": {"serving.kserve.io/autoscalerClass": "none-such"}},
+             "spec": {"predictor": {"sklearn": {"storageUri": "gs://probe/model"}}}}
+    resp = await api(client, "POST", object_path(probe) + "?dryRun=All", probe)
+    return resp.status_code == 403 and \
+        "inferenceservice.kserve-webhook-server.validator" in resp.text
 
 
 # ------------------------------------------------------------------------------ raw API calls

@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
 from lightkube import AsyncClient
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap, Namespace, Node
@@ -26,7 +25,6 @@ from controllers.localmodelnode.manager import cache_options as agent_cache_opti
 from runtime.client import Client, ignore_not_found
 from runtime.manager import Manager
 from runtime.testing.manager import started
-from runtime.testing.metrics import requests_by_method
 
 INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 SOURCE_URI = "s3://mybucket/mymodel"
@@ -139,18 +137,6 @@ class Running:
     @property
     def client(self) -> Any:
         return self.mgr.client
-
-
-async def quiet(within: float = 30.0, settle: float = 1.0) -> None:
-    """Until no request was sent for ``settle`` seconds (the controllers are idle)."""
-    last = total(requests_by_method())
-    quiet_since = anyio.current_time()
-    with anyio.fail_after(within):
-        while anyio.current_time() - quiet_since < settle:
-            await anyio.sleep(0.1)
-            now = total(requests_by_method())
-            if now != last:
-                last, quiet_since = now, anyio.current_time()
 
 
 @asynccontextmanager

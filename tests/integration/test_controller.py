@@ -180,8 +180,10 @@ async def test_exception_is_retried_with_backoff_and_worker_survives(
     assert len(times) == 5  # 4 failures, then success, then no more retries
     gaps = [b - a for a, b in itertools.pairwise(times)]
     # 5, 10, 20, 40 ms (+ scheduling): each retry waits about twice as long as the previous.
+    # The upper bound leaves room for a stalled loop on a busy machine; a delay of a second
+    # (client-go's slow limiter, say) would still break it.
     for gap, expected in zip(gaps, (0.005, 0.01, 0.02, 0.04), strict=True):
-        assert expected * 0.9 <= gap < expected + 0.25, gaps
+        assert expected * 0.9 <= gap < expected + 0.75, gaps
     assert value("controller_runtime_reconcile_errors_total", controller="it-flaky") == 8
     assert value("controller_runtime_reconcile_total", controller="it-flaky",
                  result="success") == 2

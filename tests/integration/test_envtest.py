@@ -79,26 +79,22 @@ async def test_server_side_apply_owns_fields(kube_client: AsyncClient, namespace
 
 
 async def test_watch_sees_added_modified_deleted(kube_client: AsyncClient, namespace: str) -> None:
+    """A watch from a resourceVersion sees what came after it, in order (so the changes may
+    be made before the watch opens: no race with its start)."""
+    sentinel = await kube_client.create(
+        ConfigMap(metadata=ObjectMeta(name="sentinel", namespace=namespace)))
+    await kube_client.create(ConfigMap(metadata=ObjectMeta(name="w", namespace=namespace)))
+    await kube_client.patch(ConfigMap, "w", {"data": {"k": "v"}}, namespace=namespace)
+    await kube_client.delete(ConfigMap, "w", namespace=namespace)
     seen: list[tuple[str, str]] = []
-
-    async def watch() -> None:
-        async for event, obj in kube_client.watch(
-            ConfigMap, namespace=namespace, resource_version="0"
-        ):
-            seen.append((event, obj.metadata.name))
-            if event == "DELETED":
-                return
-
-    async def mutate() -> None:
-        await kube_client.create(ConfigMap(metadata=ObjectMeta(name="w", namespace=namespace)))
-        await kube_client.patch(ConfigMap, "w", {"data": {"k": "v"}}, namespace=namespace)
-        await kube_client.delete(ConfigMap, "w", namespace=namespace)
-
     with anyio.fail_after(20):
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(watch)
-            await anyio.sleep(0.3)
-            await mutate()
+        async for event, obj in kube_client.watch(
+            ConfigMap, namespace=namespace, resource_version=sentinel.metadata.resourceVersion
+        ):
+            if obj.metadata.name == "w":
+                seen.append((event, obj.metadata.name))
+                if event == "DELETED":
+                    break
     assert seen == [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w")]
 
 

@@ -89,7 +89,8 @@ async def test_async_handler_sleeping_1s_per_event_delays_only_itself(
         await eventually(lambda: len(fast.first) == len(names), within=10)
         latencies = [fast.first[n] - created[n] for n in names]
         # slow's backlog is 16 s / 4 at a time = 4 s; fast saw every object well before
-        assert max(latencies) < 1.0, latencies
+        # (delivered inline, the last one would wait for 16 s of slow's map calls)
+        assert max(latencies) < 2.5, latencies
         assert len(mapped) < len(names)  # slow is still working through its buffer
         await eventually(lambda: len(slow.first) == len(names), within=15)
         assert peak == DEFAULT_HANDLER_CONCURRENCY, peak
@@ -127,7 +128,7 @@ async def test_blocking_handler_delays_other_controllers_by_one_event_at_most(
                               names, "b"))
         await eventually(lambda: len(fast.first) == len(names), within=20)
         latencies = [fast.first[n] - created[n] for n in names]
-        assert max(latencies) < 1.5, latencies  # 12 x 0.25 s = 3 s when delivered inline
+        assert max(latencies) < 2.25, latencies  # 12 x 0.25 s = 3 s when delivered inline
         mgr.stop()
 
 

@@ -33,7 +33,7 @@ from runtime.manager import Manager
 from runtime.reconcile import Request
 from runtime.testing.eventually import eventually
 from runtime.testing.manager import started
-from runtime.testing.metrics import reconcile_errors, reconcile_total, requests_total
+from runtime.testing.metrics import quiet, reconcile_errors, reconcile_total, requests_total
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -334,7 +334,9 @@ async def test_graph_waits_for_inference_services_without_error_loop(
         ev = await eventually(lambda: events(kube_client, namespace, "seq",
                                              "InferenceServiceNotFound"))
         assert ev[0].type == "Warning"
-        # waiting costs no reconciles: nothing requeues
+        # waiting costs no reconciles: once the status write's own event is done, nothing
+        # requeues
+        await quiet()
         settled = reconcile_count()
         await anyio.sleep(1.0)
         assert reconcile_count() == settled
@@ -426,7 +428,7 @@ async def test_noop_reconcile_makes_no_requests(
             return c is not None and c.status == "True"
 
         await eventually(ready)
-        await anyio.sleep(1.0)  # let the last status write come back through the cache
+        await quiet()  # the last status write came back through the cache, events are sent
         # a fresh reconciler: no memory of what was applied, compare with the cache only
         rec = igc.InferenceGraphReconciler(mgr, mgr.config_source)  # type: ignore[attr-defined]
         # any discovery ("is this kind served?") would now be a request: none may happen

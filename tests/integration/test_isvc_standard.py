@@ -17,7 +17,7 @@ from apis.serving.v1beta1.inference_service import InferenceService
 from runtime import metrics
 from runtime.reconcile import Request, Result
 from runtime.testing.eventually import eventually
-from runtime.testing.metrics import requests_by_method
+from runtime.testing.metrics import quiet, requests_by_method
 
 from .isvc_env import (
     get,
@@ -88,7 +88,7 @@ async def test_noop_reconcile_and_restart_make_no_requests(envtest: Any, kube_cl
         await run.client.create(sklearn_isvc("iris", namespace))
         await make_available(kube_client, "iris-predictor", namespace)
         await wait_ready(run.client, "iris", namespace)
-        await anyio.sleep(1)  # let the watch events of our own writes settle
+        await quiet()  # the watch events of our own writes settled, events sent
         before = requests_by_method()
         assert await run.reconciler.reconcile(Request(namespace, "iris")) == Result()
         assert requests_by_method() == before

@@ -31,7 +31,7 @@ from apis.serving.v1beta1.configmap import parse_inferenceservice_config
 from apis.serving.v1beta1.inference_service_defaults import default_inference_service
 from runtime.codec import object_to_dict
 from runtime.testing.eventually import eventually
-from runtime.testing.metrics import reconcile_errors, requests_by_method
+from runtime.testing.metrics import quiet, reconcile_errors, requests_by_method
 
 from .localmodel_env import (
     LOCALMODEL_CONTROLLERS,
@@ -44,7 +44,6 @@ from .localmodel_env import (
     node,
     node_group,
     put_config,
-    quiet,
     set_ready,
     total,
     without_volatile,

@@ -26,7 +26,7 @@ from apis.serving.v1alpha1 import (
 )
 from runtime.codec import object_to_dict
 from runtime.testing.eventually import eventually
-from runtime.testing.metrics import reconcile_errors
+from runtime.testing.metrics import quiet, reconcile_errors
 
 from .localmodel_env import (
     SOURCE_URI,
@@ -38,7 +38,6 @@ from .localmodel_env import (
     node,
     node_group,
     put_config,
-    quiet,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]

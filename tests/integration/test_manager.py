@@ -347,7 +347,9 @@ async def test_one_stop_deadline_for_everything_and_the_lease_released_inside_it
         t0 = time.monotonic()
         mgr.stop()
     elapsed = time.monotonic() - t0
-    assert elapsed <= grace, elapsed
+    # the deadline is `grace`; the margin is for a busy machine's last cancellations (the
+    # defect took the grace twice over, plus the event drain)
+    assert elapsed <= grace + 0.5, elapsed
     assert len(errors) == 1 and isinstance(errors[0], TimeoutError), errors
     lease = await kube_client.get(Lease, "mgr-it-deadline", namespace=namespace)
     assert not lease.spec.holderIdentity  # released, not left to expire

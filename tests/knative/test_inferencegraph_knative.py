@@ -33,6 +33,7 @@ from runtime.cache import CacheOptions
 from runtime.manager import Manager
 from runtime.reconcile import Request, Result
 from runtime.testing.eventually import eventually
+from runtime.testing.metrics import quiet
 from tests.integration.isvc_env import (
     diff,
     get,
@@ -260,7 +261,7 @@ async def test_graph_ready_because_knative_is(knative_env: Any, knative_client: 
             ("Normal", "InferenceGraphReady")]
 
         # a no-op reconcile writes nothing (Knative's defaults are not fought over)
-        await anyio.sleep(1)
+        await quiet()
         before = requests_by_method()
         for _ in range(3):
             assert await reconciler.reconcile(Request(ns, name)) == Result()

@@ -33,6 +33,7 @@ from controllers.thirdparty import KnativeService, VirtualService
 from runtime import metrics
 from runtime.reconcile import Request, Result
 from runtime.testing.eventually import eventually
+from runtime.testing.metrics import quiet
 from tests.integration.isvc_env import (
     get,
     isvc_manager,
@@ -177,7 +178,7 @@ async def test_sklearn_ready_because_knative_is(knative_env: Any, knative_client
 
         # a no-op reconcile: nothing written, nothing read from the API server but discovery
         # (refreshed at most every 5 s per group-version, not per reconcile)
-        await anyio.sleep(1)
+        await quiet()
         mapper = run.mgr.rest_mapper
         before, discovery = requests_by_method(), mapper.requests
         for _ in range(3):
