@@ -29,6 +29,7 @@ from apis.serving.v1alpha1 import (
 from apis.serving.v1beta1 import InferenceService
 from apis.serving.v1beta1.configmap import parse_inferenceservice_config
 from apis.serving.v1beta1.inference_service_defaults import default_inference_service
+from runtime.client import Client
 from runtime.codec import object_to_dict
 from runtime.testing.eventually import eventually
 from runtime.testing.metrics import quiet, reconcile_errors, requests_by_method
@@ -337,6 +338,17 @@ async def test_llm_inference_service_tracked(envtest: Any, env: Env) -> None:
     finally:
         if existed is None:
             await e.delete(CustomResourceDefinition, LLM_CRD["metadata"]["name"])
+
+            async def no_longer_served() -> bool:
+                # the next manager's discovery must not find the kind while its CRD is
+                # still going (its informer would list a 404 until the sync timeout)
+                if await e.get(CustomResourceDefinition, LLM_CRD["metadata"]["name"]):
+                    return False
+                resp = await Client(e.kube, None).http.request(
+                    "GET", "/apis/serving.kserve.io/v1alpha2")
+                return resp.status_code == 404 or "llminferenceservices" not in resp.text
+
+            await eventually(no_longer_served, within=60, interval=0.2)
 
 
 async def test_disable_volume_management(envtest: Any, env: Env) -> None:
