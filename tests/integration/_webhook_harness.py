@@ -153,8 +153,7 @@ async def webhook_manager(
             try:
                 await eventually(lambda: server.started and bool(dev.patched), within=60)
                 client = Client(kube, None)
-                probes = _probes(ns, **setup)
-                await eventually(lambda: _in_effect(client, probes), within=30, interval=0.1)
+                await eventually(lambda: _answered(client, ns), within=30, interval=0.1)
                 yield Webhooks(mgr, hooks, dev, ns, client)
             finally:
                 mgr.stop()
@@ -163,46 +162,17 @@ async def webhook_manager(
             await delete_configurations(kube)
 
 
-def _probes(namespace: str, **setup: Any) -> list[tuple[dict[str, Any], str]]:
-    """Objects a webhook of ours refuses, with the refusing webhook's name: an
-    InferenceService with an unknown autoscaler class (it passes the defaulter of the one
-    MutatingWebhookConfiguration first), and a LocalModelNamespaceCache on a missing node
-    group (the ValidatingWebhookConfiguration patched last: the API server's informer applies
-    the patches in order, so once that one is in effect the earlier ones are too)."""
-    assert VALIDATING_CONFIGURATIONS[-1] == "localmodelnamespacecache.serving.kserve.io", \
-        "the probes below rely on the order DevCertificates patches the configurations in"
-    out: list[tuple[dict[str, Any], str]] = []
-    meta = {"name": "webhook-probe", "namespace": namespace}
-    if setup.get("inference_service", True):
-        out.append(({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
-                     "metadata": {**meta, "annotations": {
-                         "serving.kserve.io/autoscalerClass": "none-such"}},
-                     "spec": {"predictor": {"sklearn": {"storageUri": "gs://probe/model"}}}},
-                    "inferenceservice.kserve-webhook-server.validator"))
-    if setup.get("local_model", True):
-        out.append(({"apiVersion": "serving.kserve.io/v1alpha1",
-                     "kind": "LocalModelNamespaceCache", "metadata": meta,
-                     "spec": {"sourceModelUri": "gs://probe/model", "modelSize": "1Gi",
-                              "nodeGroups": ["webhook-probe-none-such"]}},
-                    "localmodelnamespacecache.kserve-webhook-server.validator"))
-    return out
-
-
-async def _in_effect(client: Client, probes: list[tuple[dict[str, Any], str]]) -> bool:
-    """Every probe's webhook refused its server dry-run create: the API server uses the
-    configurations as patched. It reads them through its own informer, a moment after the
-    patch; until then a request may go to the old address or fail the old certificate
-    authority (a 500, "failed calling webhook")."""
-    for probe, webhook in probes:
-        resp = await api(client, "POST", object_path(probe) + "?dryRun=All", probe)
-        try:
-            message = str(resp.json().get("message", ""))
-        except ValueError:
-            return False
-        if not (resp.status_code == 403
-                and message.startswith(f'admission webhook "{webhook}" denied the request')):
-            return False
-    return True
+async def _answered(client: Client, namespace: str) -> bool:
+    """The validator refused a server dry-run create: the API server uses the configurations
+    as patched (it reads them through its own informer, a moment after the patch; until then
+    a request may go to the old address or fail the old certificate authority)."""
+    probe = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+             "metadata": {"name": "webhook-probe", "namespace": namespace,
+                          "annotations": {"serving.kserve.io/autoscalerClass": "none-such"}},
+             "spec": {"predictor": {"sklearn": {"storageUri": "gs://probe/model"}}}}
+    resp = await api(client, "POST", object_path(probe) + "?dryRun=All", probe)
+    return resp.status_code == 403 and \
+        "inferenceservice.kserve-webhook-server.validator" in resp.text
 
 
 # ------------------------------------------------------------------------------ raw API calls
