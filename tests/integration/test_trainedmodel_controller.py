@@ -27,10 +27,9 @@ from apis.serving.v1beta1.inference_service import InferenceService
 from controllers.trainedmodel import controller as tmc
 from runtime.manager import Manager
 from runtime.reconcile import Request
-from runtime.testing import metrics as test_metrics
 from runtime.testing.eventually import eventually
 from runtime.testing.manager import started
-from runtime.testing.metrics import quiet, reconcile_errors, requests_total
+from runtime.testing.metrics import quiet, reconcile_errors, reconcile_total, requests_total
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -46,8 +45,7 @@ def errors_count() -> float:
 
 
 def reconciles() -> float:
-    """Every reconcile, whatever its result: a polling loop returns requeue_after."""
-    return test_metrics.reconciles("trainedmodel")
+    return reconcile_total("trainedmodel")
 
 
 @asynccontextmanager
