@@ -34,6 +34,7 @@ __all__ = [
     "point_webhooks_at",
     "service_account_kubeconfig",
     "wait_webhooks_answer",
+    "webhook_probe",
     "write_webhook_certs",
 ]
 
@@ -101,6 +102,17 @@ def write_webhook_certs(cert_dir: str | os.PathLike[str]) -> bytes:
 VALIDATOR_NAME = "inferenceservice.kserve-webhook-server.validator"
 
 
+def webhook_probe(namespace: str) -> dict[str, Any]:
+    """An InferenceService the validator refuses (unknown autoscaler class), to create with
+    ``dryRun=All``: refused by :data:`VALIDATOR_NAME` means the API server calls the webhooks
+    as configured now (it reads webhook configurations through its own informer, so a patch
+    takes effect a moment later)."""
+    return {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+            "metadata": {"name": "webhook-probe", "namespace": namespace,
+                         "annotations": {"serving.kserve.io/autoscalerClass": "none-such"}},
+            "spec": {"predictor": {"sklearn": {"storageUri": "gs://probe/model"}}}}
+
+
 def point_webhooks_at(
     admin_kubeconfig: str | os.PathLike[str], ca_pem: bytes, port: int, host: str = "127.0.0.1"
 ) -> list[str]:
@@ -138,10 +150,9 @@ def point_webhooks_at(
 
 def wait_webhooks_answer(admin_kubeconfig: str | os.PathLike[str], namespace: str = "default",
                          timeout: float = 30.0) -> None:
-    """Until the InferenceService validator answers: the apiserver reads webhook
-    configurations through its own informer, so a change made by :func:`point_webhooks_at`
-    takes effect a moment later (until then a request may still go to the old address).
-    The probe is a server dry-run create of an InferenceService the validator refuses."""
+    """Until the InferenceService validator refuses :func:`webhook_probe` (a change made by
+    :func:`point_webhooks_at` takes effect a moment later; until then a request may still go
+    to the old address)."""
     import time
 
     from lightkube import ApiError
@@ -149,11 +160,7 @@ def wait_webhooks_answer(admin_kubeconfig: str | os.PathLike[str], namespace: st
 
     isvc = create_namespaced_resource("serving.kserve.io", "v1beta1", "InferenceService",
                                       "inferenceservices")
-    probe = isvc.from_dict({
-        "apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
-        "metadata": {"name": "webhook-probe", "namespace": namespace,
-                     "annotations": {"serving.kserve.io/autoscalerClass": "no-such-class"}},
-        "spec": {"predictor": {"sklearn": {"storageUri": "gs://probe/model"}}}})
+    probe = isvc.from_dict(webhook_probe(namespace))
     client = _client(admin_kubeconfig)
     deadline, last = time.monotonic() + timeout, ""
     try:

@@ -56,6 +56,11 @@ class DuckStatus(KubeModel):
                 return c
         return None
 
+    def has_observed(self, generation: int | None) -> bool:
+        """Whether this status speaks of the object's ``generation`` (its controller has seen
+        the spec of that generation; until then the status is the previous spec's)."""
+        return (self.observed_generation or 0) >= (generation or 0)
+
 
 class Addressable(KubeModel):
     """Addressable provides a generic mechanism for a custom resource definition to indicate a

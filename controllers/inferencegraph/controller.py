@@ -301,8 +301,7 @@ class InferenceGraphReconciler:
         ksvc = object_to_dict(live) if live is not None else {}
         ksvc_status = ServiceStatus.model_validate(ksvc.get("status") or {})
         propagate_knative_status(status, ksvc_status)
-        if (ksvc_status.observed_generation or 0) < ((ksvc.get("metadata") or {}).get(
-                "generation") or 0):
+        if not ksvc_status.has_observed((ksvc.get("metadata") or {}).get("generation")):
             # its status still speaks of the spec before the one just applied (a Ready True
             # from the previous revision): the graph's generation is not observed yet
             status.observed_generation = graph.status.observed_generation if graph.status \

@@ -192,8 +192,7 @@ class KnativeMode:
             # the traffic follows the rolled-out revision: a rollout or a rollback just
             # observed changes it now (upstream waits for its own status write to come back)
             body = await self._apply_ksvc(isvc, workload, config)
-        live_meta = body.get("metadata") or {}
-        observed = (service_status.observed_generation or 0) >= (live_meta.get("generation") or 0)
+        observed = service_status.has_observed((body.get("metadata") or {}).get("generation"))
         return KnativeComponent(service_status, observed)
 
     async def _apply_ksvc(self, isvc: Any, workload: ComponentWorkload,

@@ -39,6 +39,7 @@ from controllers.webhooks.registration import (
     KServeWebhooks,
     setup_webhooks,
 )
+from e2e.local import VALIDATOR_NAME, webhook_probe
 from runtime.client import Client
 from runtime.manager import Manager
 from runtime.testing.eventually import eventually
@@ -163,16 +164,11 @@ async def webhook_manager(
 
 
 async def _answered(client: Client, namespace: str) -> bool:
-    """The validator refused a server dry-run create: the API server uses the configurations
-    as patched (it reads them through its own informer, a moment after the patch; until then
-    a request may go to the old address or fail the old certificate authority)."""
-    probe = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
-             "metadata": {"name": "webhook-probe", "namespace": namespace,
-                          "annotations": {"serving.kserve.io/autoscalerClass": "none-such"}},
-             "spec": {"predictor": {"sklearn": {"storageUri": "gs://probe/model"}}}}
+    """The validator refused :func:`e2e.local.webhook_probe`: the configurations as patched
+    are in effect (until then a request may go to the old address or fail the old CA)."""
+    probe = webhook_probe(namespace)
     resp = await api(client, "POST", object_path(probe) + "?dryRun=All", probe)
-    return resp.status_code == 403 and \
-        "inferenceservice.kserve-webhook-server.validator" in resp.text
+    return resp.status_code == 403 and VALIDATOR_NAME in resp.text
 
 
 # ------------------------------------------------------------------------------ raw API calls
